@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using MailCloud.Storage;
+
+namespace MailCloud.LocalDev;
+
+/// <summary>
+/// Runs Azurite from the repository's pinned npm package (node_modules/azurite) with its data in a folder.
+/// Used by <c>./mailcloud up</c> and by the functional test fixtures (on free ports, so both can run at once).
+/// </summary>
+public sealed class AzuriteProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+
+    private AzuriteProcess(Process process, string host, int blobPort, int queuePort, int tablePort)
+    {
+        _process = process;
+        Host = host;
+        BlobPort = blobPort;
+        QueuePort = queuePort;
+        TablePort = tablePort;
+    }
+
+    public string Host { get; }
+    public int BlobPort { get; }
+    public int QueuePort { get; }
+    public int TablePort { get; }
+    public bool HasExited => _process.HasExited;
+
+    public StorageConnection Connection => StorageConnection.Development(Host, BlobPort, QueuePort, TablePort);
+
+    /// <summary>A connection string for other processes (the CLI, hosts) to reach this instance.</summary>
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName={StorageConnection.DevelopmentAccountName};AccountKey={StorageConnection.DevelopmentAccountKey};" +
+        $"BlobEndpoint=http://{Host}:{BlobPort}/{StorageConnection.DevelopmentAccountName};" +
+        $"QueueEndpoint=http://{Host}:{QueuePort}/{StorageConnection.DevelopmentAccountName};" +
+        $"TableEndpoint=http://{Host}:{TablePort}/{StorageConnection.DevelopmentAccountName};";
+
+    /// <summary>Walks up from <paramref name="start"/> to the folder holding node_modules/azurite.</summary>
+    public static string FindAzuriteScript(string? start = null)
+    {
+        var dir = new DirectoryInfo(start ?? AppContext.BaseDirectory);
+        for (; dir is not null; dir = dir.Parent)
+        {
+            var script = Path.Combine(dir.FullName, "node_modules", "azurite", "dist", "src", "azurite.js");
+            if (File.Exists(script))
+                return script;
+        }
+        throw new FileNotFoundException("Azurite is not installed: run 'npm ci' in the repository root (./mailcloud does this for you).");
+    }
+
+    public static int FreePort(string host = "127.0.0.1")
+    {
+        using var l = new TcpListener(IPAddress.Parse(host), 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>Starts Azurite and waits until all three services accept connections.</summary>
+    public static async Task<AzuriteProcess> StartAsync(string dataDirectory, string host = "127.0.0.1", int? blobPort = null, int? queuePort = null, int? tablePort = null, string? repoRoot = null, CancellationToken cancellationToken = default)
+    {
+        var script = FindAzuriteScript(repoRoot);
+        Directory.CreateDirectory(dataDirectory);
+        int bp = blobPort ?? FreePort(host), qp = queuePort ?? FreePort(host), tp = tablePort ?? FreePort(host);
+        var psi = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[]
+                 {
+                     script, "--silent", "--location", dataDirectory, "--skipApiVersionCheck", "--disableProductStyleUrl",
+                     "--blobHost", host, "--blobPort", bp.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--queueHost", host, "--queuePort", qp.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--tableHost", host, "--tablePort", tp.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                 })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("Could not start node for Azurite.");
+        var azurite = new AzuriteProcess(process, host, bp, qp, tp);
+        process.OutputDataReceived += (_, e) => azurite.Capture(e.Data);
+        process.ErrorDataReceived += (_, e) => azurite.Capture(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        foreach (var port in new[] { bp, qp, tp })
+        {
+            while (!await CanConnectAsync(host, port, cancellationToken))
+            {
+                if (process.HasExited)
+                    throw new InvalidOperationException($"Azurite exited with code {process.ExitCode}: {azurite.Output()}");
+                if (DateTime.UtcNow > deadline)
+                {
+                    await azurite.DisposeAsync();
+                    throw new TimeoutException($"Azurite did not listen on {host}:{port} within 30 s: {azurite.Output()}");
+                }
+                await Task.Delay(100, cancellationToken);
+            }
+        }
+        return azurite;
+    }
+
+    private void Capture(string? line)
+    {
+        if (line is null)
+            return;
+        lock (_output)
+        {
+            if (_output.Count < 200)
+                _output.Add(line);
+        }
+    }
+
+    public string Output()
+    {
+        lock (_output)
+            return string.Join('\n', _output);
+    }
+
+    private static async Task<bool> CanConnectAsync(string host, int port, CancellationToken ct)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(host, port, ct);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Stops Azurite (SIGTERM first so it flushes its data files, then kill).</summary>
+    public async Task StopAsync()
+    {
+        if (_process.HasExited)
+            return;
+        try
+        {
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                await term!.WaitForExitAsync();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            if (!_process.HasExited)
+                _process.Kill(entireProcessTree: true);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,8 @@
+namespace MailCloud.Storage;
+
+public enum StorageService
+{
+    Blob,
+    Queue,
+    Table,
+}
