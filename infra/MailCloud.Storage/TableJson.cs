@@ -114,7 +114,7 @@ internal static class TableJson
             JsonValueKind.String => v.GetString(),
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            JsonValueKind.Number => v.TryGetInt32(out var i) ? i : v.GetDouble(),
+            JsonValueKind.Number => v.TryGetInt32(out var i) ? (object)i : v.GetDouble(),
             JsonValueKind.Null => null,
             _ => v.GetRawText(),
         },
