@@ -1,0 +1,10 @@
+using System.CommandLine;
+using MailCloud.Cli;
+
+// The `mailcloud` tool. Every command returns 0 on success; errors print one line on stderr and return non-zero.
+var root = new RootCommand("MailCloud: run the mail server locally and administer domains, users and aliases.");
+root.Subcommands.Add(UpCommand.Create());
+root.Subcommands.Add(AdminCommands.Domain());
+root.Subcommands.Add(AdminCommands.User());
+root.Subcommands.Add(AdminCommands.Alias());
+return await root.Parse(args).InvokeAsync();

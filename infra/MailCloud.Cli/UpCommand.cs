@@ -1,0 +1,109 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.LocalDev;
+using MailCloud.Storage;
+
+namespace MailCloud.Cli;
+
+/// <summary>
+/// <c>mailcloud up</c>: Azurite (unless MAILCLOUD_STORAGE names other storage), every container/queue/table,
+/// a local TLS certificate, then every front end and function that exists; stops all of it on SIGINT/SIGTERM.
+/// </summary>
+internal static class UpCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Folder for Azurite's data and local certificates (default: .mailcloud/ in the repository)" };
+        var storagePort = new Option<int>("--storage-port") { Description = "First of three ports for Azurite: blob, queue = +1, table = +2", DefaultValueFactory = _ => 10000 };
+        var up = new Command("up", "Run MailCloud locally on Azurite until Ctrl-C.") { data, storagePort };
+        up.SetAction((p, _) => CliErrors.RunAsync(() => RunAsync(p.GetValue(data), p.GetValue(storagePort))));
+        return up;
+    }
+
+    private static string RepoRoot() =>
+        Environment.GetEnvironmentVariable("MAILCLOUD_REPO") is { Length: > 0 } r ? r : Directory.GetCurrentDirectory();
+
+    private static async Task<int> RunAsync(string? dataOption, int storagePort)
+    {
+        using var stop = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+
+        var settings = new MailCloudSettings();
+        var dataDir = Path.GetFullPath(dataOption ?? Path.Combine(RepoRoot(), ".mailcloud"));
+        Directory.CreateDirectory(dataDir);
+
+        AzuriteProcess? azurite = null;
+        StorageConnection connection;
+        string adminHint;
+        if (settings.StorageIsDefault)
+        {
+            foreach (var port in new[] { storagePort, storagePort + 1, storagePort + 2 })
+            {
+                if (!PortIsFree(port))
+                    return CliErrors.Fail($"port {port} on 127.0.0.1 is in use (another './mailcloud up' or Azurite?). Stop it or pick --storage-port.");
+            }
+            Console.WriteLine($"starting Azurite (data in {Path.Combine(dataDir, "azurite")}) ...");
+            azurite = await AzuriteProcess.StartAsync(Path.Combine(dataDir, "azurite"), "127.0.0.1", storagePort, storagePort + 1, storagePort + 2, RepoRoot(), stop.Token);
+            connection = azurite.Connection;
+            adminHint = storagePort == 10000
+                ? "admin commands reach this storage by default (./mailcloud user add ...)"
+                : $"for admin commands: export {MailCloudSettings.StorageVariable}='{azurite.ConnectionString}'";
+        }
+        else
+        {
+            connection = StorageConnection.Parse(settings.StorageConnectionString);
+            adminHint = $"using the storage account from {MailCloudSettings.StorageVariable}: {connection}";
+        }
+
+        try
+        {
+            var account = new StorageAccount(connection);
+            await StorageProvisioner.EnsureCreatedAsync(account, stop.Token);
+            Console.WriteLine($"storage ready: blob {connection.BlobEndpoint}, queue {connection.QueueEndpoint}, table {connection.TableEndpoint}");
+            Console.WriteLine($"  containers: {string.Join(", ", StorageNames.Containers)}; queues: {string.Join(", ", StorageNames.Queues)}; tables: {string.Join(", ", StorageNames.Tables)}");
+
+            var certPath = Path.Combine(dataDir, "tls", "server.pfx");
+            using (var cert = DevCertificate.LoadOrCreate(certPath))
+                Console.WriteLine($"TLS certificate: {certPath} (self-signed, {cert.Subject}, expires {cert.NotAfter:yyyy-MM-dd})");
+
+            // The front ends and functions register here as they are built; until then we say so plainly.
+            foreach (var listener in MailCloudSettings.Listeners)
+            {
+                var port = settings.Port(listener);
+                Console.WriteLine($"  {listener.Protocol,-16} {settings.BindAddress}:{port,-5} ({listener.Security}) - not built yet, nothing listens here");
+            }
+            Console.WriteLine("  functions        - not built yet (filter, route, index, deliver)");
+            Console.WriteLine(adminHint);
+            Console.WriteLine("MailCloud is up. Press Ctrl-C to stop.");
+
+            await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            Console.WriteLine("stopping ...");
+        }
+        finally
+        {
+            if (azurite is not null)
+                await azurite.DisposeAsync();
+        }
+        Console.WriteLine("stopped");
+        return CliErrors.Ok;
+    }
+
+    private static bool PortIsFree(int port)
+    {
+        try
+        {
+            using var l = new TcpListener(IPAddress.Loopback, port);
+            l.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+
+namespace MailCloud.Core;
+
+/// <summary>
+/// Short-lived cache in front of a directory for the hot lookups of the protocol hosts (recipient checks, logins).
+/// Writes through this instance invalidate its entries at once; writes elsewhere (the CLI) show up after <c>ttl</c>.
+/// </summary>
+public sealed class CachingMailDirectory(IMailDirectory inner, TimeSpan ttl, TimeProvider? time = null) : IMailDirectory
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ConcurrentDictionary<string, (DateTimeOffset Expires, object? Value)> _cache = new(StringComparer.Ordinal);
+
+    private async Task<T> GetOrAddAsync<T>(string key, Func<Task<T>> load)
+    {
+        var now = _time.GetUtcNow();
+        if (_cache.TryGetValue(key, out var hit) && hit.Expires > now)
+            return (T)hit.Value!;
+        var value = await load().ConfigureAwait(false);
+        _cache[key] = (now + ttl, value);
+        return value;
+    }
+
+    private void Invalidate() => _cache.Clear();
+
+    public Task<DomainInfo?> GetDomainAsync(string domain, CancellationToken cancellationToken = default) =>
+        GetOrAddAsync("d:" + domain.ToLowerInvariant(), () => inner.GetDomainAsync(domain, cancellationToken));
+
+    public Task<UserInfo?> GetUserAsync(MailAddress address, CancellationToken cancellationToken = default) =>
+        GetOrAddAsync($"u:{address.LocalKey}@{address.Domain}", () => inner.GetUserAsync(address, cancellationToken));
+
+    public Task<RecipientResolution> ResolveRecipientAsync(MailAddress address, CancellationToken cancellationToken = default) =>
+        GetOrAddAsync($"r:{address.LocalKey}@{address.Domain}", () => inner.ResolveRecipientAsync(address, cancellationToken));
+
+    public Task<IReadOnlyList<DomainInfo>> ListDomainsAsync(CancellationToken cancellationToken = default) => inner.ListDomainsAsync(cancellationToken);
+    public Task<IReadOnlyList<UserInfo>> ListUsersAsync(string? domain = null, CancellationToken cancellationToken = default) => inner.ListUsersAsync(domain, cancellationToken);
+    public Task<IReadOnlyList<AliasInfo>> ListAliasesAsync(string? domain = null, CancellationToken cancellationToken = default) => inner.ListAliasesAsync(domain, cancellationToken);
+
+    public async Task<DomainInfo> AddDomainAsync(string domain, CancellationToken cancellationToken = default)
+    {
+        try { return await inner.AddDomainAsync(domain, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
+    public async Task RemoveDomainAsync(string domain, bool force = false, CancellationToken cancellationToken = default)
+    {
+        try { await inner.RemoveDomainAsync(domain, force, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
+    public async Task<UserInfo> AddUserAsync(MailAddress address, string password, long? quotaBytes = null, CancellationToken cancellationToken = default)
+    {
+        try { return await inner.AddUserAsync(address, password, quotaBytes, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
+    public async Task RemoveUserAsync(MailAddress address, CancellationToken cancellationToken = default)
+    {
+        try { await inner.RemoveUserAsync(address, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
+    public async Task SetPasswordAsync(MailAddress address, string password, CancellationToken cancellationToken = default)
+    {
+        try { await inner.SetPasswordAsync(address, password, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
+    public async Task SetQuotaAsync(MailAddress address, long? quotaBytes, CancellationToken cancellationToken = default)
+    {
+        try { await inner.SetQuotaAsync(address, quotaBytes, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
+    public async Task<AliasInfo> AddAliasAsync(MailAddress alias, IReadOnlyList<MailAddress> targets, CancellationToken cancellationToken = default)
+    {
+        try { return await inner.AddAliasAsync(alias, targets, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
+    public async Task RemoveAliasAsync(MailAddress alias, CancellationToken cancellationToken = default)
+    {
+        try { await inner.RemoveAliasAsync(alias, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+}

@@ -1,0 +1,54 @@
+using System.Globalization;
+
+namespace MailCloud.Core;
+
+/// <summary>One listening endpoint of a front end, as printed by <c>mailcloud up</c>.</summary>
+public sealed record ListenerSetting(string Name, string Protocol, string EnvironmentVariable, int DefaultPort, string Security);
+
+/// <summary>
+/// Settings every MailCloud process reads from <c>MAILCLOUD_*</c> environment variables (documented in the README).
+/// These names are a contract with users' scripts: keep them stable.
+/// </summary>
+public sealed class MailCloudSettings
+{
+    public const string StorageVariable = "MAILCLOUD_STORAGE";
+    public const string BindVariable = "MAILCLOUD_BIND";
+    public const string DefaultStorage = "UseDevelopmentStorage=true";
+
+    /// <summary>The listeners of the front ends, with the local defaults from the design.</summary>
+    public static IReadOnlyList<ListenerSetting> Listeners { get; } =
+    [
+        new("smtp", "SMTP (MX)", "MAILCLOUD_SMTP_PORT", 2525, "STARTTLS"),
+        new("submission", "SMTP submission", "MAILCLOUD_SUBMISSION_PORT", 2587, "STARTTLS, AUTH required"),
+        new("submissions", "SMTP submission", "MAILCLOUD_SUBMISSIONS_PORT", 2465, "implicit TLS, AUTH required"),
+        new("imap", "IMAP", "MAILCLOUD_IMAP_PORT", 1143, "STARTTLS"),
+        new("imaps", "IMAP", "MAILCLOUD_IMAPS_PORT", 1993, "implicit TLS"),
+        new("pop3", "POP3", "MAILCLOUD_POP3_PORT", 1110, "STLS"),
+        new("pop3s", "POP3", "MAILCLOUD_POP3S_PORT", 1995, "implicit TLS"),
+        new("web", "admin/web (HTTP)", "MAILCLOUD_WEB_PORT", 8080, "plain HTTP on loopback"),
+    ];
+
+    private readonly Func<string, string?> _env;
+
+    public MailCloudSettings(Func<string, string?>? environment = null) => _env = environment ?? Environment.GetEnvironmentVariable;
+
+    /// <summary>Azure Storage connection string; Azurite's well-known development account by default.</summary>
+    public string StorageConnectionString => NonEmpty(_env(StorageVariable)) ?? DefaultStorage;
+
+    public bool StorageIsDefault => NonEmpty(_env(StorageVariable)) is null;
+
+    /// <summary>Address the front ends bind to (loopback unless told otherwise).</summary>
+    public string BindAddress => NonEmpty(_env(BindVariable)) ?? "127.0.0.1";
+
+    public int Port(ListenerSetting listener)
+    {
+        var raw = NonEmpty(_env(listener.EnvironmentVariable));
+        if (raw is null)
+            return listener.DefaultPort;
+        return int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536
+            ? port
+            : throw new FormatException($"{listener.EnvironmentVariable}='{raw}' is not a TCP port number.");
+    }
+
+    private static string? NonEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+}

@@ -1,0 +1,84 @@
+namespace MailCloud.Core;
+
+public sealed record DomainInfo(string Name, DateTimeOffset Created);
+
+public sealed record UserInfo(MailAddress Address, long? QuotaBytes, DateTimeOffset Created, ScramCredential Credential, bool Disabled = false);
+
+public sealed record AliasInfo(MailAddress Address, IReadOnlyList<MailAddress> Targets, DateTimeOffset Created);
+
+public enum RecipientKind
+{
+    /// <summary>The domain is not hosted here.</summary>
+    NotHosted,
+
+    /// <summary>The domain is hosted but nobody of that name exists.</summary>
+    Unknown,
+
+    User,
+    Alias,
+}
+
+/// <summary>What a recipient address means here. <see cref="Targets"/> is set for aliases.</summary>
+public sealed record RecipientResolution(RecipientKind Kind, UserInfo? User = null, IReadOnlyList<MailAddress>? Targets = null);
+
+public enum DirectoryErrorKind
+{
+    InvalidInput,
+    DomainNotHosted,
+    AlreadyExists,
+    NotFound,
+    NotEmpty,
+}
+
+/// <summary>An administrative request that cannot be carried out as asked; the message is fit to show a user.</summary>
+public sealed class DirectoryException(DirectoryErrorKind kind, string message) : Exception(message)
+{
+    public DirectoryErrorKind Kind { get; } = kind;
+}
+
+/// <summary>Domains, users and aliases. Implementations keep passwords only as <see cref="ScramCredential"/>.</summary>
+public interface IMailDirectory
+{
+    Task<DomainInfo> AddDomainAsync(string domain, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes a domain; refuses while users or aliases remain unless <paramref name="force"/>.</summary>
+    Task RemoveDomainAsync(string domain, bool force = false, CancellationToken cancellationToken = default);
+
+    Task<DomainInfo?> GetDomainAsync(string domain, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<DomainInfo>> ListDomainsAsync(CancellationToken cancellationToken = default);
+
+    Task<UserInfo> AddUserAsync(MailAddress address, string password, long? quotaBytes = null, CancellationToken cancellationToken = default);
+    Task RemoveUserAsync(MailAddress address, CancellationToken cancellationToken = default);
+    Task<UserInfo?> GetUserAsync(MailAddress address, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<UserInfo>> ListUsersAsync(string? domain = null, CancellationToken cancellationToken = default);
+    Task SetPasswordAsync(MailAddress address, string password, CancellationToken cancellationToken = default);
+    Task SetQuotaAsync(MailAddress address, long? quotaBytes, CancellationToken cancellationToken = default);
+
+    Task<AliasInfo> AddAliasAsync(MailAddress alias, IReadOnlyList<MailAddress> targets, CancellationToken cancellationToken = default);
+    Task RemoveAliasAsync(MailAddress alias, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<AliasInfo>> ListAliasesAsync(string? domain = null, CancellationToken cancellationToken = default);
+
+    /// <summary>What an envelope recipient means here (user, alias, unknown, or a domain we do not host).</summary>
+    Task<RecipientResolution> ResolveRecipientAsync(MailAddress address, CancellationToken cancellationToken = default);
+}
+
+public static class MailDirectoryExtensions
+{
+    /// <summary>
+    /// Verifies a clear-text login (PLAIN, LOGIN). Returns the user, or null for an unknown user, wrong password or
+    /// disabled account — callers must not tell these apart to the client.
+    /// </summary>
+    public static async Task<UserInfo?> VerifyPasswordAsync(this IMailDirectory directory, string userName, string password, CancellationToken cancellationToken = default)
+    {
+        if (!MailAddress.TryParse(userName, out var address))
+            return null;
+        var user = await directory.GetUserAsync(address, cancellationToken).ConfigureAwait(false);
+        if (user is null || user.Disabled)
+        {
+            // Spend the same work as a real check so timing does not reveal which accounts exist.
+            ScramCredential.Create(password, ScramCredential.DefaultIterations, new byte[16]);
+            return null;
+        }
+        return user.Credential.Verify(password) ? user : null;
+    }
+}

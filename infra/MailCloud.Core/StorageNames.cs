@@ -1,0 +1,30 @@
+namespace MailCloud.Core;
+
+/// <summary>
+/// Names of the containers, queues and tables every part of MailCloud agrees on (hosts, functions, CLI, Bicep).
+/// </summary>
+public static class StorageNames
+{
+    /// <summary>Raw messages: <c>messages/yyyy/MM/dd/&lt;id&gt;.eml</c>, the source of truth.</summary>
+    public const string MessagesContainer = "messages";
+
+    /// <summary>Envelopes and other small per-message documents written at accept time.</summary>
+    public const string EnvelopesContainer = "envelopes";
+
+    public const string InboundQueue = "inbound";
+    public const string IndexQueue = "index";
+    public const string OutboundQueue = "outbound";
+
+    /// <summary>Where the Functions host (and our local driver) moves messages that failed too often.</summary>
+    public static string Poison(string queue) => queue + "-poison";
+
+    /// <summary>Domains, users, aliases: partition = domain.</summary>
+    public const string DirectoryTable = "directory";
+
+    /// <summary>Mailbox index (UIDs, flags, summaries): partition = mailbox.</summary>
+    public const string MailboxTable = "mailboxes";
+
+    public static IReadOnlyList<string> Containers { get; } = [MessagesContainer, EnvelopesContainer];
+    public static IReadOnlyList<string> Queues { get; } = [InboundQueue, Poison(InboundQueue), IndexQueue, Poison(IndexQueue), OutboundQueue, Poison(OutboundQueue)];
+    public static IReadOnlyList<string> Tables { get; } = [DirectoryTable, MailboxTable];
+}

@@ -1,0 +1,20 @@
+using MailCloud.Core;
+using MailCloud.Storage;
+
+namespace MailCloud.Data;
+
+/// <summary>Creates every container, queue and table MailCloud uses (idempotent; the same set Bicep declares).</summary>
+public static class StorageProvisioner
+{
+    public static async Task EnsureCreatedAsync(StorageAccount account, CancellationToken cancellationToken = default)
+    {
+        var tasks = new List<Task>();
+        tasks.AddRange(StorageNames.Containers.Select(c => account.Blobs.GetBlobContainerClient(c).CreateIfNotExistsAsync(cancellationToken)));
+        tasks.AddRange(StorageNames.Queues.Select(q => account.Queues.GetQueueClient(q).CreateIfNotExistsAsync(cancellationToken)));
+        tasks.AddRange(StorageNames.Tables.Select(t => account.Tables.GetTableClient(t).CreateIfNotExistsAsync(cancellationToken)));
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+
+    public static TableMailDirectory Directory(StorageAccount account) =>
+        new(account.Tables.GetTableClient(StorageNames.DirectoryTable));
+}

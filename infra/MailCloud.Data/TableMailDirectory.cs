@@ -1,0 +1,271 @@
+using Azure;
+using MailCloud.Core;
+using MailCloud.Storage;
+
+namespace MailCloud.Data;
+
+/// <summary>
+/// The directory in one table: partition = domain (A-label), rows <c>domain</c>, <c>user:&lt;local&gt;</c>,
+/// <c>alias:&lt;local&gt;</c>. A recipient lookup is one partition query; a login is one point read.
+/// </summary>
+public sealed class TableMailDirectory(TableClient table, TimeProvider? time = null) : IMailDirectory
+{
+    private const string DomainRow = "domain";
+    private const string UserPrefix = "user:";
+    private const string AliasPrefix = "alias:";
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    public TableClient Table => table;
+
+    private static string UserRow(MailAddress a) => UserPrefix + TableKeys.Escape(a.LocalKey);
+    private static string AliasRow(MailAddress a) => AliasPrefix + TableKeys.Escape(a.LocalKey);
+
+    private static string NormalizeDomain(string domain) =>
+        MailAddress.TryNormalizeDomain(domain, out var ascii, out var error) ? ascii : throw new DirectoryException(DirectoryErrorKind.InvalidInput, error);
+
+    public async Task<DomainInfo> AddDomainAsync(string domain, CancellationToken cancellationToken = default)
+    {
+        var name = NormalizeDomain(domain);
+        var created = _time.GetUtcNow();
+        try
+        {
+            await table.AddEntityAsync(new TableEntity(name, DomainRow) { ["Created"] = created }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            throw new DirectoryException(DirectoryErrorKind.AlreadyExists, $"domain {name} already exists");
+        }
+        return new DomainInfo(name, created);
+    }
+
+    public async Task RemoveDomainAsync(string domain, bool force = false, CancellationToken cancellationToken = default)
+    {
+        var name = NormalizeDomain(domain);
+        var rows = new List<TableEntity>();
+        await foreach (var e in table.QueryAsync(TableFilter.PartitionKey(name), ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            rows.Add(e);
+        if (!rows.Any(r => r.RowKey == DomainRow))
+            throw new DirectoryException(DirectoryErrorKind.NotFound, $"domain {name} is not hosted here");
+        var others = rows.Count(r => r.RowKey != DomainRow);
+        if (others > 0 && !force)
+            throw new DirectoryException(DirectoryErrorKind.NotEmpty, $"domain {name} still has {others} users/aliases (remove them first, or use --force)");
+        // Members first, the domain row last: an interrupted removal leaves a domain that can be removed again.
+        foreach (var chunk in rows.Where(r => r.RowKey != DomainRow).Chunk(100))
+            await table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), cancellationToken).ConfigureAwait(false);
+        await table.DeleteEntityAsync(name, DomainRow, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<DomainInfo?> GetDomainAsync(string domain, CancellationToken cancellationToken = default)
+    {
+        if (!MailAddress.TryNormalizeDomain(domain, out var name, out _))
+            return null;
+        var e = await table.GetEntityIfExistsAsync(name, DomainRow, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return e is null ? null : ToDomain(e);
+    }
+
+    public async Task<IReadOnlyList<DomainInfo>> ListDomainsAsync(CancellationToken cancellationToken = default)
+    {
+        var list = new List<DomainInfo>();
+        await foreach (var e in table.QueryAsync(TableFilter.Equal("RowKey", DomainRow), cancellationToken: cancellationToken).ConfigureAwait(false))
+            list.Add(ToDomain(e));
+        return list.OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
+    }
+
+    public async Task<UserInfo> AddUserAsync(MailAddress address, string password, long? quotaBytes = null, CancellationToken cancellationToken = default)
+    {
+        ValidatePassword(password);
+        await RequireDomainAsync(address.Domain, cancellationToken).ConfigureAwait(false);
+        if (await table.GetEntityIfExistsAsync(address.Domain, AliasRow(address), ["RowKey"], cancellationToken).ConfigureAwait(false) is not null)
+            throw new DirectoryException(DirectoryErrorKind.AlreadyExists, $"{address} is already an alias");
+        var user = new UserInfo(address, quotaBytes, _time.GetUtcNow(), ScramCredential.Create(password));
+        try
+        {
+            await table.AddEntityAsync(ToEntity(user), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            throw new DirectoryException(DirectoryErrorKind.AlreadyExists, $"user {address} already exists");
+        }
+        return user;
+    }
+
+    public async Task RemoveUserAsync(MailAddress address, CancellationToken cancellationToken = default)
+    {
+        if (!await table.DeleteEntityAsync(address.Domain, UserRow(address), cancellationToken: cancellationToken).ConfigureAwait(false))
+            throw new DirectoryException(DirectoryErrorKind.NotFound, $"no user {address}");
+    }
+
+    public async Task<UserInfo?> GetUserAsync(MailAddress address, CancellationToken cancellationToken = default)
+    {
+        var e = await table.GetEntityIfExistsAsync(address.Domain, UserRow(address), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return e is null ? null : ToUser(e);
+    }
+
+    public async Task<IReadOnlyList<UserInfo>> ListUsersAsync(string? domain = null, CancellationToken cancellationToken = default)
+    {
+        var filter = TableFilter.RowKeyPrefix(UserPrefix);
+        if (domain is not null)
+            filter = TableFilter.And(TableFilter.PartitionKey(NormalizeDomain(domain)), filter);
+        var list = new List<UserInfo>();
+        await foreach (var e in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+            list.Add(ToUser(e));
+        return list.OrderBy(u => u.Address.Domain, StringComparer.Ordinal).ThenBy(u => u.Address.LocalKey, StringComparer.Ordinal).ToList();
+    }
+
+    public async Task SetPasswordAsync(MailAddress address, string password, CancellationToken cancellationToken = default)
+    {
+        ValidatePassword(password);
+        var c = ScramCredential.Create(password);
+        var e = new TableEntity(address.Domain, UserRow(address))
+        {
+            ["Salt"] = c.Salt, ["Iterations"] = c.Iterations, ["StoredKey"] = c.StoredKey, ["ServerKey"] = c.ServerKey,
+        };
+        await UpdateExistingUserAsync(address, e, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SetQuotaAsync(MailAddress address, long? quotaBytes, CancellationToken cancellationToken = default)
+    {
+        if (quotaBytes < 0)
+            throw new DirectoryException(DirectoryErrorKind.InvalidInput, "quota cannot be negative");
+        // Removing a property needs a replace: read, change, write back under the ETag just read.
+        var current = await table.GetEntityIfExistsAsync(address.Domain, UserRow(address), cancellationToken: cancellationToken).ConfigureAwait(false)
+            ?? throw new DirectoryException(DirectoryErrorKind.NotFound, $"no user {address}");
+        if (quotaBytes is null)
+            current.Remove("QuotaBytes");
+        else
+            current["QuotaBytes"] = quotaBytes.Value;
+        await table.UpdateEntityAsync(current, current.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task UpdateExistingUserAsync(MailAddress address, TableEntity e, TableUpdateMode mode, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.UpdateEntityAsync(e, ETag.All, mode, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            throw new DirectoryException(DirectoryErrorKind.NotFound, $"no user {address}");
+        }
+    }
+
+    public async Task<AliasInfo> AddAliasAsync(MailAddress alias, IReadOnlyList<MailAddress> targets, CancellationToken cancellationToken = default)
+    {
+        if (targets.Count == 0)
+            throw new DirectoryException(DirectoryErrorKind.InvalidInput, "an alias needs at least one target");
+        if (targets.Contains(alias))
+            throw new DirectoryException(DirectoryErrorKind.InvalidInput, $"alias {alias} cannot point to itself");
+        await RequireDomainAsync(alias.Domain, cancellationToken).ConfigureAwait(false);
+        if (await table.GetEntityIfExistsAsync(alias.Domain, UserRow(alias), ["RowKey"], cancellationToken).ConfigureAwait(false) is not null)
+            throw new DirectoryException(DirectoryErrorKind.AlreadyExists, $"{alias} is already a user");
+        var info = new AliasInfo(alias, targets.Distinct().ToList(), _time.GetUtcNow());
+        try
+        {
+            await table.AddEntityAsync(new TableEntity(alias.Domain, AliasRow(alias))
+            {
+                ["Address"] = alias.Address,
+                ["Targets"] = string.Join('\n', info.Targets.Select(t => t.Address)),
+                ["Created"] = info.Created,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            throw new DirectoryException(DirectoryErrorKind.AlreadyExists, $"alias {alias} already exists");
+        }
+        return info;
+    }
+
+    public async Task RemoveAliasAsync(MailAddress alias, CancellationToken cancellationToken = default)
+    {
+        if (!await table.DeleteEntityAsync(alias.Domain, AliasRow(alias), cancellationToken: cancellationToken).ConfigureAwait(false))
+            throw new DirectoryException(DirectoryErrorKind.NotFound, $"no alias {alias}");
+    }
+
+    public async Task<IReadOnlyList<AliasInfo>> ListAliasesAsync(string? domain = null, CancellationToken cancellationToken = default)
+    {
+        var filter = TableFilter.RowKeyPrefix(AliasPrefix);
+        if (domain is not null)
+            filter = TableFilter.And(TableFilter.PartitionKey(NormalizeDomain(domain)), filter);
+        var list = new List<AliasInfo>();
+        await foreach (var e in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+            list.Add(ToAlias(e));
+        return list.OrderBy(a => a.Address.Domain, StringComparer.Ordinal).ThenBy(a => a.Address.LocalKey, StringComparer.Ordinal).ToList();
+    }
+
+    public async Task<RecipientResolution> ResolveRecipientAsync(MailAddress address, CancellationToken cancellationToken = default)
+    {
+        // One request: the domain row and whichever of user/alias exists, from the domain's partition.
+        var filter = TableFilter.And(TableFilter.PartitionKey(address.Domain),
+            $"RowKey eq {TableFilter.Quote(DomainRow)} or RowKey eq {TableFilter.Quote(UserRow(address))} or RowKey eq {TableFilter.Quote(AliasRow(address))}");
+        TableEntity? domainRow = null, userRow = null, aliasRow = null;
+        await foreach (var e in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (e.RowKey == DomainRow)
+                domainRow = e;
+            else if (e.RowKey.StartsWith(UserPrefix, StringComparison.Ordinal))
+                userRow = e;
+            else
+                aliasRow = e;
+        }
+        if (domainRow is null)
+            return new RecipientResolution(RecipientKind.NotHosted);
+        if (userRow is not null)
+            return new RecipientResolution(RecipientKind.User, ToUser(userRow));
+        if (aliasRow is not null)
+            return new RecipientResolution(RecipientKind.Alias, Targets: ToAlias(aliasRow).Targets);
+        return new RecipientResolution(RecipientKind.Unknown);
+    }
+
+    private async Task RequireDomainAsync(string domain, CancellationToken cancellationToken)
+    {
+        if (await table.GetEntityIfExistsAsync(domain, DomainRow, ["RowKey"], cancellationToken).ConfigureAwait(false) is null)
+            throw new DirectoryException(DirectoryErrorKind.DomainNotHosted, $"domain {domain} is not hosted here (add it with: mailcloud domain add {domain})");
+    }
+
+    private static void ValidatePassword(string password)
+    {
+        if (string.IsNullOrEmpty(password))
+            throw new DirectoryException(DirectoryErrorKind.InvalidInput, "the password is empty");
+        if (password.Length < 8)
+            throw new DirectoryException(DirectoryErrorKind.InvalidInput, "the password must have at least 8 characters");
+        try
+        {
+            SaslPrep.Prepare(password);
+        }
+        catch (ArgumentException e)
+        {
+            throw new DirectoryException(DirectoryErrorKind.InvalidInput, e.Message);
+        }
+    }
+
+    private static DomainInfo ToDomain(TableEntity e) => new(e.PartitionKey, e.GetDateTimeOffset("Created") ?? e.Timestamp ?? default);
+
+    private static TableEntity ToEntity(UserInfo u)
+    {
+        var e = new TableEntity(u.Address.Domain, UserRow(u.Address))
+        {
+            ["Address"] = u.Address.Address,
+            ["Salt"] = u.Credential.Salt,
+            ["Iterations"] = u.Credential.Iterations,
+            ["StoredKey"] = u.Credential.StoredKey,
+            ["ServerKey"] = u.Credential.ServerKey,
+            ["Created"] = u.Created,
+            ["Disabled"] = u.Disabled,
+        };
+        if (u.QuotaBytes is { } q)
+            e["QuotaBytes"] = q;
+        return e;
+    }
+
+    private static UserInfo ToUser(TableEntity e) => new(
+        MailAddress.Parse(e.GetString("Address") ?? throw new InvalidDataException($"user row {e.RowKey} has no Address")),
+        e.GetInt64("QuotaBytes"),
+        e.GetDateTimeOffset("Created") ?? e.Timestamp ?? default,
+        new ScramCredential(e.GetBinary("Salt") ?? [], e.GetInt32("Iterations") ?? 0, e.GetBinary("StoredKey") ?? [], e.GetBinary("ServerKey") ?? []),
+        e.GetBoolean("Disabled") ?? false);
+
+    private static AliasInfo ToAlias(TableEntity e) => new(
+        MailAddress.Parse(e.GetString("Address") ?? throw new InvalidDataException($"alias row {e.RowKey} has no Address")),
+        (e.GetString("Targets") ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(MailAddress.Parse).ToList(),
+        e.GetDateTimeOffset("Created") ?? e.Timestamp ?? default);
+}
