@@ -29,7 +29,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
             await _azurite.DisposeAsync();
         try
         {
-            Directory.Delete(DataDirectory, recursive: true);
+            System.IO.Directory.Delete(DataDirectory, recursive: true);
         }
         catch (IOException)
         {

@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using System.Text;
+using MailCloud.LocalDev;
+
+namespace MailCloud.FunctionalTests.Cli;
+
+/// <summary>Runs ./mailcloud as a user would: a process, its exit code and its output.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class MailCloudToolTests(AzuriteFixture azurite)
+{
+    internal static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "MailCloud.sln")) && File.Exists(Path.Combine(dir.FullName, "mailcloud")))
+                return dir.FullName;
+        }
+        throw new InvalidOperationException("repository root not found");
+    }
+
+    internal sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    internal static async Task<Result> RunAsync(IDictionary<string, string> env, string? stdin, params string[] args)
+    {
+        var psi = new ProcessStartInfo(Path.Combine(RepoRoot(), "mailcloud"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = RepoRoot(),
+        };
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env)
+            psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+            await p.StandardInput.WriteLineAsync(stdin);
+        p.StandardInput.Close();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4)); // the first call builds the tool
+        await p.WaitForExitAsync(cts.Token);
+        return new Result(p.ExitCode, await stdout, StripBuildNoise(await stderr));
+    }
+
+    private static string StripBuildNoise(string stderr) =>
+        string.Join('\n', stderr.Split('\n').Where(l => !l.StartsWith("mailcloud: building", StringComparison.Ordinal) && l.Length > 0));
+
+    private Dictionary<string, string> Env() => new() { ["MAILCLOUD_STORAGE"] = azurite.ConnectionString };
+
+    [Fact]
+    public async Task Administration_commands_work_and_fail_clearly()
+    {
+        var env = Env();
+        var r = await RunAsync(env, null, "domain", "add", "cli.example");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("added domain cli.example", r.Stdout, StringComparison.Ordinal);
+
+        r = await RunAsync(env, null, "user", "add", "alice@cli.example", "--password", "correct horse", "--quota", "500M");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        r = await RunAsync(env, "battery staple", "user", "add", "bob@cli.example", "--password-stdin");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+
+        r = await RunAsync(env, null, "user", "list");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("alice@cli.example\tquota 500 MiB", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("bob@cli.example\tquota unlimited", r.Stdout, StringComparison.Ordinal);
+
+        r = await RunAsync(env, null, "user", "add", "alice@cli.example", "--password", "another one");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal("mailcloud: error: user alice@cli.example already exists", r.Stderr.Trim());
+
+        r = await RunAsync(env, null, "user", "add", "carol@elsewhere.example", "--password", "another one");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("domain elsewhere.example is not hosted here", r.Stderr, StringComparison.Ordinal);
+
+        r = await RunAsync(env, null, "user", "add", "not-an-address", "--password", "another one");
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith("mailcloud: error: invalid address", r.Stderr, StringComparison.Ordinal);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+
+        r = await RunAsync(env, null, "user", "remove", "nobody@cli.example");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("no user nobody@cli.example", r.Stderr, StringComparison.Ordinal);
+
+        r = await RunAsync(env, null, "user", "passwd", "alice@cli.example", "--password", "new password");
+        Assert.Equal(0, r.ExitCode);
+        r = await RunAsync(env, null, "user", "quota", "alice@cli.example", "2G");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("2 GiB", r.Stdout, StringComparison.Ordinal);
+
+        r = await RunAsync(env, null, "alias", "add", "postmaster@cli.example", "alice@cli.example", "bob@cli.example");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        r = await RunAsync(env, null, "alias", "list", "cli.example");
+        Assert.Contains("postmaster@cli.example\t-> alice@cli.example, bob@cli.example", r.Stdout, StringComparison.Ordinal);
+        r = await RunAsync(env, null, "alias", "remove", "postmaster@cli.example");
+        Assert.Equal(0, r.ExitCode);
+
+        r = await RunAsync(env, null, "domain", "list");
+        Assert.Contains("cli.example", r.Stdout.Split('\n'));
+        r = await RunAsync(env, null, "domain", "remove", "cli.example");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("--force", r.Stderr, StringComparison.Ordinal);
+
+        r = await RunAsync(env, null, "user", "frobnicate");
+        Assert.NotEqual(0, r.ExitCode);
+    }
+
+    [Fact]
+    public async Task Unreachable_storage_says_how_to_start_it()
+    {
+        int port = AzuriteProcess.FreePort();
+        var env = new Dictionary<string, string>
+        {
+            ["MAILCLOUD_STORAGE"] = $"AccountName=devstoreaccount1;AccountKey={MailCloud.Storage.StorageConnection.DevelopmentAccountKey};" +
+                                    $"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1",
+        };
+        var r = await RunAsync(env, null, "user", "list");
+        Assert.Equal(3, r.ExitCode);
+        Assert.Contains("cannot reach storage", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("./mailcloud up", r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(MailCloud.Storage.StorageConnection.DevelopmentAccountKey, r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Up_prints_endpoints_and_stops_cleanly_on_sigint()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "mailcloud-up-" + Guid.NewGuid().ToString("N"));
+        int basePort = FreePortRange(3);
+        // Make sure the tool is built before timing anything.
+        Assert.Equal(0, (await RunAsync(Env(), null, "--help")).ExitCode);
+
+        var psi = new ProcessStartInfo(Path.Combine(RepoRoot(), "mailcloud"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "up", "--data", data, "--storage-port", basePort.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            psi.ArgumentList.Add(a);
+        psi.Environment.Remove("MAILCLOUD_STORAGE");
+        psi.Environment["MAILCLOUD_SMTP_PORT"] = "12525";
+        using var p = Process.Start(psi)!;
+        var output = new StringBuilder();
+        var ready = new TaskCompletionSource();
+        p.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+                return;
+            lock (output)
+                output.AppendLine(e.Data);
+            if (e.Data.Contains("MailCloud is up", StringComparison.Ordinal))
+                ready.TrySetResult();
+        };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(90));
+            string text;
+            lock (output)
+                text = output.ToString();
+            Assert.Contains($"blob http://127.0.0.1:{basePort}/devstoreaccount1", text, StringComparison.Ordinal);
+            Assert.Contains("127.0.0.1:12525", text, StringComparison.Ordinal); // configurable port honoured
+            Assert.Contains("127.0.0.1:1993", text, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(data, "tls", "server.pfx")));
+
+            // The storage it made is usable by the admin commands.
+            var env = new Dictionary<string, string>
+            {
+                ["MAILCLOUD_STORAGE"] = $"AccountName=devstoreaccount1;AccountKey={MailCloud.Storage.StorageConnection.DevelopmentAccountKey};" +
+                                        $"BlobEndpoint=http://127.0.0.1:{basePort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{basePort + 1}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{basePort + 2}/devstoreaccount1",
+            };
+            Assert.Equal(0, (await RunAsync(env, null, "domain", "add", "up.example")).ExitCode);
+
+            using (var kill = Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                await kill!.WaitForExitAsync();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await p.WaitForExitAsync(cts.Token);
+            Assert.Equal(0, p.ExitCode);
+            lock (output)
+                Assert.Contains("stopped", output.ToString(), StringComparison.Ordinal);
+            // Azurite went with it: its ports are free again.
+            Assert.True(PortFree(basePort) && PortFree(basePort + 2));
+        }
+        finally
+        {
+            if (!p.HasExited)
+                p.Kill(entireProcessTree: true);
+            try { System.IO.Directory.Delete(data, true); } catch (IOException) { }
+        }
+    }
+
+    private static bool PortFree(int port)
+    {
+        try
+        {
+            using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            l.Start();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePortRange(int count)
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            int start = Random.Shared.Next(20000, 40000);
+            if (Enumerable.Range(start, count).All(PortFree))
+                return start;
+        }
+        throw new InvalidOperationException("no free port range");
+    }
+}
