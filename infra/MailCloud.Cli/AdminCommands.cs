@@ -11,7 +11,7 @@ internal static class AdminCommands
     private static TableMailDirectory OpenDirectory()
     {
         var settings = new MailCloudSettings();
-        var account = new StorageAccount(StorageConnection.Parse(settings.StorageConnectionString), StorageClientOptions.FailFast());
+        var account = StorageFactory.Account(settings, StorageClientOptions.FailFast());
         return StorageProvisioner.Directory(account);
     }
 

@@ -56,7 +56,7 @@ internal static class UpCommand
         }
         else
         {
-            connection = StorageConnection.Parse(settings.StorageConnectionString);
+            connection = StorageFactory.Connection(settings);
             adminHint = $"using the storage account from {MailCloudSettings.StorageVariable}: {connection}";
         }
 

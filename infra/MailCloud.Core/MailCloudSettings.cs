@@ -12,6 +12,7 @@ public sealed record ListenerSetting(string Name, string Protocol, string Enviro
 public sealed class MailCloudSettings
 {
     public const string StorageVariable = "MAILCLOUD_STORAGE";
+    public const string StorageAccountVariable = "MAILCLOUD_STORAGE_ACCOUNT";
     public const string BindVariable = "MAILCLOUD_BIND";
     public const string DefaultStorage = "UseDevelopmentStorage=true";
 
@@ -35,7 +36,12 @@ public sealed class MailCloudSettings
     /// <summary>Azure Storage connection string; Azurite's well-known development account by default.</summary>
     public string StorageConnectionString => NonEmpty(_env(StorageVariable)) ?? DefaultStorage;
 
-    public bool StorageIsDefault => NonEmpty(_env(StorageVariable)) is null;
+    public bool HasStorageConnectionString => NonEmpty(_env(StorageVariable)) is not null;
+
+    public bool StorageIsDefault => !HasStorageConnectionString && StorageAccountName is null;
+
+    /// <summary>In Azure: the account name, reached with the managed identity instead of a connection string.</summary>
+    public string? StorageAccountName => NonEmpty(_env(StorageAccountVariable));
 
     /// <summary>Address the front ends bind to (loopback unless told otherwise).</summary>
     public string BindAddress => NonEmpty(_env(BindVariable)) ?? "127.0.0.1";
