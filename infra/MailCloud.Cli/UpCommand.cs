@@ -5,7 +5,9 @@ using System.Runtime.InteropServices;
 using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.LocalDev;
+using MailCloud.Smtp;
 using MailCloud.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace MailCloud.Cli;
 
@@ -38,6 +40,7 @@ internal static class UpCommand
         Directory.CreateDirectory(dataDir);
 
         AzuriteProcess? azurite = null;
+        Microsoft.AspNetCore.Builder.WebApplication? smtp = null;
         StorageConnection connection;
         string adminHint;
         if (settings.StorageIsDefault)
@@ -68,14 +71,22 @@ internal static class UpCommand
             Console.WriteLine($"  containers: {string.Join(", ", StorageNames.Containers)}; queues: {string.Join(", ", StorageNames.Queues)}; tables: {string.Join(", ", StorageNames.Tables)}");
 
             var certPath = Path.Combine(dataDir, "tls", "server.pfx");
-            using (var cert = DevCertificate.LoadOrCreate(certPath))
-                Console.WriteLine($"TLS certificate: {certPath} (self-signed, {cert.Subject}, expires {cert.NotAfter:yyyy-MM-dd})");
+            using var cert = DevCertificate.LoadOrCreate(certPath);
+            Console.WriteLine($"TLS certificate: {certPath} (self-signed, {cert.Subject}, expires {cert.NotAfter:yyyy-MM-dd})");
 
-            // The front ends and functions register here as they are built; until then we say so plainly.
+            var smtpOptions = SmtpServerHost.OptionsFromSettings(settings, cert);
+            smtp = SmtpServerHost.Build(smtpOptions, account, logging => logging
+                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+                .AddFilter("Microsoft", LogLevel.Warning));
+            await smtp.StartAsync(stop.Token);
+            var running = smtpOptions.Listeners.Select(l => l.Name).ToHashSet();
+
+            // Front ends that are not built yet are listed plainly as such.
             foreach (var listener in MailCloudSettings.Listeners)
             {
                 var port = settings.Port(listener);
-                Console.WriteLine($"  {listener.Protocol,-16} {settings.BindAddress}:{port,-5} ({listener.Security}) - not built yet, nothing listens here");
+                var status = running.Contains(listener.Name) ? "listening" : "not built yet, nothing listens here";
+                Console.WriteLine($"  {listener.Protocol,-16} {settings.BindAddress}:{port,-5} ({listener.Security}) - {status}");
             }
             Console.WriteLine("  functions        - not built yet (filter, route, index, deliver)");
             Console.WriteLine(adminHint);
@@ -86,6 +97,12 @@ internal static class UpCommand
         }
         finally
         {
+            if (smtp is not null)
+            {
+                // Lets transactions in flight finish (Kestrel drains connections) before storage goes away.
+                await smtp.StopAsync(CancellationToken.None);
+                await smtp.DisposeAsync();
+            }
             if (azurite is not null)
                 await azurite.DisposeAsync();
         }

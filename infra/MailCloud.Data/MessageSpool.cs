@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Azure;
+using MailCloud.Core;
+using MailCloud.Storage;
+
+namespace MailCloud.Data;
+
+/// <summary>Where an accepted message goes before the SMTP front end may say "250".</summary>
+public interface IMessageSpool
+{
+    /// <summary>
+    /// Stores the raw message (streamed, never buffered whole) and enqueues its work item. Returns only when both are
+    /// durable; throws when either failed, leaving nothing the pipeline would process.
+    /// </summary>
+    Task<InboundWorkItem> StoreAsync(string messageId, Envelope envelope, Stream content, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Blob + queue spool: a typical message costs two storage requests (Put Blob, Put Message). Envelopes too large to
+/// travel inline in the queue message (thousands of recipients) go to the envelopes container first.
+/// </summary>
+public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
+{
+    /// <summary>Inline envelopes up to this size; base64 and JSON framing must stay under the queue's 64 KiB.</summary>
+    internal const int MaxInlineEnvelopeBytes = 40 * 1024;
+
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private readonly BlobContainerClient _messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
+    private readonly BlobContainerClient _envelopes = account.Blobs.GetBlobContainerClient(StorageNames.EnvelopesContainer);
+    private readonly QueueClient _inbound = account.Queues.GetQueueClient(StorageNames.InboundQueue);
+
+    public async Task<InboundWorkItem> StoreAsync(string messageId, Envelope envelope, Stream content, CancellationToken cancellationToken)
+    {
+        var blobName = MessageIds.BlobPath(messageId, envelope.ReceivedAt);
+        var blob = _messages.GetBlobClient(blobName);
+        var info = await blob.UploadAsync(content, new BlobUploadOptions
+        {
+            ContentType = "message/rfc822",
+            Conditions = BlobRequestConditions.IfNotExists, // ids are unique; never overwrite a stored message
+        }, cancellationToken).ConfigureAwait(false);
+
+        BlobClient? envelopeBlob = null;
+        try
+        {
+            var envelopeJson = JsonSerializer.SerializeToUtf8Bytes(envelope, Json);
+            InboundWorkItem item;
+            if (envelopeJson.Length <= MaxInlineEnvelopeBytes)
+            {
+                item = new InboundWorkItem { MessageId = messageId, MessageBlob = blobName, Size = info.Size, Envelope = envelope };
+            }
+            else
+            {
+                envelopeBlob = _envelopes.GetBlobClient(messageId + ".json");
+                await envelopeBlob.UploadAsync(BinaryData.FromBytes(envelopeJson), new BlobUploadOptions { ContentType = "application/json" }, cancellationToken).ConfigureAwait(false);
+                item = new InboundWorkItem { MessageId = messageId, MessageBlob = blobName, Size = info.Size, EnvelopeBlob = envelopeBlob.Name };
+            }
+            await _inbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, Json)), timeToLive: Timeout.InfiniteTimeSpan, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return item;
+        }
+        catch
+        {
+            // Not enqueued: the client gets 4xx and will retry, so remove what we stored (best effort; housekeeping
+            // removes anything left, since no work item points at it).
+            await TryDeleteAsync(blob).ConfigureAwait(false);
+            if (envelopeBlob is not null)
+                await TryDeleteAsync(envelopeBlob).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task TryDeleteAsync(BlobClient blob)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await blob.DeleteIfExistsAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RequestFailedException or OperationCanceledException or HttpRequestException)
+        {
+            // Storage is failing anyway; the orphan is harmless.
+        }
+    }
+
+    /// <summary>Reads a work item back (for the pipeline and tests), fetching an out-of-line envelope.</summary>
+    public async Task<(InboundWorkItem Item, Envelope Envelope)> ReadWorkItemAsync(BinaryData queueBody, CancellationToken cancellationToken = default)
+    {
+        var item = JsonSerializer.Deserialize<InboundWorkItem>(queueBody.ToMemory().Span, Json) ?? throw new InvalidDataException("empty work item");
+        if (item.Envelope is { } inline)
+            return (item, inline);
+        if (item.EnvelopeBlob is null)
+            throw new InvalidDataException($"work item {item.MessageId} has no envelope");
+        var json = await _envelopes.GetBlobClient(item.EnvelopeBlob).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+        return (item, JsonSerializer.Deserialize<Envelope>(json.ToMemory().Span, Json) ?? throw new InvalidDataException("empty envelope"));
+    }
+}

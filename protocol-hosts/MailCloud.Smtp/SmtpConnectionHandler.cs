@@ -1,0 +1,411 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Text;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.Protocols;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace MailCloud.Smtp;
+
+/// <summary>
+/// The socket side of SMTP on Kestrel: frames lines and data from the connection's pipes, runs TLS, streams message
+/// bodies to the spool, writes replies (flushed once per batch of input, which is what PIPELINING needs).
+/// All protocol decisions are <see cref="SmtpSession"/>'s.
+/// </summary>
+public sealed class SmtpConnectionHandler(
+    SmtpServerOptions options,
+    SmtpListener listener,
+    IMailDirectory directory,
+    IMailboxUsage usage,
+    IMessageSpool spool,
+    AuthThrottle throttle,
+    ConnectionLimiter limiter,
+    ILogger logger,
+    CancellationToken stopping,
+    TimeProvider? time = null)
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    private enum Mode
+    {
+        Command,
+        Data,
+        Chunk,
+        SkipChunk,
+        AuthResponse,
+        DiscardLine,
+    }
+
+    /// <summary>Per-connection I/O state.</summary>
+    private sealed class Connection
+    {
+        public required PipeReader Input;
+        public required PipeWriter Output;
+        public SslStream? Ssl;
+        public Mode Mode = Mode.Command;
+        public MessageTransfer? Transfer;
+        public long ChunkRemaining;
+        public bool LastChunk;
+        public bool AtLineStart = true;
+        public bool LastWasCr;
+        public bool Close;
+        public bool StartTls;
+        public TimeSpan Delay;
+    }
+
+    public async Task OnConnectedAsync(ConnectionContext context)
+    {
+        var remote = (context.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+        var c = new Connection { Input = context.Transport.Input, Output = context.Transport.Output };
+        using var lease = limiter.TryAcquire(remote);
+        using var scope = logger.BeginScope("smtp {Listener} {Client} {ConnectionId}", listener.Name, remote, context.ConnectionId);
+        if (lease is null)
+        {
+            logger.LogWarning("connection refused: connection limit reached");
+            await WriteAsync(c, new SmtpReply(421, "4.7.0", "Too many connections, try again later"));
+            return;
+        }
+        var session = new SmtpSession(options, listener, remote, directory, usage, throttle);
+        try
+        {
+            if (listener.ImplicitTls)
+            {
+                if (!await UpgradeAsync(c, session))
+                    return;
+            }
+            else if (listener.Role == SmtpListenerRole.Mx && options.MxGreetingDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(options.MxGreetingDelay, stopping);
+                if (c.Input.TryRead(out var early))
+                {
+                    bool talked = !early.Buffer.IsEmpty;
+                    c.Input.AdvanceTo(early.Buffer.Start);
+                    if (talked)
+                    {
+                        logger.LogInformation("early talker refused");
+                        await WriteAsync(c, new SmtpReply(554, "5.5.1", "Protocol error: you talked before my greeting"));
+                        return;
+                    }
+                }
+            }
+            await WriteAsync(c, session.Greeting());
+            await RunAsync(c, session);
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException or AuthenticationException or ObjectDisposedException)
+        {
+            logger.LogDebug("connection ended: {Reason}", e.GetType().Name);
+        }
+        finally
+        {
+            if (c.Transfer is not null)
+                await c.Transfer.AbortAsync();
+            if (c.Ssl is not null)
+                await c.Ssl.DisposeAsync();
+        }
+    }
+
+    private async Task<bool> UpgradeAsync(Connection c, SmtpSession session)
+    {
+        if (options.Certificate is null)
+            return false;
+        var ssl = new SslStream(new DuplexPipeStream(c.Input, c.Output), leaveInnerStreamOpen: false);
+        using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        handshakeTimeout.CancelAfter(TimeSpan.FromSeconds(30));
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = options.Certificate,
+                ClientCertificateRequired = false,
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            }, handshakeTimeout.Token);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            logger.LogInformation("TLS handshake failed: {Reason}", e.Message);
+            await ssl.DisposeAsync();
+            return false;
+        }
+        c.Ssl = ssl;
+        c.Input = PipeReader.Create(ssl, new StreamPipeReaderOptions(leaveOpen: true));
+        c.Output = PipeWriter.Create(ssl, new StreamPipeWriterOptions(leaveOpen: true));
+        var protocol = ssl.SslProtocol switch
+        {
+            SslProtocols.Tls13 => "TLSv1.3",
+            SslProtocols.Tls12 => "TLSv1.2",
+            var p => p.ToString(),
+        };
+        session.OnTlsEstablished(new TlsInfo(protocol, ssl.NegotiatedCipherSuite.ToString()));
+        logger.LogDebug("TLS established: {Protocol} {Cipher}", protocol, ssl.NegotiatedCipherSuite);
+        return true;
+    }
+
+    private static async ValueTask WriteAsync(Connection c, SmtpReply reply)
+    {
+        c.Output.Write(reply.ToBytes());
+        await c.Output.FlushAsync();
+    }
+
+    private async Task RunAsync(Connection c, SmtpSession session)
+    {
+        while (true)
+        {
+            bool waitingForCommand = c.Mode is Mode.Command or Mode.AuthResponse or Mode.DiscardLine;
+            using var timeout = waitingForCommand ? CancellationTokenSource.CreateLinkedTokenSource(stopping) : new CancellationTokenSource();
+            timeout.CancelAfter(waitingForCommand ? options.CommandTimeout : options.DataTimeout);
+            ReadResult result;
+            try
+            {
+                result = await c.Input.ReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                var reply = stopping.IsCancellationRequested ? SmtpReply.ShuttingDown : SmtpReply.Timeout;
+                logger.LogInformation("closing: {Reason}", stopping.IsCancellationRequested ? "shutdown" : "timeout");
+                await WriteAsync(c, reply);
+                return;
+            }
+
+            var consumed = await ProcessAsync(c, session, result.Buffer);
+            if (c.StartTls)
+            {
+                // RFC 3207: anything the client pipelined after STARTTLS is discarded, never executed.
+                c.Input.AdvanceTo(result.Buffer.End);
+                await c.Output.FlushAsync();
+                c.StartTls = false;
+                if (!await UpgradeAsync(c, session))
+                    return;
+                continue;
+            }
+            c.Input.AdvanceTo(consumed, result.Buffer.End);
+            await c.Output.FlushAsync();
+            if (c.Transfer is not null)
+                await c.Transfer.FlushAsync(stopping.IsCancellationRequested ? CancellationToken.None : default);
+            if (c.Close)
+                return;
+            if (c.Delay > TimeSpan.Zero)
+            {
+                await Task.Delay(c.Delay);
+                c.Delay = TimeSpan.Zero;
+            }
+            if (result.IsCompleted)
+                return;
+        }
+    }
+
+    /// <summary>Handles everything complete in <paramref name="buffer"/>; returns how far it was consumed.</summary>
+    private async Task<SequencePosition> ProcessAsync(Connection c, SmtpSession session, ReadOnlySequence<byte> buffer)
+    {
+        while (!c.Close && !c.StartTls)
+        {
+            switch (c.Mode)
+            {
+                case Mode.Data:
+                    if (!ConsumeData(c, ref buffer))
+                        return buffer.Start;
+                    await FinishMessageAsync(c, session);
+                    break;
+
+                case Mode.Chunk or Mode.SkipChunk:
+                {
+                    var take = Math.Min(c.ChunkRemaining, buffer.Length);
+                    if (c.Mode == Mode.Chunk)
+                        c.Transfer!.Write(buffer.Slice(0, take));
+                    buffer = buffer.Slice(take);
+                    c.ChunkRemaining -= take;
+                    if (c.ChunkRemaining > 0)
+                        return buffer.Start;
+                    if (c.Mode == Mode.SkipChunk)
+                        c.Mode = Mode.Command;
+                    else if (c.LastChunk)
+                        await FinishMessageAsync(c, session);
+                    else
+                    {
+                        c.Mode = Mode.Command;
+                        Reply(c, session, new SmtpReply(250, "2.0.0", $"{c.Transfer!.Bytes} octets received"));
+                    }
+                    break;
+                }
+
+                case Mode.DiscardLine:
+                {
+                    var lf = buffer.PositionOf((byte)'\n');
+                    if (lf is null)
+                        return buffer.End;
+                    buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
+                    c.Mode = Mode.Command;
+                    break;
+                }
+
+                default: // Command or AuthResponse
+                {
+                    if (!LineReader.TryReadLine(ref buffer, out var line))
+                    {
+                        if (buffer.Length > options.MaxCommandLength)
+                        {
+                            Reply(c, session, SmtpReply.LineTooLong);
+                            c.Mode = Mode.DiscardLine;
+                            continue;
+                        }
+                        return buffer.Start;
+                    }
+                    if (line.Length > options.MaxCommandLength)
+                    {
+                        Reply(c, session, SmtpReply.LineTooLong);
+                        continue;
+                    }
+                    SmtpStep step;
+                    if (c.Mode == Mode.AuthResponse)
+                    {
+                        c.Mode = Mode.Command;
+                        step = await session.HandleAuthResponseAsync(Encoding.ASCII.GetString(line), stopping);
+                    }
+                    else if (!SmtpCommandParser.TryParse(line, out var command, out var error))
+                    {
+                        step = new SmtpStep(error);
+                    }
+                    else
+                    {
+                        step = await session.HandleAsync(command, stopping);
+                    }
+                    await ApplyAsync(c, session, step);
+                    break;
+                }
+            }
+        }
+        return buffer.Start;
+    }
+
+    private async Task ApplyAsync(Connection c, SmtpSession session, SmtpStep step)
+    {
+        if (step.Reply is { } reply)
+            Reply(c, session, reply);
+        c.Delay = step.Delay;
+        switch (step.Action)
+        {
+            case SmtpAction.Close:
+                c.Close = true;
+                break;
+            case SmtpAction.StartTls:
+                c.StartTls = true;
+                break;
+            case SmtpAction.AwaitAuthResponse:
+                c.Mode = Mode.AuthResponse;
+                break;
+            case SmtpAction.SkipChunk:
+                c.Mode = Mode.SkipChunk;
+                c.ChunkRemaining = step.ChunkSize;
+                break;
+            case SmtpAction.ReceiveData:
+                BeginMessage(c, session);
+                c.Mode = Mode.Data;
+                c.AtLineStart = true;
+                c.LastWasCr = false;
+                break;
+            case SmtpAction.ReceiveChunk:
+                if (c.Transfer is null)
+                    BeginMessage(c, session);
+                c.Mode = Mode.Chunk;
+                c.ChunkRemaining = step.ChunkSize;
+                c.LastChunk = step.LastChunk;
+                if (step.ChunkSize == 0 && step.LastChunk)
+                {
+                    c.ChunkRemaining = 0;
+                    await FinishMessageAsync(c, session);
+                }
+                break;
+        }
+    }
+
+    private void Reply(Connection c, SmtpSession session, SmtpReply reply)
+    {
+        reply = session.CountError(reply);
+        c.Output.Write(reply.ToBytes());
+        if (reply == SmtpReply.TooManyErrors)
+        {
+            logger.LogInformation("closing: too many errors");
+            c.Close = true;
+        }
+    }
+
+    private void BeginMessage(Connection c, SmtpSession session)
+    {
+        var now = _time.GetUtcNow();
+        var id = MessageIds.New(now);
+        c.Transfer = new MessageTransfer(spool, id, session.BuildEnvelope(now), session.BuildReceivedHeader(id, now), options.MaxMessageSize, CancellationToken.None);
+    }
+
+    private async Task FinishMessageAsync(Connection c, SmtpSession session)
+    {
+        var transfer = c.Transfer!;
+        c.Transfer = null;
+        c.Mode = Mode.Command;
+        var (reply, item, error) = await transfer.FinishAsync();
+        if (item is not null)
+            logger.LogInformation("accepted {MessageId}: {Bytes} bytes from <{Sender}> for {Count} recipient(s)", transfer.MessageId, item.Size, session.Sender, session.Recipients.Count);
+        else if (error is not null)
+            logger.LogWarning("storage failure for {MessageId}, answered 451: {Error}", transfer.MessageId, error.Message);
+        else
+            logger.LogInformation("refused {MessageId}: {Reply}", transfer.MessageId, reply.Code);
+        session.ResetTransaction();
+        Reply(c, session, reply);
+    }
+
+    /// <summary>
+    /// DATA framing: dot-unstuffing and the end marker. Only CRLF "." CRLF ends the message, and a line starts only
+    /// after CRLF, so bare-LF tricks cannot smuggle a second message. Returns true when the end marker was consumed.
+    /// </summary>
+    private static bool ConsumeData(Connection c, ref ReadOnlySequence<byte> buffer)
+    {
+        var transfer = c.Transfer!;
+        Span<byte> head = stackalloc byte[3];
+        while (!buffer.IsEmpty)
+        {
+            if (c.AtLineStart && buffer.FirstSpan[0] == (byte)'.')
+            {
+                if (buffer.Length < 3)
+                    return false; // need to see whether this is the end marker
+                buffer.Slice(0, 3).CopyTo(head);
+                if (head[1] == (byte)'\r' && head[2] == (byte)'\n')
+                {
+                    buffer = buffer.Slice(3);
+                    return true;
+                }
+                buffer = buffer.Slice(1); // a stuffed dot
+                c.AtLineStart = false;
+                c.LastWasCr = false;
+                continue;
+            }
+            var lf = buffer.PositionOf((byte)'\n');
+            if (lf is null)
+            {
+                transfer.Write(buffer);
+                c.LastWasCr = EndsWith(buffer, (byte)'\r');
+                c.AtLineStart = false;
+                buffer = buffer.Slice(buffer.End);
+                return false;
+            }
+            var through = buffer.GetPosition(1, lf.Value);
+            var line = buffer.Slice(0, through);
+            transfer.Write(line);
+            c.AtLineStart = line.Length >= 2 ? EndsWithCrLf(line) : c.LastWasCr;
+            c.LastWasCr = false;
+            buffer = buffer.Slice(through);
+        }
+        return false;
+    }
+
+    private static bool EndsWith(in ReadOnlySequence<byte> s, byte b) => !s.IsEmpty && s.Slice(s.Length - 1).FirstSpan[0] == b;
+
+    private static bool EndsWithCrLf(in ReadOnlySequence<byte> s)
+    {
+        Span<byte> tail = stackalloc byte[2];
+        s.Slice(s.Length - 2).CopyTo(tail);
+        return tail[0] == (byte)'\r' && tail[1] == (byte)'\n';
+    }
+}

@@ -1,0 +1,75 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.Protocols;
+using MailCloud.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace MailCloud.Smtp;
+
+/// <summary>Builds the SMTP server: Kestrel listeners (one per <see cref="SmtpListener"/>) over the storage account.</summary>
+public static class SmtpServerHost
+{
+    public static readonly TimeSpan DirectoryCacheTtl = TimeSpan.FromSeconds(30);
+
+    /// <summary>Listeners and limits from the MAILCLOUD_* settings (ports, bind address, host name).</summary>
+    public static SmtpServerOptions OptionsFromSettings(MailCloudSettings settings, X509Certificate2? certificate)
+    {
+        var bind = IPAddress.Parse(settings.BindAddress);
+        var options = new SmtpServerOptions
+        {
+            HostName = Environment.GetEnvironmentVariable("MAILCLOUD_HOSTNAME") is { Length: > 0 } h ? h : "localhost",
+            Certificate = certificate,
+        };
+        foreach (var l in MailCloudSettings.Listeners)
+        {
+            switch (l.Name)
+            {
+                case "smtp":
+                    options.Listeners.Add(new SmtpListener(l.Name, new IPEndPoint(bind, settings.Port(l)), SmtpListenerRole.Mx, ImplicitTls: false));
+                    break;
+                case "submission":
+                    options.Listeners.Add(new SmtpListener(l.Name, new IPEndPoint(bind, settings.Port(l)), SmtpListenerRole.Submission, ImplicitTls: false));
+                    break;
+                case "submissions" when certificate is not null:
+                    options.Listeners.Add(new SmtpListener(l.Name, new IPEndPoint(bind, settings.Port(l)), SmtpListenerRole.Submission, ImplicitTls: true));
+                    break;
+            }
+        }
+        return options;
+    }
+
+    public static WebApplication Build(SmtpServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null, IMessageSpool? spool = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging is null)
+            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        else
+            logging(builder.Logging);
+        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+        var directory = new CachingMailDirectory(StorageProvisioner.Directory(account), DirectoryCacheTtl);
+        var usage = new TableMailboxUsage(account.Tables.GetTableClient(StorageNames.MailboxTable));
+        spool ??= new StorageMessageSpool(account);
+        var throttle = new AuthThrottle();
+        var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
+        var handlers = new Dictionary<SmtpListener, SmtpConnectionHandler>();
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            foreach (var listener in options.Listeners)
+                k.Listen(listener.EndPoint, lo => lo.Run(connection => handlers[listener].OnConnectedAsync(connection)));
+        });
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MailCloud.Smtp");
+        foreach (var listener in options.Listeners)
+            handlers[listener] = new SmtpConnectionHandler(options, listener, directory, usage, spool, throttle, limiter, logger, app.Lifetime.ApplicationStopping);
+        return app;
+    }
+}
