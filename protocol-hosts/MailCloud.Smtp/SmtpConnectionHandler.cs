@@ -183,16 +183,17 @@ public sealed class SmtpConnectionHandler(
                 continue;
             }
             c.Input.AdvanceTo(consumed, result.Buffer.End);
-            await c.Output.FlushAsync();
-            if (c.Transfer is not null)
-                await c.Transfer.FlushAsync(stopping.IsCancellationRequested ? CancellationToken.None : default);
-            if (c.Close)
-                return;
             if (c.Delay > TimeSpan.Zero)
             {
+                // Throttled authentication failure: hold the reply back, so guessing gets slower with every miss.
                 await Task.Delay(c.Delay);
                 c.Delay = TimeSpan.Zero;
             }
+            await c.Output.FlushAsync();
+            if (c.Transfer is not null)
+                await c.Transfer.FlushAsync(default);
+            if (c.Close)
+                return;
             if (result.IsCompleted)
                 return;
         }

@@ -15,8 +15,6 @@ namespace MailCloud.Smtp;
 /// <summary>Builds the SMTP server: Kestrel listeners (one per <see cref="SmtpListener"/>) over the storage account.</summary>
 public static class SmtpServerHost
 {
-    public static readonly TimeSpan DirectoryCacheTtl = TimeSpan.FromSeconds(30);
-
     /// <summary>Listeners and limits from the MAILCLOUD_* settings (ports, bind address, host name).</summary>
     public static SmtpServerOptions OptionsFromSettings(MailCloudSettings settings, X509Certificate2? certificate)
     {
@@ -54,10 +52,10 @@ public static class SmtpServerHost
             logging(builder.Logging);
         builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
-        var directory = new CachingMailDirectory(StorageProvisioner.Directory(account), DirectoryCacheTtl);
+        var directory = new CachingMailDirectory(StorageProvisioner.Directory(account), options.DirectoryCacheTtl);
         var usage = new TableMailboxUsage(account.Tables.GetTableClient(StorageNames.MailboxTable));
         spool ??= new StorageMessageSpool(account);
-        var throttle = new AuthThrottle();
+        var throttle = new AuthThrottle(options.AuthMaxFailures, delayPerFailure: options.AuthFailureDelay);
         var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
         var handlers = new Dictionary<SmtpListener, SmtpConnectionHandler>();
 

@@ -47,6 +47,13 @@ public sealed class SmtpServerOptions
     /// </summary>
     public TimeSpan MxGreetingDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>Failed logins from one address within 15 minutes before it is refused; each failure also adds this much delay.</summary>
+    public int AuthMaxFailures { get; set; } = 10;
+    public TimeSpan AuthFailureDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long recipient and login lookups are cached by this front end.</summary>
+    public TimeSpan DirectoryCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Offer AUTH on connections without TLS (never in production; tests of plain text only).</summary>
     public bool AllowAuthWithoutTls { get; set; }
 }

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using MailCloud.LocalDev;
+
+namespace MailCloud.FunctionalTests.Smtp;
+
+/// <summary>Its own server and Azurite, because these tests stop the storage and the server on purpose.</summary>
+public sealed class StorageFailureFixture : SmtpFixture
+{
+}
+
+public sealed class SmtpStorageFailureTests(StorageFailureFixture smtp) : IClassFixture<StorageFailureFixture>
+{
+    private const string SendScript = """
+s = smtplib.SMTP("127.0.0.1", MX, timeout=60)
+s.ehlo("sender.example")
+s.mail("carol@remote.example")
+s.rcpt("alice@example.test")
+code, resp = s.data(b"Subject: during outage\r\n\r\nbody\r\n")
+out(code=code, resp=text(resp))
+s.quit()
+""";
+
+    private async Task<(int Code, string Reply)> SendAsync()
+    {
+        var r = await ExternalProcess.PythonAsync(PythonClients.Prelude + "\n" + SendScript, smtp.Env, TimeSpan.FromSeconds(90));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var e = JsonDocument.Parse(r.Stdout.Trim()).RootElement;
+        return (e.GetProperty("code").GetInt32(), e.GetProperty("resp").GetString()!);
+    }
+
+    [Fact]
+    public async Task Storage_down_gives_451_and_accepting_resumes_when_it_is_back()
+    {
+        var (code, _) = await SendAsync(); // also warms the directory cache, as a running server would have it
+        Assert.Equal(250, code);
+        await smtp.Inbound.ClearMessagesAsync();
+
+        var blobPort = smtp.Azurite.BlobPort;
+        var queuePort = smtp.Azurite.QueuePort;
+        var tablePort = smtp.Azurite.TablePort;
+        await smtp.Azurite.StopAsync();
+
+        var (downCode, downReply) = await SendAsync();
+        Assert.Equal(451, downCode);
+        Assert.StartsWith("4.3.0", downReply, StringComparison.Ordinal);
+
+        // Same data folder and ports: as if the storage came back.
+        await smtp.RestartAzuriteAsync(blobPort, queuePort, tablePort);
+        var (upCode, upReply) = await SendAsync();
+        Assert.Equal(250, upCode);
+
+        // Nothing from the failed attempt reached the pipeline: exactly one work item, the one after recovery.
+        var items = await smtp.Inbound.PeekMessagesAsync(32);
+        var only = Assert.Single(items);
+        Assert.Contains(upReply.Split(' ')[^1], only.Body.ToString(), StringComparison.Ordinal);
+    }
+}
