@@ -6,6 +6,7 @@ namespace MailCloud.FunctionalTests.Smtp;
 /// <summary>Its own server and Azurite, because these tests stop the storage and the server on purpose.</summary>
 public sealed class StorageFailureFixture : SmtpFixture
 {
+    public StorageFailureFixture() => Options.CommandTimeout = TimeSpan.FromSeconds(2);
 }
 
 public sealed class SmtpStorageFailureTests(StorageFailureFixture smtp) : IClassFixture<StorageFailureFixture>
@@ -53,5 +54,64 @@ s.quit()
         var items = await smtp.Inbound.PeekMessagesAsync(32);
         var only = Assert.Single(items);
         Assert.Contains(upReply.Split(' ')[^1], only.Body.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Idle_client_gets_421_after_the_command_timeout()
+    {
+        var r = await ExternalProcess.PythonAsync(PythonClients.Prelude + "\n" + """
+c = Raw(MX)
+c.cmd("EHLO slow.example")
+time.sleep(3)
+out(reply=c.reply())
+c.close()
+""", smtp.Env);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.StartsWith("421 4.4.2", JsonDocument.Parse(r.Stdout.Trim()).RootElement.GetProperty("reply").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Shutdown_lets_a_transaction_in_flight_finish_then_says_421()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("python3")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(PythonClients.Prelude + "\n" + """
+c = Raw(MX)
+c.cmd("EHLO inflight.example")
+c.cmd("MAIL FROM:<carol@remote.example>")
+c.cmd("RCPT TO:<alice@example.test>")
+c.cmd("DATA")
+c.send("Subject: in flight\r\n\r\nfirst half\r\n")
+out(step="ready")
+time.sleep(1.5)   # the server is told to stop meanwhile
+c.send("second half\r\n.\r\n")
+out(step="end", reply=c.reply())
+out(step="next", reply=c.reply())
+c.close()
+""");
+        foreach (var (k, v) in smtp.Env)
+            psi.Environment[k] = v;
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var first = await p.StandardOutput.ReadLineAsync();
+        Assert.Contains("ready", first, StringComparison.Ordinal);
+        var stopping = smtp.StopServerAsync();
+        var rest = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        await stopping;
+        try
+        {
+            var lines = rest.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            Assert.StartsWith("250 2.0.0", lines[0].GetProperty("reply").GetString(), StringComparison.Ordinal);
+            Assert.StartsWith("421 4.3.2", lines[1].GetProperty("reply").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await smtp.StartServerAsync();
+        }
     }
 }
