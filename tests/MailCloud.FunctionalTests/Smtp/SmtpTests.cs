@@ -430,4 +430,44 @@ s.quit()
             File.Delete(file);
         }
     }
+
+    [Fact]
+    public async Task Bare_lf_dot_does_not_end_data_so_nothing_can_be_smuggled()
+    {
+        var r = await PythonAsync("""
+c = Raw(MX)
+c.cmd("EHLO smuggler.example")
+c.cmd("MAIL FROM:<carol@remote.example>"); c.cmd("RCPT TO:<alice@example.test>"); c.cmd("DATA")
+c.send("Subject: outer\r\n\r\nbody\n.\nMAIL FROM:<evil@remote.example>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\nsmuggled\r\n.\r\n")
+out(k="end", reply=c.reply())
+out(k="noop", reply=c.cmd("NOOP"))
+c.cmd("QUIT"); c.close()
+""");
+        var end = S(r[0], "reply");
+        Assert.StartsWith("250 2.0.0", end, StringComparison.Ordinal);
+        Assert.StartsWith("250 2.0.0 Ok", S(r[1], "reply"), StringComparison.Ordinal); // the smuggled DATA was not a command
+        var (item, envelope) = await smtp.TakeWorkItemAsync(Id(end));
+        Assert.Equal(["alice@example.test"], envelope.Recipients.Select(x => x.Address));
+        Assert.Contains("MAIL FROM:<evil@remote.example>", await smtp.ReadMessageAsync(item), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Commands_pipelined_after_starttls_are_discarded_not_executed()
+    {
+        var r = await PythonAsync("""
+c = Raw(MX)
+c.cmd("EHLO injector.example")
+c.send("STARTTLS\r\nMAIL FROM:<injected@remote.example>\r\n")
+out(k="starttls", reply=c.reply())
+tls = ctx.wrap_socket(c.s, server_hostname="mx.mailcloud.test")
+c.s = tls; c.f = tls.makefile("rb")
+out(k="ehlo", reply=c.cmd("EHLO injector.example"))
+# Had the injected MAIL run, this RCPT would be accepted and MAIL refused as a nested transaction.
+out(k="rcpt", reply=c.cmd("RCPT TO:<alice@example.test>"))
+c.cmd("QUIT"); c.close()
+""");
+        Assert.StartsWith("220 2.0.0", S(r[0], "reply"), StringComparison.Ordinal);
+        Assert.StartsWith("250", S(r[1], "reply"), StringComparison.Ordinal);
+        Assert.StartsWith("503 5.5.1", S(r[2], "reply"), StringComparison.Ordinal);
+    }
 }

@@ -1,0 +1,24 @@
+using MailCloud.Benchmarks;
+
+// Usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N]
+if (args.Length >= 1 && args[0] == "smtp")
+{
+    string? smtpSource = null;
+    int messages = 1000;
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--smtp-source")
+            smtpSource = args[++i];
+        else if (args[i] == "--messages")
+            messages = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+    }
+    if (smtpSource is null)
+    {
+        Console.Error.WriteLine("--smtp-source PATH is required (tests/bench/smtp-accept.sh fetches it)");
+        return 2;
+    }
+    await SmtpAcceptBenchmark.RunAsync(smtpSource, messages);
+    return 0;
+}
+Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N]");
+return 2;
