@@ -1,0 +1,304 @@
+using System.Text;
+
+namespace MailCloud.Mime;
+
+/// <summary>A section of a message for IMAP BODY[...]: a byte range of the raw message, or built header lines (HEADER.FIELDS).</summary>
+public sealed record ImapSection(long Offset, long Length, byte[]? Built = null)
+{
+    public static ImapSection Empty { get; } = new(0, 0, []);
+}
+
+/// <summary>
+/// IMAP's views of a parsed message (RFC 3501 7.4.2, RFC 9051): ENVELOPE, BODYSTRUCTURE (with extension data),
+/// BODY, and section addressing. Kept here so the indexer can store them and the IMAP host can answer with them.
+/// </summary>
+public static class ImapViews
+{
+    public static string Envelope(MimeEntity message)
+    {
+        var sb = new StringBuilder("(");
+        NString(sb, message.GetHeader("Date")?.Value);
+        sb.Append(' ');
+        NString(sb, message.GetHeader("Subject")?.Value);
+        var from = message.GetHeader("From")?.Value;
+        sb.Append(' ');
+        AddressList(sb, from);
+        sb.Append(' ');
+        AddressList(sb, message.GetHeader("Sender")?.Value ?? from);
+        sb.Append(' ');
+        AddressList(sb, message.GetHeader("Reply-To")?.Value ?? from);
+        foreach (var name in new[] { "To", "Cc", "Bcc" })
+        {
+            sb.Append(' ');
+            AddressList(sb, message.GetHeader(name)?.Value);
+        }
+        sb.Append(' ');
+        NString(sb, message.GetHeader("In-Reply-To")?.Value);
+        sb.Append(' ');
+        NString(sb, message.GetHeader("Message-ID")?.Value);
+        return sb.Append(')').ToString();
+    }
+
+    public static string BodyStructure(MimeEntity entity) => Body(entity, extended: true);
+
+    /// <summary>The non-extensible BODY form.</summary>
+    public static string Body(MimeEntity entity) => Body(entity, extended: false);
+
+    private static string Body(MimeEntity entity, bool extended)
+    {
+        var sb = new StringBuilder();
+        WriteBody(sb, entity, extended);
+        return sb.ToString();
+    }
+
+    private static void WriteBody(StringBuilder sb, MimeEntity e, bool extended)
+    {
+        sb.Append('(');
+        if (e.Children.Count > 0)
+        {
+            foreach (var child in e.Children)
+                WriteBody(sb, child, extended);
+            sb.Append(' ');
+            QuotedUpper(sb, e.MediaSubtype);
+            if (extended)
+            {
+                sb.Append(' ');
+                Parameters(sb, e.ContentType.Parameters);
+                sb.Append(' ');
+                Disposition(sb, e);
+                sb.Append(' ');
+                Language(sb, e);
+                sb.Append(' ');
+                NString(sb, e.GetHeader("Content-Location")?.Value);
+            }
+            sb.Append(')');
+            return;
+        }
+        QuotedUpper(sb, e.MediaType);
+        sb.Append(' ');
+        QuotedUpper(sb, e.MediaSubtype);
+        sb.Append(' ');
+        var parameters = e.ContentType.Parameters;
+        if (e.MediaType == "text" && e.ContentType["charset"] is null)
+            parameters = [.. parameters, new("charset", "us-ascii")];
+        Parameters(sb, parameters);
+        sb.Append(' ');
+        NString(sb, e.GetHeader("Content-ID")?.Value);
+        sb.Append(' ');
+        NString(sb, e.GetHeader("Content-Description")?.Value);
+        sb.Append(' ');
+        QuotedUpper(sb, e.TransferEncoding);
+        sb.Append(' ').Append(e.BodyLength);
+        if (e.Message is not null)
+        {
+            sb.Append(' ').Append(Envelope(e.Message)).Append(' ');
+            WriteBody(sb, e.Message, extended);
+            sb.Append(' ').Append(e.BodyLines);
+        }
+        else if (e.MediaType == "text")
+        {
+            sb.Append(' ').Append(e.BodyLines);
+        }
+        if (extended)
+        {
+            sb.Append(' ');
+            NString(sb, e.GetHeader("Content-MD5")?.Value);
+            sb.Append(' ');
+            Disposition(sb, e);
+            sb.Append(' ');
+            Language(sb, e);
+            sb.Append(' ');
+            NString(sb, e.GetHeader("Content-Location")?.Value);
+        }
+        sb.Append(')');
+    }
+
+    private static void Disposition(StringBuilder sb, MimeEntity e)
+    {
+        if (e.ContentDisposition is not { } d)
+        {
+            sb.Append("NIL");
+            return;
+        }
+        sb.Append('(');
+        QuotedUpper(sb, d.Value);
+        sb.Append(' ');
+        Parameters(sb, d.Parameters);
+        sb.Append(')');
+    }
+
+    private static void Language(StringBuilder sb, MimeEntity e)
+    {
+        var langs = e.GetHeader("Content-Language")?.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (langs is null || langs.Length == 0)
+            sb.Append("NIL");
+        else if (langs.Length == 1)
+            NString(sb, langs[0]);
+        else
+        {
+            sb.Append('(');
+            for (int i = 0; i < langs.Length; i++)
+            {
+                if (i > 0)
+                    sb.Append(' ');
+                NString(sb, langs[i]);
+            }
+            sb.Append(')');
+        }
+    }
+
+    private static void Parameters(StringBuilder sb, IReadOnlyList<KeyValuePair<string, string>> parameters)
+    {
+        if (parameters.Count == 0)
+        {
+            sb.Append("NIL");
+            return;
+        }
+        sb.Append('(');
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (i > 0)
+                sb.Append(' ');
+            QuotedUpper(sb, parameters[i].Key);
+            sb.Append(' ');
+            NString(sb, parameters[i].Value);
+        }
+        sb.Append(')');
+    }
+
+    private static void AddressList(StringBuilder sb, string? header)
+    {
+        var list = header is null ? [] : AddressParser.ParseList(header, decodeNames: false);
+        if (list.Count == 0)
+        {
+            sb.Append("NIL");
+            return;
+        }
+        sb.Append('(');
+        foreach (var a in list)
+        {
+            if (a is GroupAddress g)
+            {
+                sb.Append("(NIL NIL ");
+                NString(sb, g.Name ?? string.Empty);
+                sb.Append(" NIL)");
+                foreach (var m in g.Members)
+                    Address(sb, m);
+                sb.Append("(NIL NIL NIL NIL)");
+            }
+            else
+                Address(sb, (MailboxAddress)a);
+        }
+        sb.Append(')');
+    }
+
+    private static void Address(StringBuilder sb, MailboxAddress m)
+    {
+        sb.Append('(');
+        NString(sb, m.Name);
+        sb.Append(" NIL ");
+        NString(sb, m.LocalPart);
+        sb.Append(' ');
+        NString(sb, m.Domain.Length == 0 ? null : m.Domain);
+        sb.Append(')');
+    }
+
+    private static void QuotedUpper(StringBuilder sb, string value) => NString(sb, value.ToUpperInvariant());
+
+    /// <summary>IMAP nstring: NIL, a quoted string, or a literal when quoting cannot carry the text.</summary>
+    public static void NString(StringBuilder sb, string? value)
+    {
+        if (value is null)
+        {
+            sb.Append("NIL");
+            return;
+        }
+        if (value.Any(c => c is '\r' or '\n' or '\0' || c > 0x7e))
+        {
+            var bytes = Encoding.UTF8.GetByteCount(value);
+            sb.Append('{').Append(bytes).Append("}\r\n").Append(value);
+            return;
+        }
+        sb.Append('"');
+        foreach (var c in value)
+        {
+            if (c is '"' or '\\')
+                sb.Append('\\');
+            sb.Append(c);
+        }
+        sb.Append('"');
+    }
+
+    /// <summary>
+    /// Resolves a section spec ("", "HEADER", "TEXT", "1.2", "1.2.MIME", "2.HEADER", "HEADER.FIELDS (From To)",
+    /// "1.HEADER.FIELDS.NOT (Received)") to bytes of the raw message. Null when the part does not exist.
+    /// </summary>
+    public static ImapSection? Resolve(MimeEntity root, string section)
+    {
+        section = section.Trim();
+        if (section.Length == 0)
+            return new ImapSection(root.HeaderStart, root.End - root.HeaderStart);
+        var entity = root;          // the entity the part path leads to
+        var message = root;         // the message whose HEADER/TEXT a text spec refers to
+        int i = 0;
+        bool numbered = false;
+        while (i < section.Length && char.IsAsciiDigit(section[i]))
+        {
+            int dot = section.IndexOf('.', i);
+            var numText = dot < 0 ? section[i..] : section[i..dot];
+            if (!int.TryParse(numText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1)
+                return null;
+            // Into an enclosed message, its parts are numbered from its body.
+            var container = numbered && entity.Message is not null ? entity.Message : entity;
+            if (container.Children.Count > 0)
+            {
+                if (n > container.Children.Count)
+                    return null;
+                entity = container.Children[n - 1];
+            }
+            else if (n == 1)
+            {
+                entity = container; // a non-multipart's only part is its body
+            }
+            else
+                return null;
+            numbered = true;
+            i = dot < 0 ? section.Length : dot + 1;
+        }
+        var rest = section[i..].ToUpperInvariant();
+        if (numbered)
+        {
+            if (rest.Length == 0)
+                return new ImapSection(entity.BodyStart, entity.BodyLength);
+            if (rest == "MIME")
+                return new ImapSection(entity.HeaderStart, entity.HeaderLength);
+            message = entity.Message ?? (entity == root ? root : null)!;
+            if (message is null)
+                return null; // HEADER/TEXT only apply to message/rfc822 parts
+        }
+        if (rest == "HEADER")
+            return new ImapSection(message.HeaderStart, message.HeaderLength);
+        if (rest == "TEXT")
+            return new ImapSection(message.BodyStart, message.BodyLength);
+        if (rest.StartsWith("HEADER.FIELDS", StringComparison.Ordinal))
+        {
+            bool not = rest.StartsWith("HEADER.FIELDS.NOT", StringComparison.Ordinal);
+            int open = rest.IndexOf('(', StringComparison.Ordinal);
+            int close = rest.LastIndexOf(')');
+            if (open < 0 || close < open)
+                return null;
+            var names = rest[(open + 1)..close].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(n => n.Trim('"')).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            var built = new MemoryStream();
+            foreach (var h in message.Headers.Where(h => names.Contains(h.Name) != not))
+            {
+                built.Write(Encoding.ASCII.GetBytes(h.Name + ":"));
+                built.Write(h.RawValue);
+                built.Write("\r\n"u8);
+            }
+            built.Write("\r\n"u8);
+            var bytes = built.ToArray();
+            return new ImapSection(0, bytes.Length, bytes);
+        }
+        return null;
+    }
+}
