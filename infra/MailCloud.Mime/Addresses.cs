@@ -148,7 +148,9 @@ public static class AddressParser
         if (words.Count == 0)
             return null;
         var joined = string.Join(' ', words.Select(w => w.Text));
-        var decoded = (decode ? EncodedWords.Decode(joined) : joined).Trim();
+        // Trim the wire text, not the decoded name: spaces inside an encoded word belong to the name.
+        joined = joined.Trim();
+        var decoded = decode ? EncodedWords.Decode(joined) : joined;
         return decoded.Length == 0 ? null : decoded;
     }
 

@@ -131,7 +131,7 @@ public static class EncodedWords
     /// <summary>Encodes text as UTF-8 "B" encoded words of at most 75 characters each, separated by folding whitespace.</summary>
     public static string Encode(string text)
     {
-        const int maxPayloadBytes = 45; // 60 base64 chars + "=?utf-8?B?" + "?=" = 72
+        const int maxPayloadBytes = 39; // 52 base64 chars + "=?utf-8?B?" + "?=" = 64, so even "Subject: " + word fits 78
         var words = new List<string>();
         var current = new List<byte>();
         Span<byte> buf = stackalloc byte[4];

@@ -2,7 +2,7 @@ using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.Storage;
 
-namespace MailCloud.FunctionalTests.Directory;
+namespace MailCloud.FunctionalTests.Directories;
 
 [Collection(AzuriteCollection.Name)]
 public sealed class TableMailDirectoryTests(AzuriteFixture azurite)
