@@ -16,7 +16,7 @@ public sealed record MimeParserOptions
 /// and builds a tree of <see cref="MimeEntity"/>. Malformed input never throws: missing or wrong boundaries, bare LF,
 /// NUL bytes, unterminated multiparts and garbage before the headers all yield a best-effort structure.
 /// </summary>
-public sealed class MimeParser
+public sealed class MimeParser : IDisposable
 {
     private readonly LineSource _src;
     private readonly MimeParserOptions _options;
@@ -30,9 +30,11 @@ public sealed class MimeParser
 
     public static MimeEntity Parse(Stream stream, MimeParserOptions? options = null)
     {
-        var parser = new MimeParser(stream, options ?? new MimeParserOptions());
+        using var parser = new MimeParser(stream, options ?? new MimeParserOptions());
         return parser.ParseEntity(0, null);
     }
+
+    public void Dispose() => _src.Dispose();
 
     public static MimeEntity Parse(byte[] message, MimeParserOptions? options = null) => Parse(new MemoryStream(message, writable: false), options);
 
@@ -297,9 +299,16 @@ public sealed class MimeParser
     }
 
     /// <summary>Reads a stream as lines with absolute offsets, holding at most one line (or chunk) at a time.</summary>
-    private sealed class LineSource(Stream stream, int maxLine)
+    private sealed class LineSource(Stream stream, int maxLine) : IDisposable
     {
-        private byte[] _buffer = new byte[Math.Min(64 * 1024, maxLine + 1)];
+        // Pooled: parsing many small messages should not allocate a fresh 64 KiB each time.
+        private byte[] _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(64 * 1024, maxLine + 1));
+
+        public void Dispose()
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
         private int _start;
         private int _end;
         private long _bufferOffset;
@@ -341,7 +350,12 @@ public sealed class MimeParser
                     _start = 0;
                 }
                 if (_end == _buffer.Length)
-                    Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, maxLine + 1));
+                {
+                    var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(_buffer.Length * 2, maxLine + 1));
+                    Buffer.BlockCopy(_buffer, 0, bigger, 0, _end);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+                    _buffer = bigger;
+                }
                 int n = stream.Read(_buffer, _end, _buffer.Length - _end);
                 if (n == 0)
                     _eof = true;

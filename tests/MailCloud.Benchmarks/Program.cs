@@ -1,6 +1,6 @@
 using MailCloud.Benchmarks;
 
-// Usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N]
+// Usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N] | mime
 if (args.Length >= 1 && args[0] == "smtp")
 {
     string? smtpSource = null;
@@ -20,5 +20,10 @@ if (args.Length >= 1 && args[0] == "smtp")
     await SmtpAcceptBenchmark.RunAsync(smtpSource, messages);
     return 0;
 }
-Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N]");
+if (args.Length >= 1 && args[0] == "mime")
+{
+    MimeParseBenchmark.Run();
+    return 0;
+}
+Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N] | mime");
 return 2;
