@@ -73,9 +73,22 @@ internal static class AdminCommands
             return CliErrors.Ok;
         }));
 
+        var caDomain = new Argument<string>("domain") { Description = "Domain name" };
+        var caTarget = new Argument<string>("target") { Description = "Address that gets mail for unknown names, or 'none'" };
+        var catchAll = new Command("catchall", "Set or clear the domain's catch-all address.") { caDomain, caTarget };
+        catchAll.SetAction((p, ct) => WithDirectory(async d =>
+        {
+            var target = p.GetValue(caTarget)!;
+            var address = target.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : Address(target);
+            await d.SetCatchAllAsync(p.GetValue(caDomain)!, address, ct);
+            Console.WriteLine(address is null ? $"catch-all removed for {p.GetValue(caDomain)}" : $"catch-all for {p.GetValue(caDomain)} -> {address}");
+            return CliErrors.Ok;
+        }));
+
         domain.Subcommands.Add(add);
         domain.Subcommands.Add(list);
         domain.Subcommands.Add(remove);
+        domain.Subcommands.Add(catchAll);
         return domain;
     }
 
@@ -157,6 +170,45 @@ internal static class AdminCommands
         user.Subcommands.Add(passwd);
         user.Subcommands.Add(quotaCmd);
         return user;
+    }
+
+    public static Command MailingList()
+    {
+        var lists = new Command("list", "Manage mailing lists (members get every message; bounces go to LIST-bounces@domain).");
+
+        var listAddress = new Argument<string>("list") { Description = "The list address, in a hosted domain" };
+        var members = new Argument<string[]>("member") { Description = "Member addresses", Arity = ArgumentArity.OneOrMore };
+        var add = new Command("add", "Create a list.") { listAddress, members };
+        add.SetAction((p, ct) => WithDirectory(async d =>
+        {
+            var info = await d.AddListAsync(Address(p.GetValue(listAddress)!), p.GetValue(members)!.Select(Address).ToList(), ct);
+            Console.WriteLine($"added list {info.Address} with {info.Members.Count} member(s); bounces to {info.BounceAddress}");
+            return CliErrors.Ok;
+        }));
+
+        var domainFilter = new Argument<string?>("domain") { Description = "Only this domain", Arity = ArgumentArity.ZeroOrOne };
+        var show = new Command("show", "List mailing lists and their members.") { domainFilter };
+        show.SetAction((p, ct) => WithDirectory(async d =>
+        {
+            foreach (var l in await d.ListListsAsync(p.GetValue(domainFilter), ct))
+                Console.WriteLine($"{l.Address}\t{string.Join(", ", l.Members)}");
+            return CliErrors.Ok;
+        }));
+
+        var removeAddress = new Argument<string>("list") { Description = "The list address" };
+        var remove = new Command("remove", "Delete a list.") { removeAddress };
+        remove.SetAction((p, ct) => WithDirectory(async d =>
+        {
+            var a = Address(p.GetValue(removeAddress)!);
+            await d.RemoveListAsync(a, ct);
+            Console.WriteLine($"removed list {a}");
+            return CliErrors.Ok;
+        }));
+
+        lists.Subcommands.Add(add);
+        lists.Subcommands.Add(show);
+        lists.Subcommands.Add(remove);
+        return lists;
     }
 
     public static Command Alias()

@@ -7,4 +7,5 @@ root.Subcommands.Add(UpCommand.Create());
 root.Subcommands.Add(AdminCommands.Domain());
 root.Subcommands.Add(AdminCommands.User());
 root.Subcommands.Add(AdminCommands.Alias());
+root.Subcommands.Add(AdminCommands.MailingList());
 return await root.Parse(args).InvokeAsync();

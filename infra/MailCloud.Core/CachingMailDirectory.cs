@@ -78,6 +78,26 @@ public sealed class CachingMailDirectory(IMailDirectory inner, TimeSpan ttl, Tim
         finally { Invalidate(); }
     }
 
+    public Task<IReadOnlyList<ListInfo>> ListListsAsync(string? domain = null, CancellationToken cancellationToken = default) => inner.ListListsAsync(domain, cancellationToken);
+
+    public async Task SetCatchAllAsync(string domain, MailAddress? target, CancellationToken cancellationToken = default)
+    {
+        try { await inner.SetCatchAllAsync(domain, target, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
+    public async Task<ListInfo> AddListAsync(MailAddress list, IReadOnlyList<MailAddress> members, CancellationToken cancellationToken = default)
+    {
+        try { return await inner.AddListAsync(list, members, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
+    public async Task RemoveListAsync(MailAddress list, CancellationToken cancellationToken = default)
+    {
+        try { await inner.RemoveListAsync(list, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
     public async Task RemoveAliasAsync(MailAddress alias, CancellationToken cancellationToken = default)
     {
         try { await inner.RemoveAliasAsync(alias, cancellationToken).ConfigureAwait(false); }

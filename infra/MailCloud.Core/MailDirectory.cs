@@ -1,10 +1,17 @@
 namespace MailCloud.Core;
 
-public sealed record DomainInfo(string Name, DateTimeOffset Created);
+public sealed record DomainInfo(string Name, DateTimeOffset Created, MailAddress? CatchAll = null);
 
 public sealed record UserInfo(MailAddress Address, long? QuotaBytes, DateTimeOffset Created, ScramCredential Credential, bool Disabled = false);
 
 public sealed record AliasInfo(MailAddress Address, IReadOnlyList<MailAddress> Targets, DateTimeOffset Created);
+
+/// <summary>A mailing list: mail to it goes to every member, with the envelope sender set to <see cref="BounceAddress"/>.</summary>
+public sealed record ListInfo(MailAddress Address, IReadOnlyList<MailAddress> Members, DateTimeOffset Created)
+{
+    /// <summary>Where members' delivery failures go, so they reach the list owner and not the original author.</summary>
+    public MailAddress BounceAddress => MailAddress.Parse($"{Address.LocalPart}-bounces@{Address.Domain}");
+}
 
 public enum RecipientKind
 {
@@ -16,10 +23,20 @@ public enum RecipientKind
 
     User,
     Alias,
+
+    /// <summary>A mailing list: <see cref="RecipientResolution.Targets"/> are its members.</summary>
+    List,
+
+    /// <summary>No such name, but the domain's catch-all takes it: <see cref="RecipientResolution.Targets"/> holds the catch-all target.</summary>
+    CatchAll,
 }
 
-/// <summary>What a recipient address means here. <see cref="Targets"/> is set for aliases.</summary>
-public sealed record RecipientResolution(RecipientKind Kind, UserInfo? User = null, IReadOnlyList<MailAddress>? Targets = null);
+/// <summary>What a recipient address means here. <see cref="Targets"/> is set for aliases, lists and catch-alls.</summary>
+public sealed record RecipientResolution(RecipientKind Kind, UserInfo? User = null, IReadOnlyList<MailAddress>? Targets = null, ListInfo? List = null)
+{
+    /// <summary>Whether mail for this recipient is accepted here (everything but unknown names and foreign domains).</summary>
+    public bool IsLocal => Kind is RecipientKind.User or RecipientKind.Alias or RecipientKind.List or RecipientKind.CatchAll;
+}
 
 public enum DirectoryErrorKind
 {
@@ -57,6 +74,13 @@ public interface IMailDirectory
     Task<AliasInfo> AddAliasAsync(MailAddress alias, IReadOnlyList<MailAddress> targets, CancellationToken cancellationToken = default);
     Task RemoveAliasAsync(MailAddress alias, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<AliasInfo>> ListAliasesAsync(string? domain = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets (or with null removes) the address that receives mail for unknown names in the domain.</summary>
+    Task SetCatchAllAsync(string domain, MailAddress? target, CancellationToken cancellationToken = default);
+
+    Task<ListInfo> AddListAsync(MailAddress list, IReadOnlyList<MailAddress> members, CancellationToken cancellationToken = default);
+    Task RemoveListAsync(MailAddress list, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ListInfo>> ListListsAsync(string? domain = null, CancellationToken cancellationToken = default);
 
     /// <summary>What an envelope recipient means here (user, alias, unknown, or a domain we do not host).</summary>
     Task<RecipientResolution> ResolveRecipientAsync(MailAddress address, CancellationToken cancellationToken = default);

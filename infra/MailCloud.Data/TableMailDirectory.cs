@@ -13,12 +13,26 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
     private const string DomainRow = "domain";
     private const string UserPrefix = "user:";
     private const string AliasPrefix = "alias:";
+    private const string ListPrefix = "list:";
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     public TableClient Table => table;
 
     private static string UserRow(MailAddress a) => UserPrefix + TableKeys.Escape(a.LocalKey);
     private static string AliasRow(MailAddress a) => AliasPrefix + TableKeys.Escape(a.LocalKey);
+    private static string ListRow(MailAddress a) => ListPrefix + TableKeys.Escape(a.LocalKey);
+
+    /// <summary>Refuses an address already taken by a user, alias or list (one request for all three).</summary>
+    private async Task RequireFreeAsync(MailAddress address, CancellationToken cancellationToken)
+    {
+        var filter = TableFilter.And(TableFilter.PartitionKey(address.Domain),
+            $"RowKey eq {TableFilter.Quote(UserRow(address))} or RowKey eq {TableFilter.Quote(AliasRow(address))} or RowKey eq {TableFilter.Quote(ListRow(address))}");
+        await foreach (var e in table.QueryAsync(filter, ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            var what = e.RowKey.StartsWith(UserPrefix, StringComparison.Ordinal) ? "a user" : e.RowKey.StartsWith(AliasPrefix, StringComparison.Ordinal) ? "an alias" : "a list";
+            throw new DirectoryException(DirectoryErrorKind.AlreadyExists, $"{address} is already {what}");
+        }
+    }
 
     private static string NormalizeDomain(string domain) =>
         MailAddress.TryNormalizeDomain(domain, out var ascii, out var error) ? ascii : throw new DirectoryException(DirectoryErrorKind.InvalidInput, error);
@@ -75,8 +89,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
     {
         ValidatePassword(password);
         await RequireDomainAsync(address.Domain, cancellationToken).ConfigureAwait(false);
-        if (await table.GetEntityIfExistsAsync(address.Domain, AliasRow(address), ["RowKey"], cancellationToken).ConfigureAwait(false) is not null)
-            throw new DirectoryException(DirectoryErrorKind.AlreadyExists, $"{address} is already an alias");
+        await RequireFreeAsync(address, cancellationToken).ConfigureAwait(false);
         var user = new UserInfo(address, quotaBytes, _time.GetUtcNow(), ScramCredential.Create(password));
         try
         {
@@ -156,8 +169,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         if (targets.Contains(alias))
             throw new DirectoryException(DirectoryErrorKind.InvalidInput, $"alias {alias} cannot point to itself");
         await RequireDomainAsync(alias.Domain, cancellationToken).ConfigureAwait(false);
-        if (await table.GetEntityIfExistsAsync(alias.Domain, UserRow(alias), ["RowKey"], cancellationToken).ConfigureAwait(false) is not null)
-            throw new DirectoryException(DirectoryErrorKind.AlreadyExists, $"{alias} is already a user");
+        await RequireFreeAsync(alias, cancellationToken).ConfigureAwait(false);
         var info = new AliasInfo(alias, targets.Distinct().ToList(), _time.GetUtcNow());
         try
         {
@@ -194,18 +206,20 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
 
     public async Task<RecipientResolution> ResolveRecipientAsync(MailAddress address, CancellationToken cancellationToken = default)
     {
-        // One request: the domain row and whichever of user/alias exists, from the domain's partition.
+        // One request: the domain row and whichever of user/alias/list exists, from the domain's partition.
         var filter = TableFilter.And(TableFilter.PartitionKey(address.Domain),
-            $"RowKey eq {TableFilter.Quote(DomainRow)} or RowKey eq {TableFilter.Quote(UserRow(address))} or RowKey eq {TableFilter.Quote(AliasRow(address))}");
-        TableEntity? domainRow = null, userRow = null, aliasRow = null;
+            $"RowKey eq {TableFilter.Quote(DomainRow)} or RowKey eq {TableFilter.Quote(UserRow(address))} or RowKey eq {TableFilter.Quote(AliasRow(address))} or RowKey eq {TableFilter.Quote(ListRow(address))}");
+        TableEntity? domainRow = null, userRow = null, aliasRow = null, listRow = null;
         await foreach (var e in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (e.RowKey == DomainRow)
                 domainRow = e;
             else if (e.RowKey.StartsWith(UserPrefix, StringComparison.Ordinal))
                 userRow = e;
-            else
+            else if (e.RowKey.StartsWith(AliasPrefix, StringComparison.Ordinal))
                 aliasRow = e;
+            else
+                listRow = e;
         }
         if (domainRow is null)
             return new RecipientResolution(RecipientKind.NotHosted);
@@ -213,8 +227,74 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
             return new RecipientResolution(RecipientKind.User, ToUser(userRow));
         if (aliasRow is not null)
             return new RecipientResolution(RecipientKind.Alias, Targets: ToAlias(aliasRow).Targets);
+        if (listRow is not null)
+        {
+            var list = ToList(listRow);
+            return new RecipientResolution(RecipientKind.List, Targets: list.Members, List: list);
+        }
+        if (ToDomain(domainRow).CatchAll is { } catchAll)
+            return new RecipientResolution(RecipientKind.CatchAll, Targets: [catchAll]);
         return new RecipientResolution(RecipientKind.Unknown);
     }
+
+    public async Task SetCatchAllAsync(string domain, MailAddress? target, CancellationToken cancellationToken = default)
+    {
+        var name = NormalizeDomain(domain);
+        var row = await table.GetEntityIfExistsAsync(name, DomainRow, cancellationToken: cancellationToken).ConfigureAwait(false)
+            ?? throw new DirectoryException(DirectoryErrorKind.NotFound, $"domain {name} is not hosted here");
+        if (target is null)
+            row.Remove("CatchAll");
+        else
+            row["CatchAll"] = target.Address;
+        await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<ListInfo> AddListAsync(MailAddress list, IReadOnlyList<MailAddress> members, CancellationToken cancellationToken = default)
+    {
+        if (members.Count == 0)
+            throw new DirectoryException(DirectoryErrorKind.InvalidInput, "a list needs at least one member");
+        if (members.Contains(list))
+            throw new DirectoryException(DirectoryErrorKind.InvalidInput, $"list {list} cannot be its own member");
+        await RequireDomainAsync(list.Domain, cancellationToken).ConfigureAwait(false);
+        await RequireFreeAsync(list, cancellationToken).ConfigureAwait(false);
+        var info = new ListInfo(list, members.Distinct().ToList(), _time.GetUtcNow());
+        try
+        {
+            await table.AddEntityAsync(new TableEntity(list.Domain, ListRow(list))
+            {
+                ["Address"] = list.Address,
+                ["Members"] = string.Join('\n', info.Members.Select(m => m.Address)),
+                ["Created"] = info.Created,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            throw new DirectoryException(DirectoryErrorKind.AlreadyExists, $"list {list} already exists");
+        }
+        return info;
+    }
+
+    public async Task RemoveListAsync(MailAddress list, CancellationToken cancellationToken = default)
+    {
+        if (!await table.DeleteEntityAsync(list.Domain, ListRow(list), cancellationToken: cancellationToken).ConfigureAwait(false))
+            throw new DirectoryException(DirectoryErrorKind.NotFound, $"no list {list}");
+    }
+
+    public async Task<IReadOnlyList<ListInfo>> ListListsAsync(string? domain = null, CancellationToken cancellationToken = default)
+    {
+        var filter = TableFilter.RowKeyPrefix(ListPrefix);
+        if (domain is not null)
+            filter = TableFilter.And(TableFilter.PartitionKey(NormalizeDomain(domain)), filter);
+        var list = new List<ListInfo>();
+        await foreach (var e in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+            list.Add(ToList(e));
+        return list.OrderBy(l => l.Address.Domain, StringComparer.Ordinal).ThenBy(l => l.Address.LocalKey, StringComparer.Ordinal).ToList();
+    }
+
+    private static ListInfo ToList(TableEntity e) => new(
+        MailAddress.Parse(e.GetString("Address") ?? throw new InvalidDataException($"list row {e.RowKey} has no Address")),
+        (e.GetString("Members") ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(MailAddress.Parse).ToList(),
+        e.GetDateTimeOffset("Created") ?? e.Timestamp ?? default);
 
     private async Task RequireDomainAsync(string domain, CancellationToken cancellationToken)
     {
@@ -238,7 +318,8 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         }
     }
 
-    private static DomainInfo ToDomain(TableEntity e) => new(e.PartitionKey, e.GetDateTimeOffset("Created") ?? e.Timestamp ?? default);
+    private static DomainInfo ToDomain(TableEntity e) => new(e.PartitionKey, e.GetDateTimeOffset("Created") ?? e.Timestamp ?? default,
+        MailAddress.TryParse(e.GetString("CatchAll"), out var catchAll) ? catchAll : null);
 
     private static TableEntity ToEntity(UserInfo u)
     {

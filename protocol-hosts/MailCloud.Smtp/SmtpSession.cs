@@ -220,6 +220,7 @@ public sealed class SmtpSession(
         if (address.Equals(user.Address))
             return true;
         var resolved = await directory.ResolveRecipientAsync(address, cancellationToken).ConfigureAwait(false);
+        // Lists and catch-alls deliver to the user too, but that does not make their addresses the user's to send as.
         return resolved.Kind == RecipientKind.Alias && resolved.Targets!.Contains(user.Address);
     }
 
