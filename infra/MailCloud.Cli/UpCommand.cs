@@ -41,6 +41,8 @@ internal static class UpCommand
 
         AzuriteProcess? azurite = null;
         Microsoft.AspNetCore.Builder.WebApplication? smtp = null;
+        Microsoft.AspNetCore.Builder.WebApplication? functions = null;
+        FunctionsDriver? driver = null;
         StorageConnection connection;
         string adminHint;
         if (settings.StorageIsDefault)
@@ -81,6 +83,16 @@ internal static class UpCommand
             await smtp.StartAsync(stop.Token);
             var running = smtpOptions.Listeners.Select(l => l.Name).ToHashSet();
 
+            // The functions: the custom handler in-process, driven by the local trigger driver (host.json + function.json).
+            var functionsPort = settings.FunctionsPort;
+            functions = MailCloud.Functions.FunctionsApp.Build(account, smtpOptions.HostName, functionsPort, logging: logging => logging
+                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+                .AddFilter("Microsoft", LogLevel.Warning));
+            await functions.StartAsync(stop.Token);
+            var (hostSettings, triggers) = FunctionsDriver.Load(Path.Combine(RepoRoot(), "host.json"), Path.Combine(RepoRoot(), "functions"));
+            driver = new FunctionsDriver(account, new Uri($"http://127.0.0.1:{functionsPort}/"), hostSettings, triggers, line => Console.WriteLine($"driver: {line}"));
+            driver.Start();
+
             // Front ends that are not built yet are listed plainly as such.
             foreach (var listener in MailCloudSettings.Listeners)
             {
@@ -88,7 +100,7 @@ internal static class UpCommand
                 var status = running.Contains(listener.Name) ? "listening" : "not built yet, nothing listens here";
                 Console.WriteLine($"  {listener.Protocol,-16} {settings.BindAddress}:{port,-5} ({listener.Security}) - {status}");
             }
-            Console.WriteLine("  functions        - not built yet (filter, route, index, deliver)");
+            Console.WriteLine($"  functions        127.0.0.1:{settings.FunctionsPort,-5} (custom handler) - {string.Join(", ", triggers.Select(t => t.Queue is null ? $"{t.Function} (timer {t.Schedule})" : $"{t.Function} (queue {t.Queue})"))}; deliver (outbound) not built yet");
             Console.WriteLine(adminHint);
             Console.WriteLine("MailCloud is up. Press Ctrl-C to stop.");
 
@@ -97,6 +109,13 @@ internal static class UpCommand
         }
         finally
         {
+            if (driver is not null)
+                await driver.DisposeAsync();
+            if (functions is not null)
+            {
+                await functions.StopAsync(CancellationToken.None);
+                await functions.DisposeAsync();
+            }
             if (smtp is not null)
             {
                 // Lets transactions in flight finish (Kestrel drains connections) before storage goes away.

@@ -24,7 +24,10 @@ public static class StorageNames
     /// <summary>Mailbox index (UIDs, flags, summaries): partition = mailbox.</summary>
     public const string MailboxTable = "mailboxes";
 
+    /// <summary>Which mailbox entries point at a raw message blob: partition = blob name, one row per entry.</summary>
+    public const string BlobRefsTable = "blobrefs";
+
     public static IReadOnlyList<string> Containers { get; } = [MessagesContainer, EnvelopesContainer];
     public static IReadOnlyList<string> Queues { get; } = [InboundQueue, Poison(InboundQueue), IndexQueue, Poison(IndexQueue), OutboundQueue, Poison(OutboundQueue)];
-    public static IReadOnlyList<string> Tables { get; } = [DirectoryTable, MailboxTable];
+    public static IReadOnlyList<string> Tables { get; } = [DirectoryTable, MailboxTable, BlobRefsTable];
 }

@@ -7,7 +7,7 @@ namespace MailCloud.Data;
 /// PartitionKey/RowKey may not contain '/', '\', '#', '?' or control characters, all of which are legal in a
 /// local part. Those (and '%', the escape itself) are written as %XX so every address has exactly one key.
 /// </summary>
-internal static class TableKeys
+public static class TableKeys
 {
     public static string Escape(string value)
     {

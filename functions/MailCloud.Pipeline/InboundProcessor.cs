@@ -1,0 +1,138 @@
+using System.Text.Json;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.Mime;
+using MailCloud.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace MailCloud.Pipeline;
+
+public sealed record InboundResult(int Local, int Queued, int Remote, int Failed, bool Loop);
+
+/// <summary>
+/// The inbound stage (queue "inbound"): parse once, filter, route, then index local copies (inline for a few
+/// recipients, through the "index" queue beyond that), put remote recipients on "outbound", and bounce what cannot be
+/// delivered. Safe to run twice for the same work item: indexing de-duplicates, outbound items carry a stable key.
+/// </summary>
+public sealed class InboundProcessor(
+    StorageAccount account,
+    IMailDirectory directory,
+    MessageFilter filter,
+    MailboxIndexer indexer,
+    string hostName,
+    ILogger logger,
+    int inlineIndexLimit = 5)
+{
+    private readonly StorageMessageSpool _spool = new(account);
+    private readonly BlobContainerClient _messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
+    private readonly QueueClient _index = account.Queues.GetQueueClient(StorageNames.IndexQueue);
+    private readonly QueueClient _outbound = account.Queues.GetQueueClient(StorageNames.OutboundQueue);
+
+    public async Task<InboundResult> ProcessAsync(BinaryData queueMessage, CancellationToken cancellationToken)
+    {
+        var (item, envelope) = await _spool.ReadWorkItemAsync(queueMessage, cancellationToken).ConfigureAwait(false);
+        using var scope = logger.BeginScope("message {MessageId}", item.MessageId);
+
+        MimeEntity message;
+        await using (var download = await _messages.GetBlobClient(item.MessageBlob).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        await using (var buffered = new BufferedStream(download.Content, 64 * 1024))
+            message = MimeParser.Parse(buffered);
+
+        var verdict = await filter.EvaluateAsync(new MessageContext(item, envelope, message), cancellationToken).ConfigureAwait(false);
+        if (verdict.Loop)
+        {
+            logger.LogWarning("{MessageId}: routing loop ({Notes}); not delivered", item.MessageId, string.Join("; ", verdict.Notes));
+            await BounceAsync(item, envelope, envelope.Recipients.Select(r => new RouteFailure(r.Address, "5.4.6", "routing loop detected (too many Received headers)", r)).ToList(), cancellationToken).ConfigureAwait(false);
+            return new InboundResult(0, 0, 0, envelope.Recipients.Count, Loop: true);
+        }
+
+        var plan = await new Router(directory).PlanAsync(envelope, verdict, cancellationToken).ConfigureAwait(false);
+        var summary = MessageFilter.Summarize(message);
+        int queued = 0;
+        foreach (var (delivery, i) in plan.Local.Select((d, i) => (d, i)))
+        {
+            var work = new IndexWorkItem
+            {
+                MessageId = item.MessageId,
+                MessageBlob = item.MessageBlob,
+                Size = item.Size,
+                User = delivery.User.Address,
+                Folder = delivery.Folder,
+                ReceivedAt = envelope.ReceivedAt,
+                Verdict = verdict,
+                Summary = summary,
+            };
+            if (i < inlineIndexLimit)
+            {
+                var result = await indexer.IndexAsync(delivery.User, work, cancellationToken).ConfigureAwait(false);
+                logger.LogInformation("{MessageId}: {User}/{Folder} uid {Uid}{Again}", item.MessageId, delivery.User, delivery.Folder, result.Uid, result.AlreadyIndexed ? " (already indexed)" : "");
+            }
+            else
+            {
+                await EnqueueAsync(_index, work, cancellationToken).ConfigureAwait(false);
+                queued++;
+            }
+        }
+
+        foreach (var group in plan.Remote.GroupBy(r => (r.Sender, Domain: MailAddress.Parse(r.Recipient.Address).Domain)))
+        {
+            var outbound = new OutboundWorkItem
+            {
+                Key = $"{item.MessageId}:{group.Key.Sender}:{group.Key.Domain}",
+                MessageId = item.MessageId,
+                MessageBlob = item.MessageBlob,
+                Sender = group.Key.Sender,
+                Domain = group.Key.Domain,
+                Recipients = group.Select(r => r.Recipient).ToList(),
+                EnvId = envelope.EnvId,
+                Ret = envelope.Ret,
+                ReceivedAt = envelope.ReceivedAt,
+            };
+            await EnqueueAsync(_outbound, outbound, cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("{MessageId}: {Count} recipient(s) at {Domain} queued for remote delivery", item.MessageId, outbound.Recipients.Count, group.Key.Domain);
+        }
+
+        if (plan.Failures.Count > 0)
+            await BounceAsync(item, envelope, plan.Failures, cancellationToken).ConfigureAwait(false);
+        return new InboundResult(plan.Local.Count - queued, queued, plan.Remote.Count, plan.Failures.Count, Loop: false);
+    }
+
+    private static async Task EnqueueAsync<T>(QueueClient queue, T item, CancellationToken cancellationToken) =>
+        await queue.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, PartMap.Json)), timeToLive: Timeout.InfiniteTimeSpan, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>A DSN to the envelope sender for recipients that cannot be delivered; never to the null sender, never against NOTIFY=NEVER.</summary>
+    private async Task BounceAsync(InboundWorkItem item, Envelope envelope, IReadOnlyList<RouteFailure> failures, CancellationToken cancellationToken)
+    {
+        var wanted = failures.Where(f => f.Original.Notify is null || f.Original.Notify.Contains("FAILURE", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (envelope.Sender.Length == 0 || wanted.Count == 0)
+        {
+            logger.LogInformation("{MessageId}: {Count} recipient(s) failed; no bounce (null sender or NOTIFY)", item.MessageId, failures.Count);
+            return;
+        }
+        var original = (await _messages.GetBlobClient(item.MessageBlob).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).ToArray();
+        var dsn = DsnBuilder.Build(hostName, $"postmaster@{hostName}", envelope.Sender,
+            wanted.Select(f => new DsnRecipient(f.Recipient, "failed", f.Status, f.Original.OriginalRecipient, DiagnosticCode: $"{f.Status} {f.Reason}")).ToList(),
+            original, headersOnly: envelope.Ret == "HDRS", envelope.EnvId, envelope.ReceivedAt, MimeParser.Parse(original).Subject);
+        // Deterministic id and date (hence blob path): a retried work item produces the same bounce blob, and the create-only upload refuses a twin.
+        var id = "dsn" + item.MessageId;
+        var bounceEnvelope = new Envelope
+        {
+            Sender = string.Empty,
+            Recipients = [new EnvelopeRecipient(envelope.Sender)],
+            ClientAddress = "127.0.0.1",
+            Helo = hostName,
+            Listener = "internal",
+            ReceivedAt = envelope.ReceivedAt,
+            Body = dsn.Any(b => b >= 0x80) ? "8BITMIME" : "7BIT",
+        };
+        try
+        {
+            await _spool.StoreAsync(id, bounceEnvelope, new MemoryStream(dsn), cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("{MessageId}: bounce {BounceId} sent to <{Sender}> for {Count} recipient(s)", item.MessageId, id, envelope.Sender, wanted.Count);
+        }
+        catch (Azure.RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            logger.LogInformation("{MessageId}: bounce {BounceId} already sent", item.MessageId, id);
+        }
+    }
+}

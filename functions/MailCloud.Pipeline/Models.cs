@@ -1,0 +1,64 @@
+using System.Text.Json.Serialization;
+using MailCloud.Core;
+
+namespace MailCloud.Pipeline;
+
+/// <summary>What the filter concluded; stored with every mailbox entry so IMAP and later stages need not recompute it.</summary>
+public sealed record Verdict
+{
+    public bool Spam { get; init; }
+    public double SpamScore { get; init; }
+    public bool Loop { get; init; }
+
+    /// <summary>RFC 8601 Authentication-Results value for this message.</summary>
+    public string AuthenticationResults { get; init; } = "none";
+
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
+
+/// <summary>The parse of a message that every mailbox entry needs: IMAP views, part offsets, search fields.</summary>
+public sealed record MessageSummary
+{
+    public required string Envelope { get; init; }
+    public required string BodyStructure { get; init; }
+    public required string Body { get; init; }
+
+    /// <summary>Offsets of every part (see <see cref="PartMap"/>), so IMAP serves sections from byte ranges.</summary>
+    public required string Parts { get; init; }
+
+    public string? Subject { get; init; }
+    public string? From { get; init; }
+    public string? To { get; init; }
+    public string? Cc { get; init; }
+    public DateTimeOffset? Date { get; init; }
+    public string? MessageIdHeader { get; init; }
+    public int ReceivedCount { get; init; }
+}
+
+/// <summary>Work item on the index queue: one message into one user's folder.</summary>
+public sealed record IndexWorkItem
+{
+    [JsonPropertyName("id")] public required string MessageId { get; init; }
+    [JsonPropertyName("blob")] public required string MessageBlob { get; init; }
+    [JsonPropertyName("size")] public required long Size { get; init; }
+    [JsonPropertyName("user")] public required string User { get; init; }
+    [JsonPropertyName("folder")] public required string Folder { get; init; }
+    [JsonPropertyName("received")] public required DateTimeOffset ReceivedAt { get; init; }
+    [JsonPropertyName("verdict")] public required Verdict Verdict { get; init; }
+    [JsonPropertyName("summary")] public required MessageSummary Summary { get; init; }
+}
+
+/// <summary>Work item on the outbound queue: one message to the recipients of one domain (issue #6 delivers it).</summary>
+public sealed record OutboundWorkItem
+{
+    /// <summary>Deterministic (message, sender, domain), so a redelivered inbound item can be recognised by the deliverer.</summary>
+    [JsonPropertyName("key")] public required string Key { get; init; }
+    [JsonPropertyName("id")] public required string MessageId { get; init; }
+    [JsonPropertyName("blob")] public required string MessageBlob { get; init; }
+    [JsonPropertyName("sender")] public required string Sender { get; init; }
+    [JsonPropertyName("domain")] public required string Domain { get; init; }
+    [JsonPropertyName("recipients")] public required IReadOnlyList<EnvelopeRecipient> Recipients { get; init; }
+    [JsonPropertyName("envid")] public string? EnvId { get; init; }
+    [JsonPropertyName("ret")] public string? Ret { get; init; }
+    [JsonPropertyName("received")] public required DateTimeOffset ReceivedAt { get; init; }
+}
