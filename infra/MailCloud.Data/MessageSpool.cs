@@ -24,7 +24,8 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
     /// <summary>Inline envelopes up to this size; base64 and JSON framing must stay under the queue's 64 KiB.</summary>
     internal const int MaxInlineEnvelopeBytes = 40 * 1024;
 
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    /// <summary>The JSON form of work items and envelopes on the queues.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     };

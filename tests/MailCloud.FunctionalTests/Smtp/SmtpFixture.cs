@@ -78,7 +78,13 @@ public class SmtpFixture : IAsyncLifetime
         Options.Listeners.Add(new SmtpListener("submission", new IPEndPoint(IPAddress.Loopback, SubmissionPort), SmtpListenerRole.Submission, false));
         Options.Listeners.Add(new SmtpListener("submissions", new IPEndPoint(IPAddress.Loopback, SubmissionsPort), SmtpListenerRole.Submission, true));
         await StartServerAsync();
+        await OnStartedAsync();
     }
+
+    protected virtual Task OnStoppingAsync() => Task.CompletedTask;
+
+    /// <summary>For fixtures that run more than the SMTP server over the same storage.</summary>
+    protected virtual Task OnStartedAsync() => Task.CompletedTask;
 
     /// <summary>Starts Azurite again on the same ports and data folder (after a test stopped it).</summary>
     public async Task RestartAzuriteAsync(int blobPort, int queuePort, int tablePort)
@@ -129,6 +135,7 @@ public class SmtpFixture : IAsyncLifetime
 
     public virtual async Task DisposeAsync()
     {
+        await OnStoppingAsync();
         await StopServerAsync();
         await Azurite.DisposeAsync();
         try { System.IO.Directory.Delete(_data, true); } catch (IOException) { }

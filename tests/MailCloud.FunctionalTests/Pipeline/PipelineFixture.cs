@@ -1,0 +1,82 @@
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.FunctionalTests.Cli;
+using MailCloud.FunctionalTests.Smtp;
+using MailCloud.Functions;
+using MailCloud.LocalDev;
+using MailCloud.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+
+namespace MailCloud.FunctionalTests.Pipeline;
+
+/// <summary>The whole local system: Azurite, the SMTP server, the functions' custom handler and the trigger driver.</summary>
+public sealed class PipelineFixture : SmtpFixture
+{
+    private WebApplication? _functions;
+
+    public FunctionsDriver Driver { get; private set; } = null!;
+
+    protected override async Task SeedAsync()
+    {
+        await base.SeedAsync();
+        await Directory.AddDomainAsync("catchall.test");
+        await Directory.SetCatchAllAsync("catchall.test", MailAddress.Parse("bob@example.test"));
+        await Directory.AddAliasAsync(MailAddress.Parse("sales@example.test"), [MailAddress.Parse("bob@example.test"), MailAddress.Parse("dave@remote.example")]);
+        await Directory.AddListAsync(MailAddress.Parse("team@example.test"), [MailAddress.Parse("alice@example.test"), MailAddress.Parse("bob@example.test"), MailAddress.Parse("carol@remote.example")]);
+    }
+
+    protected override async Task OnStartedAsync()
+    {
+        int port = AzuriteProcess.FreePort();
+        _functions = FunctionsApp.Build(Account, Options.HostName, port, logging: l => l.AddFilter(_ => false));
+        await _functions.StartAsync();
+        var repo = MailCloudToolTests.RepoRoot();
+        var (settings, triggers) = FunctionsDriver.Load(Path.Combine(repo, "host.json"), Path.Combine(repo, "functions"));
+        Driver = new FunctionsDriver(Account, new Uri($"http://127.0.0.1:{port}/"), settings, triggers);
+        Driver.Start();
+    }
+
+    protected override async Task OnStoppingAsync()
+    {
+        await Driver.DisposeAsync();
+        if (_functions is not null)
+        {
+            await _functions.StopAsync();
+            await _functions.DisposeAsync();
+        }
+    }
+
+    public TableClient Mailboxes => Account.Tables.GetTableClient(StorageNames.MailboxTable);
+
+    public static string Partition(string user) => TableMailboxUsage.Partition(MailAddress.Parse(user));
+
+    /// <summary>Message rows of a user's folder.</summary>
+    public async Task<List<TableEntity>> MessagesAsync(string user, string folder = "INBOX")
+    {
+        var list = new List<TableEntity>();
+        await foreach (var e in Mailboxes.QueryAsync(TableFilter.And(TableFilter.PartitionKey(Partition(user)), TableFilter.RowKeyPrefix($"msg:{folder}:"))))
+            list.Add(e);
+        return list;
+    }
+
+    /// <summary>Waits (bounded) until a message with this subject is in the folder.</summary>
+    public async Task<TableEntity> WaitForAsync(string user, string subject, string folder = "INBOX", TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (DateTime.UtcNow < deadline)
+        {
+            var hit = (await MessagesAsync(user, folder)).FirstOrDefault(e => e.GetString("Subject")?.Contains(subject, StringComparison.Ordinal) == true);
+            if (hit is not null)
+                return hit;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"no message '{subject}' in {user}/{folder}");
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PipelineCollection : ICollectionFixture<PipelineFixture>
+{
+    public const string Name = "Pipeline";
+}

@@ -1,0 +1,170 @@
+using System.Text;
+using System.Text.Json;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.FunctionalTests.Smtp;
+using MailCloud.Pipeline;
+using MailCloud.Storage;
+
+namespace MailCloud.FunctionalTests.Pipeline;
+
+/// <summary>End to end on Azurite: SMTP accept → inbound function → routing → mailbox index, through the trigger driver.</summary>
+[Collection(PipelineCollection.Name)]
+public sealed class PipelineTests(PipelineFixture fx)
+{
+    private async Task SendAsync(string from, string[] to, string subject, string extraHeaders = "")
+    {
+        var rcpts = string.Join(", ", to.Select(t => $"\"{t}\""));
+        var r = await ExternalProcess.PythonAsync(PythonClients.Prelude + $$"""
+
+s = smtplib.SMTP("127.0.0.1", MX, timeout=15)
+s.sendmail("{{from}}", [{{rcpts}}], "From: {{from}}\r\nTo: {{to[0]}}\r\nSubject: {{subject}}\r\n{{extraHeaders}}\r\nbody of {{subject}}\r\n".encode())
+s.quit()
+""", fx.Env);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+    }
+
+    /// <summary>Puts a message straight into the spool, as the SMTP front end would after its checks.</summary>
+    private async Task<InboundWorkItem> SpoolAsync(string sender, string[] recipients, string message)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var id = MessageIds.New(now);
+        var envelope = new Envelope
+        {
+            Sender = sender,
+            Recipients = recipients.Select(r => new EnvelopeRecipient(r)).ToList(),
+            ClientAddress = "127.0.0.1",
+            Helo = "test",
+            Listener = "mx",
+            ReceivedAt = now,
+        };
+        return await new StorageMessageSpool(fx.Account).StoreAsync(id, envelope, new MemoryStream(Encoding.UTF8.GetBytes(message)), CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Accepted_mail_is_indexed_with_uid_flags_size_and_summary()
+    {
+        var before = await fx.Mailboxes.GetEntityIfExistsAsync(PipelineFixture.Partition("alice@example.test"), "usage");
+        await SendAsync("carol@remote.example", ["alice@example.test"], "indexed-1");
+        var row = await fx.WaitForAsync("alice@example.test", "indexed-1");
+
+        var uid = row.GetInt64("Uid")!.Value;
+        Assert.True(uid >= 1);
+        Assert.Equal($"msg:INBOX:{uid:D10}", row.RowKey);
+        Assert.Equal(string.Empty, row.GetString("Flags"));
+        var blob = await fx.Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(row.GetString("Blob")!).GetPropertiesAsync();
+        Assert.Equal(blob.ContentLength, row.GetInt64("Size"));
+        Assert.Contains("\"indexed-1\"", row.GetString("Envelope"), StringComparison.Ordinal);
+        Assert.StartsWith("(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" ", row.GetString("BodyStructure"), StringComparison.Ordinal);
+        Assert.Contains("\"h\":0", row.GetString("Parts"), StringComparison.Ordinal);
+        Assert.False(row.GetBoolean("Spam"));
+        Assert.Contains("mx.mailcloud.test; none", row.GetString("Verdict"), StringComparison.Ordinal);
+        Assert.NotNull(row.GetDateTimeOffset("InternalDate"));
+
+        var folder = await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("alice@example.test"), MailboxIndexer.FolderRow("INBOX"));
+        Assert.True(folder.GetInt64("UidNext") > uid);
+        Assert.True(folder.GetInt64("HighestModSeq") >= row.GetInt64("ModSeq"));
+        var usage = await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("alice@example.test"), "usage");
+        Assert.True(usage.GetInt64("UsedBytes") >= (before?.GetInt64("UsedBytes") ?? 0) + blob.ContentLength);
+
+        // Every user has the special-use folders from the first message on.
+        foreach (var (name, use) in new[] { ("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"), ("Junk", "\\Junk") })
+            Assert.Equal(use, (await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("alice@example.test"), MailboxIndexer.FolderRow(name))).GetString("SpecialUse"));
+    }
+
+    [Fact]
+    public async Task Aliases_catch_all_and_lists_expand_with_one_copy_per_user()
+    {
+        await SendAsync("erin@remote.example", ["sales@example.test"], "to-sales");
+        await SendAsync("erin@remote.example", ["whoever@catchall.test"], "to-catchall");
+        await SendAsync("erin@remote.example", ["team@example.test", "bob@example.test"], "to-team");
+
+        await fx.WaitForAsync("bob@example.test", "to-sales");
+        await fx.WaitForAsync("bob@example.test", "to-catchall");
+        await fx.WaitForAsync("bob@example.test", "to-team");
+        await fx.WaitForAsync("alice@example.test", "to-team");
+        // Bob was reached twice for to-team (directly and as a list member): one copy.
+        Assert.Single(await fx.MessagesAsync("bob@example.test"), m => m.GetString("Subject") == "to-team");
+
+        // Remote targets wait on the outbound queue; the list's copy goes out with the list's bounce address as sender.
+        var outbound = new List<OutboundWorkItem>();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline && outbound.Count(o => o.Recipients.Any(r => r.Address is "dave@remote.example" or "carol@remote.example")) < 2)
+        {
+            outbound = (await fx.Account.Queues.GetQueueClient(StorageNames.OutboundQueue).PeekMessagesAsync(32))
+                .Select(m => JsonSerializer.Deserialize<OutboundWorkItem>(m.Body.ToString(), PartMap.Json)!).ToList();
+            await Task.Delay(200);
+        }
+        var dave = outbound.Single(o => o.Recipients.Any(r => r.Address == "dave@remote.example"));
+        Assert.Equal("erin@remote.example", dave.Sender);
+        Assert.Equal("remote.example", dave.Domain);
+        var carol = outbound.Single(o => o.Recipients.Any(r => r.Address == "carol@remote.example"));
+        Assert.Equal("team-bounces@example.test", carol.Sender);
+    }
+
+    [Fact]
+    public async Task The_same_work_item_processed_twice_yields_one_copy()
+    {
+        var item = await SpoolAsync("carol@remote.example", ["bob@example.test"], "Subject: twice\r\n\r\nonce only\r\n");
+        await fx.WaitForAsync("bob@example.test", "twice");
+        // At-least-once delivery: the same queue message again.
+        await fx.Inbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, StorageMessageSpool.Json)), timeToLive: Timeout.InfiniteTimeSpan);
+        var usageBefore = (await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("bob@example.test"), "usage")).GetInt64("UsedBytes");
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < deadline && await fx.Inbound.GetApproximateMessageCountAsync() > 0)
+            await Task.Delay(200);
+        await Task.Delay(500);
+        Assert.Single(await fx.MessagesAsync("bob@example.test"), m => m.GetString("MessageId") == item.MessageId);
+        Assert.Equal(usageBefore, (await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("bob@example.test"), "usage")).GetInt64("UsedBytes"));
+    }
+
+    [Fact]
+    public async Task A_failing_work_item_is_retried_then_moved_to_the_poison_queue()
+    {
+        var poison = fx.Account.Queues.GetQueueClient(StorageNames.Poison(StorageNames.InboundQueue));
+        var item = new InboundWorkItem
+        {
+            MessageId = "doesnotexist" + Guid.NewGuid().ToString("N")[..8],
+            MessageBlob = "1999/01/01/missing.eml",
+            Size = 1,
+            Envelope = new Envelope { Sender = "", Recipients = [new EnvelopeRecipient("bob@example.test")], ClientAddress = "127.0.0.1", Helo = "x", Listener = "mx", ReceivedAt = DateTimeOffset.UtcNow },
+        };
+        var body = JsonSerializer.Serialize(item, StorageMessageSpool.Json);
+        await fx.Inbound.SendMessageAsync(body);
+        var deadline = DateTime.UtcNow.AddSeconds(60); // 5 attempts, 2 s apart (host.json)
+        QueueMessage? found = null;
+        while (DateTime.UtcNow < deadline && found is null)
+        {
+            found = (await poison.PeekMessagesAsync(32)).FirstOrDefault(m => m.Body.ToString().Contains(item.MessageId, StringComparison.Ordinal));
+            await Task.Delay(500);
+        }
+        Assert.NotNull(found);
+        Assert.Equal(body, found.Body.ToString()); // the operator can replay it as it was
+        Assert.DoesNotContain((await fx.Inbound.PeekMessagesAsync(32)), m => m.Body.ToString().Contains(item.MessageId, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Mail_accepted_before_a_mailbox_filled_up_is_still_delivered()
+    {
+        // full@example.test is over quota: SMTP refuses new mail with 452, but what was accepted is never dropped.
+        await SpoolAsync("carol@remote.example", ["full@example.test"], "Subject: accepted earlier\r\n\r\nx\r\n");
+        await fx.WaitForAsync("full@example.test", "accepted earlier");
+    }
+
+    [Fact]
+    public async Task Routing_loops_and_vanished_users_bounce_to_the_sender()
+    {
+        var received = string.Concat(Enumerable.Range(0, 31).Select(i => $"Received: from hop{i}.example by hop{i + 1}.example; Tue, 24 Nov 2026 08:00:00 +0000\r\n"));
+        await SpoolAsync("alice@example.test", ["bob@example.test"], received + "Subject: looping\r\n\r\nround and round\r\n");
+        var loopBounce = await fx.WaitForAsync("alice@example.test", "Undelivered Mail Returned to Sender: looping");
+        Assert.DoesNotContain(await fx.MessagesAsync("bob@example.test"), m => m.GetString("Subject") == "looping");
+        Assert.Contains("Mail Delivery System", loopBounce.GetString("From"), StringComparison.Ordinal);
+
+        // A recipient that no longer exists when the message is routed (removed after accept): the sender hears (5.1.1).
+        await SpoolAsync("alice@example.test", ["vanished@example.test"], "Subject: to the vanished\r\n\r\nboo\r\n");
+        var bounce = await fx.WaitForAsync("alice@example.test", "Undelivered Mail Returned to Sender: to the vanished");
+        var blob = await fx.Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(bounce.GetString("Blob")!).DownloadContentAsync();
+        Assert.Contains("Status: 5.1.1", blob.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Final-Recipient: rfc822; vanished@example.test", blob.ToString(), StringComparison.Ordinal);
+    }
+}
