@@ -20,10 +20,15 @@ if (args.Length >= 1 && args[0] == "smtp")
     await SmtpAcceptBenchmark.RunAsync(smtpSource, messages);
     return 0;
 }
+if (args.Length >= 2 && args[0] == "pipeline")
+{
+    await PipelineLatencyBenchmark.RunAsync(args[1], args.Length >= 3 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 200);
+    return 0;
+}
 if (args.Length >= 1 && args[0] == "mime")
 {
     MimeParseBenchmark.Run();
     return 0;
 }
-Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N] | mime");
+Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N] | mime | pipeline REPO [MESSAGES]");
 return 2;
