@@ -23,6 +23,11 @@ public sealed class PipelineFixture : SmtpFixture
         await Directory.AddDomainAsync("catchall.test");
         await Directory.SetCatchAllAsync("catchall.test", MailAddress.Parse("bob@example.test"));
         await Directory.AddAliasAsync(MailAddress.Parse("sales@example.test"), [MailAddress.Parse("bob@example.test"), MailAddress.Parse("dave@remote.example")]);
+        // Seven members: more than the inbound stage indexes inline (5), so the rest go through the index queue.
+        var everyone = Enumerable.Range(1, 7).Select(i => MailAddress.Parse($"member{i}@example.test")).ToList();
+        foreach (var member in everyone)
+            await Directory.AddUserAsync(member, Password);
+        await Directory.AddListAsync(MailAddress.Parse("everyone@example.test"), everyone);
         await Directory.AddListAsync(MailAddress.Parse("team@example.test"), [MailAddress.Parse("alice@example.test"), MailAddress.Parse("bob@example.test"), MailAddress.Parse("carol@remote.example")]);
     }
 

@@ -103,6 +103,16 @@ s.quit()
     }
 
     [Fact]
+    public async Task Large_fan_out_goes_through_the_index_queue_and_reaches_everyone()
+    {
+        await SendAsync("erin@remote.example", ["everyone@example.test"], "to-everyone");
+        var uids = new List<long>();
+        for (int i = 1; i <= 7; i++)
+            uids.Add((await fx.WaitForAsync($"member{i}@example.test", "to-everyone")).GetInt64("Uid")!.Value);
+        Assert.All(uids, uid => Assert.Equal(1, uid)); // each member's first message
+    }
+
+    [Fact]
     public async Task The_same_work_item_processed_twice_yields_one_copy()
     {
         var item = await SpoolAsync("carol@remote.example", ["bob@example.test"], "Subject: twice\r\n\r\nonce only\r\n");
