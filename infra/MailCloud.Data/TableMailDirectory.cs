@@ -23,14 +23,15 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
     private static string ListRow(MailAddress a) => ListPrefix + TableKeys.Escape(a.LocalKey);
 
     /// <summary>Refuses an address already taken by a user, alias or list (one request for all three).</summary>
-    private async Task RequireFreeAsync(MailAddress address, CancellationToken cancellationToken)
+    private async Task RequireFreeAsync(MailAddress address, string adding, CancellationToken cancellationToken)
     {
         var filter = TableFilter.And(TableFilter.PartitionKey(address.Domain),
             $"RowKey eq {TableFilter.Quote(UserRow(address))} or RowKey eq {TableFilter.Quote(AliasRow(address))} or RowKey eq {TableFilter.Quote(ListRow(address))}");
         await foreach (var e in table.QueryAsync(filter, ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            var what = e.RowKey.StartsWith(UserPrefix, StringComparison.Ordinal) ? "a user" : e.RowKey.StartsWith(AliasPrefix, StringComparison.Ordinal) ? "an alias" : "a list";
-            throw new DirectoryException(DirectoryErrorKind.AlreadyExists, $"{address} is already {what}");
+            var what = e.RowKey.StartsWith(UserPrefix, StringComparison.Ordinal) ? "user" : e.RowKey.StartsWith(AliasPrefix, StringComparison.Ordinal) ? "alias" : "list";
+            throw new DirectoryException(DirectoryErrorKind.AlreadyExists,
+                what == adding ? $"{what} {address} already exists" : $"{address} is already {(what == "alias" ? "an" : "a")} {what}");
         }
     }
 
@@ -89,7 +90,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
     {
         ValidatePassword(password);
         await RequireDomainAsync(address.Domain, cancellationToken).ConfigureAwait(false);
-        await RequireFreeAsync(address, cancellationToken).ConfigureAwait(false);
+        await RequireFreeAsync(address, "user", cancellationToken).ConfigureAwait(false);
         var user = new UserInfo(address, quotaBytes, _time.GetUtcNow(), ScramCredential.Create(password));
         try
         {
@@ -169,7 +170,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         if (targets.Contains(alias))
             throw new DirectoryException(DirectoryErrorKind.InvalidInput, $"alias {alias} cannot point to itself");
         await RequireDomainAsync(alias.Domain, cancellationToken).ConfigureAwait(false);
-        await RequireFreeAsync(alias, cancellationToken).ConfigureAwait(false);
+        await RequireFreeAsync(alias, "alias", cancellationToken).ConfigureAwait(false);
         var info = new AliasInfo(alias, targets.Distinct().ToList(), _time.GetUtcNow());
         try
         {
@@ -256,7 +257,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         if (members.Contains(list))
             throw new DirectoryException(DirectoryErrorKind.InvalidInput, $"list {list} cannot be its own member");
         await RequireDomainAsync(list.Domain, cancellationToken).ConfigureAwait(false);
-        await RequireFreeAsync(list, cancellationToken).ConfigureAwait(false);
+        await RequireFreeAsync(list, "list", cancellationToken).ConfigureAwait(false);
         var info = new ListInfo(list, members.Distinct().ToList(), _time.GetUtcNow());
         try
         {

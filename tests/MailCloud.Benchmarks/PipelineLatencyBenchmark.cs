@@ -20,13 +20,8 @@ internal static class PipelineLatencyBenchmark
 {
     public static async Task RunAsync(string repoRoot, int messages)
     {
-        var data = Path.Combine(Path.GetTempPath(), "mailcloud-bench-" + Guid.NewGuid().ToString("N"));
-        await using var azurite = await AzuriteProcess.StartAsync(Path.Combine(data, "azurite"));
-        var account = new StorageAccount(azurite.Connection);
-        await StorageProvisioner.EnsureCreatedAsync(account);
-        var directory = StorageProvisioner.Directory(account);
-        await directory.AddDomainAsync("example.test");
-        await directory.AddUserAsync(MailAddress.Parse("alice@example.test"), "benchmark password");
+        await using var env = await BenchEnvironment.StartAsync();
+        var (azurite, account) = (env.Azurite, env.Account);
 
         int smtpPort = AzuriteProcess.FreePort(), fnPort = AzuriteProcess.FreePort();
         var options = new SmtpServerOptions { HostName = "bench.mailcloud.test", MxGreetingDelay = TimeSpan.Zero };
@@ -63,8 +58,6 @@ internal static class PipelineLatencyBenchmark
         await driver.DisposeAsync();
         await functions.StopAsync();
         await smtp.StopAsync();
-        await azurite.StopAsync();
-        try { Directory.Delete(data, true); } catch (IOException) { }
     }
 
     private static async Task<double> SendAndWaitAsync(int port, TableClient observer, string partition, string subject)

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using MailCloud.Core;
-using MailCloud.Data;
 using MailCloud.LocalDev;
 using MailCloud.Smtp;
 using MailCloud.Storage;
@@ -18,13 +17,8 @@ internal static class SmtpAcceptBenchmark
 {
     public static async Task RunAsync(string smtpSource, int messages)
     {
-        var data = Path.Combine(Path.GetTempPath(), "mailcloud-bench-" + Guid.NewGuid().ToString("N"));
-        await using var azurite = await AzuriteProcess.StartAsync(Path.Combine(data, "azurite"));
-        var account = new StorageAccount(azurite.Connection);
-        await StorageProvisioner.EnsureCreatedAsync(account);
-        var directory = StorageProvisioner.Directory(account);
-        await directory.AddDomainAsync("example.test");
-        await directory.AddUserAsync(MailAddress.Parse("alice@example.test"), "benchmark password");
+        await using var env = await BenchEnvironment.StartAsync();
+        var (azurite, account) = (env.Azurite, env.Account);
 
         int port = AzuriteProcess.FreePort();
         var options = new SmtpServerOptions { HostName = "bench.mailcloud.test", MxGreetingDelay = TimeSpan.Zero, MaxConnectionsPerAddress = 100, MaxMessageSize = 10 * 1024 * 1024 };
@@ -68,8 +62,6 @@ internal static class SmtpAcceptBenchmark
             Console.WriteLine($"| {size / 1024} KiB | {rate:F0} ({accepted} accepted in {sw.Elapsed.TotalSeconds:F1} s) | {perMessage:F2} ({string.Join(", ", counts.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}) | {raw:F0} |");
         }
         await app.StopAsync();
-        await azurite.StopAsync();
-        try { Directory.Delete(data, true); } catch (IOException) { }
     }
 
     private static async Task<double> RawCeilingAsync(StorageConnection connection, int size, int messages)

@@ -22,27 +22,9 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
 
     internal static async Task<Result> RunAsync(IDictionary<string, string> env, string? stdin, params string[] args)
     {
-        var psi = new ProcessStartInfo(Path.Combine(RepoRoot(), "mailcloud"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = RepoRoot(),
-        };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        foreach (var (k, v) in env)
-            psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-            await p.StandardInput.WriteLineAsync(stdin);
-        p.StandardInput.Close();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4)); // the first call builds the tool
-        await p.WaitForExitAsync(cts.Token);
-        return new Result(p.ExitCode, await stdout, StripBuildNoise(await stderr));
+        // The first call builds the tool, hence the generous limit.
+        var r = await ExternalProcess.RunAsync(Path.Combine(RepoRoot(), "mailcloud"), args, stdin is null ? null : stdin + "\n", env, TimeSpan.FromMinutes(4));
+        return new Result(r.ExitCode, r.Stdout, StripBuildNoise(r.Stderr));
     }
 
     private static string StripBuildNoise(string stderr) =>
