@@ -113,35 +113,15 @@ public sealed class SmtpConnectionHandler(
     {
         if (options.Certificate is null)
             return false;
-        var ssl = new SslStream(new DuplexPipeStream(c.Input, c.Output), leaveInnerStreamOpen: false);
-        using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        handshakeTimeout.CancelAfter(TimeSpan.FromSeconds(30));
-        try
+        var tls = await TlsUpgrade.TryUpgradeAsync(c.Input, c.Output, options.Certificate, stopping);
+        if (tls is null)
         {
-            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-            {
-                ServerCertificate = options.Certificate,
-                ClientCertificateRequired = false,
-                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            }, handshakeTimeout.Token);
-        }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
-        {
-            logger.LogInformation("TLS handshake failed: {Reason}", e.Message);
-            await ssl.DisposeAsync();
+            logger.LogInformation("TLS handshake failed");
             return false;
         }
-        c.Ssl = ssl;
-        c.Input = PipeReader.Create(ssl, new StreamPipeReaderOptions(leaveOpen: true));
-        c.Output = PipeWriter.Create(ssl, new StreamPipeWriterOptions(leaveOpen: true));
-        var protocol = ssl.SslProtocol switch
-        {
-            SslProtocols.Tls13 => "TLSv1.3",
-            SslProtocols.Tls12 => "TLSv1.2",
-            var p => p.ToString(),
-        };
-        session.OnTlsEstablished(new TlsInfo(protocol, ssl.NegotiatedCipherSuite.ToString()));
-        logger.LogDebug("TLS established: {Protocol} {Cipher}", protocol, ssl.NegotiatedCipherSuite);
+        (c.Ssl, c.Input, c.Output) = (tls.Stream, tls.Input, tls.Output);
+        session.OnTlsEstablished(new TlsInfo(tls.Protocol, tls.CipherSuite));
+        logger.LogDebug("TLS established: {Protocol} {Cipher}", tls.Protocol, tls.CipherSuite);
         return true;
     }
 

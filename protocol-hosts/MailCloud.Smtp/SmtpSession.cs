@@ -33,7 +33,6 @@ public sealed class SmtpSession(
     AuthThrottle throttle)
 {
     private readonly List<EnvelopeRecipient> _recipients = [];
-    private Func<string, CancellationToken, Task<SmtpStep>>? _authContinuation;
 
     public SmtpState State { get; private set; } = SmtpState.Connected;
     public string Helo { get; private set; } = string.Empty;
@@ -357,9 +356,9 @@ public sealed class SmtpSession(
         return clean.Length == 0 ? "unknown" : clean;
     }
 
-    // ---- AUTH (RFC 4954) ----
+    // ---- AUTH (RFC 4954): SASL from MailCloud.Protocols, framed as 334 challenges ----
 
-    private static readonly string[] Mechanisms = ["PLAIN", "LOGIN", "SCRAM-SHA-256"];
+    private SaslServer? _sasl;
 
     private async Task<SmtpStep> AuthAsync(string argument, CancellationToken cancellationToken)
     {
@@ -372,132 +371,46 @@ public sealed class SmtpSession(
         var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length is 0 or > 2)
             return new SmtpStep(new SmtpReply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]"));
-        var mechanism = parts[0].ToUpperInvariant();
-        if (!Mechanisms.Contains(mechanism))
+        if (!SaslServer.IsSupported(parts[0]))
             return new SmtpStep(new SmtpReply(504, "5.5.4", "Unrecognized authentication mechanism"));
-        string? initial = parts.Length == 2 ? parts[1] : null;
-
-        switch (mechanism)
-        {
-            case "PLAIN":
-                if (initial is not null)
-                    return await PlainAsync(initial, cancellationToken).ConfigureAwait(false);
-                return Challenge(string.Empty, PlainAsync);
-            case "LOGIN":
-                async Task<SmtpStep> Password(string user64, CancellationToken ct)
-                {
-                    if (!TryDecode(user64, out var user))
-                        return new SmtpStep(new SmtpReply(501, "5.5.2", "Invalid base64"));
-                    return Challenge("Password:", (pw64, ct2) => TryDecode(pw64, out var pw)
-                        ? VerifyAsync(user, pw, ct2)
-                        : Task.FromResult(new SmtpStep(new SmtpReply(501, "5.5.2", "Invalid base64"))));
-                }
-                if (initial is not null)
-                    return await Password(initial, cancellationToken).ConfigureAwait(false);
-                return Challenge("Username:", Password);
-            default:
-                var scram = new ScramSha256Server(async (user, ct) =>
-                    MailAddress.TryParse(user, out var a) && await directory.GetUserAsync(a, ct).ConfigureAwait(false) is { Disabled: false } u ? u.Credential : null);
-                async Task<SmtpStep> First(string first64, CancellationToken ct)
-                {
-                    if (!TryDecode(first64, out var first))
-                        return new SmtpStep(new SmtpReply(501, "5.5.2", "Invalid base64"));
-                    var serverFirst = await scram.ReceiveClientFirstAsync(first, ct).ConfigureAwait(false);
-                    if (serverFirst is null)
-                        return await FailAuthAsync(ct).ConfigureAwait(false);
-                    return Challenge(serverFirst, async (final64, ct2) =>
-                    {
-                        if (!TryDecode(final64, out var final))
-                            return new SmtpStep(new SmtpReply(501, "5.5.2", "Invalid base64"));
-                        var serverFinal = scram.ReceiveClientFinal(final);
-                        if (serverFinal is null)
-                            return await FailAuthAsync(ct2).ConfigureAwait(false);
-                        var user = MailAddress.TryParse(scram.UserName, out var a) ? await directory.GetUserAsync(a, ct2).ConfigureAwait(false) : null;
-                        if (user is null)
-                            return await FailAuthAsync(ct2).ConfigureAwait(false);
-                        // RFC 4954: server-final data goes in a 334; the client answers with an empty line.
-                        return Challenge(serverFinal, (_, _) => Task.FromResult(Succeed(user)));
-                    });
-                }
-                if (initial is not null)
-                    return await First(initial, cancellationToken).ConfigureAwait(false);
-                return Challenge(string.Empty, First);
-        }
-    }
-
-    private SmtpStep Challenge(string text, Func<string, CancellationToken, Task<SmtpStep>> next)
-    {
-        _authContinuation = next;
-        return new SmtpStep(new SmtpReply(334, null, Convert.ToBase64String(Encoding.UTF8.GetBytes(text))), SmtpAction.AwaitAuthResponse);
+        _sasl = new SaslServer(directory);
+        // RFC 4954: "=" is an empty initial response.
+        var initial = parts.Length == 2 ? (parts[1] == "=" ? string.Empty : parts[1]) : null;
+        return ToStep(await _sasl.StartAsync(parts[0], initial, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>The client's answer to a 334 challenge ("*" cancels).</summary>
     public async Task<SmtpStep> HandleAuthResponseAsync(string line, CancellationToken cancellationToken)
     {
-        var next = _authContinuation;
-        _authContinuation = null;
-        if (next is null)
+        var sasl = _sasl;
+        if (sasl is null)
             return new SmtpStep(SmtpReply.BadSequence);
         if (line.Trim() == "*")
+        {
+            _sasl = null;
             return new SmtpStep(new SmtpReply(501, "5.0.0", "Authentication cancelled"));
-        return await next(line.Trim(), cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<SmtpStep> PlainAsync(string response64, CancellationToken cancellationToken)
-    {
-        if (!TryDecode(response64, out var decoded))
-            return new SmtpStep(new SmtpReply(501, "5.5.2", "Invalid base64"));
-        var fields = decoded.Split('\0');
-        if (fields.Length != 3)
-            return new SmtpStep(new SmtpReply(501, "5.5.2", "Malformed PLAIN response"));
-        if (fields[0].Length > 0 && !string.Equals(fields[0], fields[1], StringComparison.OrdinalIgnoreCase))
-            return await FailAuthAsync(cancellationToken).ConfigureAwait(false);
-        return await VerifyAsync(fields[1], fields[2], cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<SmtpStep> VerifyAsync(string user, string password, CancellationToken cancellationToken)
-    {
-        UserInfo? verified;
-        try
-        {
-            verified = await directory.VerifyPasswordAsync(user, password, cancellationToken).ConfigureAwait(false);
         }
-        catch (ArgumentException)
-        {
-            verified = null; // SASLprep refused the password
-        }
-        catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException)
-        {
-            return new SmtpStep(new SmtpReply(454, "4.7.0", "Temporary authentication failure"));
-        }
-        return verified is null ? await FailAuthAsync(cancellationToken).ConfigureAwait(false) : Succeed(verified);
+        return ToStep(await sasl.ContinueAsync(line, cancellationToken).ConfigureAwait(false));
     }
 
-    private SmtpStep Succeed(UserInfo user)
+    private SmtpStep ToStep(SaslStep step)
     {
-        User = user;
-        throttle.RecordSuccess(clientAddress);
-        return new SmtpStep(SmtpReply.AuthSucceeded);
-    }
-
-    private Task<SmtpStep> FailAuthAsync(CancellationToken cancellationToken)
-    {
-        _ = cancellationToken;
-        var delay = throttle.RecordFailure(clientAddress);
-        return Task.FromResult(new SmtpStep(SmtpReply.AuthFailed, Delay: delay));
-    }
-
-    private static bool TryDecode(string base64, out string text)
-    {
-        try
+        if (step.Status != SaslStatus.Challenge)
+            _sasl = null;
+        switch (step.Status)
         {
-            text = Encoding.UTF8.GetString(Convert.FromBase64String(base64));
-            return true;
-        }
-        catch (FormatException)
-        {
-            text = string.Empty;
-            return false;
+            case SaslStatus.Challenge:
+                return new SmtpStep(new SmtpReply(334, null, Convert.ToBase64String(Encoding.UTF8.GetBytes(step.Challenge ?? string.Empty))), SmtpAction.AwaitAuthResponse);
+            case SaslStatus.Success:
+                User = step.User;
+                throttle.RecordSuccess(clientAddress);
+                return new SmtpStep(SmtpReply.AuthSucceeded);
+            case SaslStatus.Malformed:
+                return new SmtpStep(new SmtpReply(501, "5.5.2", "Malformed authentication response"));
+            case SaslStatus.Unavailable:
+                return new SmtpStep(new SmtpReply(454, "4.7.0", "Temporary authentication failure"));
+            default:
+                return new SmtpStep(SmtpReply.AuthFailed, Delay: throttle.RecordFailure(clientAddress));
         }
     }
 }
