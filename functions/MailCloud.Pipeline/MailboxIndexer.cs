@@ -21,9 +21,9 @@ public sealed class MailboxIndexer(TableClient mailboxes, TableClient blobRefs, 
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
-    public static string FolderRow(string folder) => "folder:" + TableKeys.Escape(folder);
-    public static string MessageRow(string folder, long uid) => $"msg:{TableKeys.Escape(folder)}:{uid:D10}";
-    public static string DedupRow(string folder, string messageId) => $"id:{TableKeys.Escape(folder)}:{messageId}";
+    public static string FolderRow(string folder) => MailboxKeys.FolderRow(folder);
+    public static string MessageRow(string folder, long uid) => MailboxKeys.MessageRow(folder, uid);
+    public static string DedupRow(string folder, string messageId) => MailboxKeys.DedupRow(folder, messageId);
 
     public async Task<IndexResult> IndexAsync(MailAddress user, IndexWorkItem item, CancellationToken cancellationToken)
     {
@@ -32,7 +32,7 @@ public sealed class MailboxIndexer(TableClient mailboxes, TableClient blobRefs, 
         var dedupRow = DedupRow(item.Folder, item.MessageId);
 
         // The reference first: a reference without an entry only delays the blob's clean-up; the reverse would lose mail.
-        await blobRefs.UpsertEntityAsync(new TableEntity(TableKeys.Escape(item.MessageBlob), $"{partition}|{TableKeys.Escape(item.Folder)}|{item.MessageId}")
+        await blobRefs.UpsertEntityAsync(new TableEntity(TableKeys.Escape(item.MessageBlob), MailboxKeys.BlobRefRow(partition, item.Folder, item.MessageId))
         {
             ["User"] = user.Address,
             ["Folder"] = item.Folder,

@@ -42,6 +42,7 @@ internal static class UpCommand
         AzuriteProcess? azurite = null;
         Microsoft.AspNetCore.Builder.WebApplication? smtp = null;
         Microsoft.AspNetCore.Builder.WebApplication? functions = null;
+        Microsoft.AspNetCore.Builder.WebApplication? pop3 = null;
         FunctionsDriver? driver = null;
         StorageConnection connection;
         string adminHint;
@@ -81,7 +82,12 @@ internal static class UpCommand
                 .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
                 .AddFilter("Microsoft", LogLevel.Warning));
             await smtp.StartAsync(stop.Token);
-            var running = smtpOptions.Listeners.Select(l => l.Name).ToHashSet();
+            var pop3Options = MailCloud.Pop3.Pop3ServerHost.OptionsFromSettings(settings, cert);
+            pop3 = MailCloud.Pop3.Pop3ServerHost.Build(pop3Options, account, logging => logging
+                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+                .AddFilter("Microsoft", LogLevel.Warning));
+            await pop3.StartAsync(stop.Token);
+            var running = smtpOptions.Listeners.Select(l => l.Name).Concat(pop3Options.Listeners.Select(l => l.Name)).ToHashSet();
 
             // The functions: the custom handler in-process, driven by the local trigger driver (host.json + function.json).
             var functionsPort = settings.FunctionsPort;
@@ -115,6 +121,11 @@ internal static class UpCommand
             {
                 await functions.StopAsync(CancellationToken.None);
                 await functions.DisposeAsync();
+            }
+            if (pop3 is not null)
+            {
+                await pop3.StopAsync(CancellationToken.None);
+                await pop3.DisposeAsync();
             }
             if (smtp is not null)
             {

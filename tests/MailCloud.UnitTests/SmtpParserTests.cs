@@ -148,3 +148,43 @@ public sealed class SmtpParserTests
         }
     }
 }
+
+public sealed class Pop3ParserTests
+{
+    private static System.Buffers.ReadOnlySequence<byte> B(string s) => new(Encoding.UTF8.GetBytes(s));
+
+    [Fact]
+    public void Commands_parse_case_insensitively_and_pass_keeps_spaces()
+    {
+        Assert.True(MailCloud.Pop3.Pop3CommandParser.TryParse(B("retr 3"), out var retr, out _));
+        Assert.Equal(MailCloud.Pop3.Pop3Verb.Retr, retr.Verb);
+        Assert.Equal(["3"], retr.Arguments);
+        Assert.True(MailCloud.Pop3.Pop3CommandParser.TryParse(B("PASS correct horse battery"), out var pass, out _));
+        Assert.Equal(["correct horse battery"], pass.Arguments);
+        Assert.True(MailCloud.Pop3.Pop3CommandParser.TryParse(B("TOP 1 10"), out var top, out _));
+        Assert.Equal(["1", "10"], top.Arguments);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("FROB")]
+    [InlineData("NOOP \u0001")]
+    public void Bad_commands_are_refused_with_a_reason(string line)
+    {
+        Assert.False(MailCloud.Pop3.Pop3CommandParser.TryParse(B(line), out _, out var error));
+        Assert.False(string.IsNullOrEmpty(error));
+    }
+
+    [Fact]
+    public void Over_long_lines_are_refused() =>
+        Assert.False(MailCloud.Pop3.Pop3CommandParser.TryParse(B("NOOP " + new string('x', 300)), out _, out _));
+
+    [Fact]
+    public void State_table_separates_authorization_and_transaction()
+    {
+        Assert.True(MailCloud.Pop3.Pop3StateTable.IsAllowed(MailCloud.Pop3.Pop3State.Authorization, MailCloud.Pop3.Pop3Verb.User));
+        Assert.False(MailCloud.Pop3.Pop3StateTable.IsAllowed(MailCloud.Pop3.Pop3State.Authorization, MailCloud.Pop3.Pop3Verb.Retr));
+        Assert.True(MailCloud.Pop3.Pop3StateTable.IsAllowed(MailCloud.Pop3.Pop3State.Transaction, MailCloud.Pop3.Pop3Verb.Dele));
+        Assert.False(MailCloud.Pop3.Pop3StateTable.IsAllowed(MailCloud.Pop3.Pop3State.Transaction, MailCloud.Pop3.Pop3Verb.Pass));
+    }
+}

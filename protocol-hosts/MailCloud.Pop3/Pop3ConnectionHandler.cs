@@ -1,0 +1,126 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Text;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.Protocols;
+using MailCloud.Storage;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace MailCloud.Pop3;
+
+/// <summary>The socket side of POP3 on Kestrel: line framing, TLS (implicit or STLS), idle timeout, limits.</summary>
+public sealed class Pop3ConnectionHandler(
+    Pop3ServerOptions options,
+    Pop3Listener listener,
+    IMailDirectory directory,
+    MailboxStore store,
+    BlobContainerClient messages,
+    AuthThrottle throttle,
+    ConnectionLimiter limiter,
+    ILogger logger,
+    CancellationToken stopping)
+{
+    /// <summary>SASL responses (base64) may be longer than commands.</summary>
+    private const int MaxSaslLine = 16 * 1024;
+
+    public async Task OnConnectedAsync(ConnectionContext context)
+    {
+        var remote = (context.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+        PipeReader input = context.Transport.Input;
+        PipeWriter output = context.Transport.Output;
+        SslStream? ssl = null;
+        using var lease = limiter.TryAcquire(remote);
+        using var scope = logger.BeginScope("pop3 {Listener} {Client} {ConnectionId}", listener.Name, remote, context.ConnectionId);
+        if (lease is null)
+        {
+            Pop3Session.Write(output, "-ERR [SYS/TEMP] Too many connections, try again later");
+            await output.FlushAsync();
+            return;
+        }
+        var session = new Pop3Session(options, remote, directory, store, messages, throttle);
+        try
+        {
+            if (listener.ImplicitTls)
+            {
+                var tls = options.Certificate is null ? null : await TlsUpgrade.TryUpgradeAsync(input, output, options.Certificate, stopping);
+                if (tls is null)
+                    return;
+                (ssl, input, output) = (tls.Stream, tls.Input, tls.Output);
+                session.OnTlsEstablished();
+            }
+            session.Greeting(output);
+            await output.FlushAsync();
+            bool awaitingSasl = false;
+            while (true)
+            {
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                idle.CancelAfter(options.IdleTimeout);
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync(idle.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Pop3Session.Write(output, stopping.IsCancellationRequested ? "-ERR [SYS/TEMP] Server shutting down" : "-ERR Idle timeout, closing");
+                    await output.FlushAsync();
+                    return;
+                }
+                var buffer = result.Buffer;
+                var action = Pop3Action.None;
+                while (action is Pop3Action.None or Pop3Action.AwaitSaslResponse && LineReader.TryReadLine(ref buffer, out var line))
+                {
+                    if (awaitingSasl)
+                    {
+                        awaitingSasl = false;
+                        action = line.Length > MaxSaslLine ? session.Err(output, "Response too long") : await session.HandleSaslResponseAsync(Encoding.ASCII.GetString(line), output, stopping);
+                    }
+                    else if (!Pop3CommandParser.TryParse(line, out var command, out var error))
+                        action = session.Err(output, error);
+                    else
+                        action = await session.HandleAsync(command, output, stopping);
+                    awaitingSasl = action == Pop3Action.AwaitSaslResponse;
+                    if (awaitingSasl)
+                        action = Pop3Action.None;
+                }
+                if (action == Pop3Action.None && buffer.Length > MaxSaslLine)
+                {
+                    action = session.Err(output, "Line too long");
+                    buffer = buffer.Slice(buffer.End);
+                }
+                if (action == Pop3Action.StartTls)
+                {
+                    // RFC 2595: what the client sent after STLS is not to be trusted; discard it.
+                    input.AdvanceTo(result.Buffer.End);
+                    await output.FlushAsync();
+                    var tls = await TlsUpgrade.TryUpgradeAsync(input, output, options.Certificate!, stopping);
+                    if (tls is null)
+                        return;
+                    (ssl, input, output) = (tls.Stream, tls.Input, tls.Output);
+                    session.OnTlsEstablished();
+                    continue;
+                }
+                input.AdvanceTo(buffer.Start, buffer.End);
+                await output.FlushAsync();
+                if (action == Pop3Action.Close || result.IsCompleted)
+                    return;
+            }
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException or ObjectDisposedException)
+        {
+            logger.LogDebug("connection ended: {Reason}", e.GetType().Name);
+        }
+        finally
+        {
+            // A session that ends without QUIT deletes nothing, and frees the maildrop at once.
+            if (session.Lock is not null)
+                await session.Lock.DisposeAsync();
+            if (ssl is not null)
+                await ssl.DisposeAsync();
+        }
+    }
+}
