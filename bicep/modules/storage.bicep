@@ -49,7 +49,7 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
   name: 'default'
 }
 
-resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for t in ['directory', 'mailboxes', 'blobrefs']: {
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for t in ['directory', 'mailboxes', 'blobrefs', 'deliveries']: {
   parent: tableService
   name: t
 }]

@@ -19,7 +19,8 @@ namespace MailCloud.Functions;
 /// </summary>
 public static class FunctionsApp
 {
-    public static WebApplication Build(StorageAccount account, string hostName, int port, string bindAddress = "127.0.0.1", Action<ILoggingBuilder>? logging = null, TimeSpan? orphanAge = null)
+    public static WebApplication Build(StorageAccount account, string hostName, int port, string bindAddress = "127.0.0.1", Action<ILoggingBuilder>? logging = null,
+        TimeSpan? orphanAge = null, DeliveryOptions? delivery = null, MailCloud.Dns.DnsResolver? dns = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -35,6 +36,7 @@ public static class FunctionsApp
         var indexer = new MailboxIndexer(account.Tables.GetTableClient(StorageNames.MailboxTable), account.Tables.GetTableClient(StorageNames.BlobRefsTable));
         var inbound = new InboundProcessor(account, directory, MessageFilter.Default(hostName), indexer, hostName, logger);
         var housekeeping = new Housekeeping(account, orphanAge ?? TimeSpan.FromDays(30), logger);
+        var deliverer = new RemoteDeliverer(account, dns ?? MailCloud.Dns.DnsResolver.FromEnvironment(), delivery ?? DeliveryOptions.FromEnvironment(), hostName, logger);
 
         app.MapPost("/inbound", (HttpContext ctx) => InvokeAsync(ctx, logger, async (item, ct) =>
         {
@@ -46,6 +48,12 @@ public static class FunctionsApp
             var work = JsonSerializer.Deserialize<IndexWorkItem>(item, PartMap.Json) ?? throw new InvalidDataException("empty index work item");
             var r = await indexer.IndexAsync(MailAddress.Parse(work.User), work, ct);
             return $"index: {work.MessageId} -> {work.User}/{work.Folder} uid {r.Uid}{(r.AlreadyIndexed ? " (already indexed)" : "")}";
+        }));
+        app.MapPost("/deliver", (HttpContext ctx) => InvokeAsync(ctx, logger, async (item, ct) =>
+        {
+            var work = JsonSerializer.Deserialize<OutboundWorkItem>(item, PartMap.Json) ?? throw new InvalidDataException("empty outbound work item");
+            var r = await deliverer.DeliverAsync(work, ct);
+            return $"deliver: {work.MessageId} to {work.Domain}: {r.Delivered} delivered, {r.Deferred} deferred, {r.Failed} failed";
         }));
         app.MapPost("/housekeeping", (HttpContext ctx) => InvokeAsync(ctx, logger, async (_, ct) =>
         {

@@ -27,6 +27,7 @@ public sealed class InboundProcessor(
     private readonly BlobContainerClient _messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
     private readonly QueueClient _index = account.Queues.GetQueueClient(StorageNames.IndexQueue);
     private readonly QueueClient _outbound = account.Queues.GetQueueClient(StorageNames.OutboundQueue);
+    private readonly Bouncer _bouncer = new(account, hostName, logger);
 
     public async Task<InboundResult> ProcessAsync(BinaryData queueMessage, CancellationToken cancellationToken)
     {
@@ -87,6 +88,9 @@ public sealed class InboundProcessor(
                 EnvId = envelope.EnvId,
                 Ret = envelope.Ret,
                 ReceivedAt = envelope.ReceivedAt,
+                Size = item.Size,
+                SmtpUtf8 = envelope.SmtpUtf8,
+                Body = envelope.Body,
             };
             await EnqueueAsync(_outbound, outbound, cancellationToken).ConfigureAwait(false);
             logger.LogInformation("{MessageId}: {Count} recipient(s) at {Domain} queued for remote delivery", item.MessageId, outbound.Recipients.Count, group.Key.Domain);
@@ -100,39 +104,7 @@ public sealed class InboundProcessor(
     private static async Task EnqueueAsync<T>(QueueClient queue, T item, CancellationToken cancellationToken) =>
         await queue.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, PartMap.Json)), timeToLive: Timeout.InfiniteTimeSpan, cancellationToken: cancellationToken).ConfigureAwait(false);
 
-    /// <summary>A DSN to the envelope sender for recipients that cannot be delivered; never to the null sender, never against NOTIFY=NEVER.</summary>
-    private async Task BounceAsync(InboundWorkItem item, Envelope envelope, IReadOnlyList<RouteFailure> failures, CancellationToken cancellationToken)
-    {
-        var wanted = failures.Where(f => f.Original.Notify is null || f.Original.Notify.Contains("FAILURE", StringComparison.OrdinalIgnoreCase)).ToList();
-        if (envelope.Sender.Length == 0 || wanted.Count == 0)
-        {
-            logger.LogInformation("{MessageId}: {Count} recipient(s) failed; no bounce (null sender or NOTIFY)", item.MessageId, failures.Count);
-            return;
-        }
-        var original = (await _messages.GetBlobClient(item.MessageBlob).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).ToArray();
-        var dsn = DsnBuilder.Build(hostName, $"postmaster@{hostName}", envelope.Sender,
-            wanted.Select(f => new DsnRecipient(f.Recipient, "failed", f.Status, f.Original.OriginalRecipient, DiagnosticCode: $"{f.Status} {f.Reason}")).ToList(),
-            original, headersOnly: envelope.Ret == "HDRS", envelope.EnvId, envelope.ReceivedAt, MimeParser.Parse(original).Subject);
-        // Deterministic id and date (hence blob path): a retried work item produces the same bounce blob, and the create-only upload refuses a twin.
-        var id = "dsn" + item.MessageId;
-        var bounceEnvelope = new Envelope
-        {
-            Sender = string.Empty,
-            Recipients = [new EnvelopeRecipient(envelope.Sender)],
-            ClientAddress = "127.0.0.1",
-            Helo = hostName,
-            Listener = "internal",
-            ReceivedAt = envelope.ReceivedAt,
-            Body = dsn.Any(b => b >= 0x80) ? "8BITMIME" : "7BIT",
-        };
-        try
-        {
-            await _spool.StoreAsync(id, bounceEnvelope, new MemoryStream(dsn), cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("{MessageId}: bounce {BounceId} sent to <{Sender}> for {Count} recipient(s)", item.MessageId, id, envelope.Sender, wanted.Count);
-        }
-        catch (Azure.RequestFailedException e) when (e.Status is 409 or 412)
-        {
-            logger.LogInformation("{MessageId}: bounce {BounceId} already sent", item.MessageId, id);
-        }
-    }
+    private Task BounceAsync(InboundWorkItem item, Envelope envelope, IReadOnlyList<RouteFailure> failures, CancellationToken cancellationToken) =>
+        _bouncer.BounceAsync("dsn" + item.MessageId, envelope.Sender, envelope.Ret, envelope.EnvId, envelope.ReceivedAt, item.MessageBlob,
+            failures.Select(f => new BounceRecipient(f.Original with { Address = f.Recipient }, f.Status, $"{f.Status} {f.Reason}")).ToList(), cancellationToken);
 }

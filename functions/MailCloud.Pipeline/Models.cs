@@ -61,4 +61,10 @@ public sealed record OutboundWorkItem
     [JsonPropertyName("envid")] public string? EnvId { get; init; }
     [JsonPropertyName("ret")] public string? Ret { get; init; }
     [JsonPropertyName("received")] public required DateTimeOffset ReceivedAt { get; init; }
+
+    /// <summary>Delivery attempts made so far (0 for a new item); the deliverer re-enqueues with this + 1.</summary>
+    [JsonPropertyName("attempt")] public int Attempt { get; init; }
+    [JsonPropertyName("size")] public long Size { get; init; }
+    [JsonPropertyName("smtputf8")] public bool SmtpUtf8 { get; init; }
+    [JsonPropertyName("body")] public string Body { get; init; } = "7BIT";
 }

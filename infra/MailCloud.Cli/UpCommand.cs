@@ -106,7 +106,7 @@ internal static class UpCommand
                 var status = running.Contains(listener.Name) ? "listening" : "not built yet, nothing listens here";
                 Console.WriteLine($"  {listener.Protocol,-16} {settings.BindAddress}:{port,-5} ({listener.Security}) - {status}");
             }
-            Console.WriteLine($"  functions        127.0.0.1:{settings.FunctionsPort,-5} (custom handler) - {string.Join(", ", triggers.Select(t => t.Queue is null ? $"{t.Function} (timer {t.Schedule})" : $"{t.Function} (queue {t.Queue})"))}; deliver (outbound) not built yet");
+            Console.WriteLine($"  functions        127.0.0.1:{settings.FunctionsPort,-5} (custom handler) - {string.Join(", ", triggers.Select(t => t.Queue is null ? $"{t.Function} (timer {t.Schedule})" : $"{t.Function} (queue {t.Queue})"))}");
             Console.WriteLine(adminHint);
             Console.WriteLine("MailCloud is up. Press Ctrl-C to stop.");
 

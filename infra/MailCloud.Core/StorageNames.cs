@@ -27,7 +27,10 @@ public static class StorageNames
     /// <summary>Which mailbox entries point at a raw message blob: partition = blob name, one row per entry.</summary>
     public const string BlobRefsTable = "blobrefs";
 
+    /// <summary>Remote recipients already delivered, per outbound work item key: a repeated item never sends twice.</summary>
+    public const string DeliveriesTable = "deliveries";
+
     public static IReadOnlyList<string> Containers { get; } = [MessagesContainer, EnvelopesContainer];
     public static IReadOnlyList<string> Queues { get; } = [InboundQueue, Poison(InboundQueue), IndexQueue, Poison(IndexQueue), OutboundQueue, Poison(OutboundQueue)];
-    public static IReadOnlyList<string> Tables { get; } = [DirectoryTable, MailboxTable, BlobRefsTable];
+    public static IReadOnlyList<string> Tables { get; } = [DirectoryTable, MailboxTable, BlobRefsTable, DeliveriesTable];
 }

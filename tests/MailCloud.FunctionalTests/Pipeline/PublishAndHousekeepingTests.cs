@@ -23,7 +23,7 @@ public sealed class PublishAndHousekeepingTests(AzuriteFixture azurite)
             var r = await ExternalProcess.RunAsync(Path.Combine(repo, "functions", "publish.sh"), [output], timeout: TimeSpan.FromMinutes(5));
             Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
             Assert.Equal(await File.ReadAllTextAsync(Path.Combine(repo, "host.json")), await File.ReadAllTextAsync(Path.Combine(output, "host.json")));
-            foreach (var fn in new[] { "inbound", "index", "housekeeping" })
+            foreach (var fn in new[] { "inbound", "index", "deliver", "housekeeping" })
                 Assert.True(File.Exists(Path.Combine(output, fn, "function.json")), fn);
             var handler = Path.Combine(output, "handler", "MailCloud.Functions");
             Assert.True(File.Exists(handler));

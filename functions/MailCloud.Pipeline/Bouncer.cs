@@ -1,0 +1,56 @@
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.Mime;
+using MailCloud.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace MailCloud.Pipeline;
+
+/// <summary>A recipient that could not be delivered, with what to tell the sender.</summary>
+public sealed record BounceRecipient(EnvelopeRecipient Recipient, string Status, string Diagnostic, string? RemoteMta = null);
+
+/// <summary>
+/// Sends delivery status notifications (RFC 3464) back into the pipeline as new messages with the null sender, so
+/// they are routed like any mail (local mailbox or the outbound queue). Never to the null sender; honours
+/// NOTIFY; a retried work item produces the same bounce id, and the create-only spool refuses the twin.
+/// </summary>
+public sealed class Bouncer(StorageAccount account, string hostName, ILogger logger)
+{
+    private readonly StorageMessageSpool _spool = new(account);
+    private readonly BlobContainerClient _messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
+
+    public async Task BounceAsync(string bounceId, string sender, string? ret, string? envId, DateTimeOffset receivedAt, string messageBlob,
+        IReadOnlyList<BounceRecipient> failures, CancellationToken cancellationToken)
+    {
+        var wanted = failures.Where(f => f.Recipient.Notify is null || f.Recipient.Notify.Contains("FAILURE", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (sender.Length == 0 || wanted.Count == 0)
+        {
+            logger.LogInformation("{BounceId}: {Count} recipient(s) failed; no bounce (null sender or NOTIFY)", bounceId, failures.Count);
+            return;
+        }
+        var original = (await _messages.GetBlobClient(messageBlob).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).ToArray();
+        var dsn = DsnBuilder.Build(hostName, $"postmaster@{hostName}", sender,
+            wanted.Select(f => new DsnRecipient(f.Recipient.Address, "failed", f.Status, f.Recipient.OriginalRecipient, f.RemoteMta, f.Diagnostic)).ToList(),
+            original, headersOnly: ret == "HDRS", envId, receivedAt, MimeParser.Parse(original).Subject);
+        var envelope = new Envelope
+        {
+            Sender = string.Empty,
+            Recipients = [new EnvelopeRecipient(sender)],
+            ClientAddress = "127.0.0.1",
+            Helo = hostName,
+            Listener = "internal",
+            // The original's date keeps the bounce's blob path the same on a retry, so the twin is refused.
+            ReceivedAt = receivedAt,
+            Body = dsn.Any(b => b >= 0x80) ? "8BITMIME" : "7BIT",
+        };
+        try
+        {
+            await _spool.StoreAsync(bounceId, envelope, new MemoryStream(dsn), cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("{BounceId}: bounce sent to <{Sender}> for {Count} recipient(s)", bounceId, sender, wanted.Count);
+        }
+        catch (Azure.RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            logger.LogInformation("{BounceId}: bounce already sent", bounceId);
+        }
+    }
+}

@@ -1,0 +1,247 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.Dns;
+using MailCloud.SmtpClient;
+using MailCloud.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace MailCloud.Pipeline;
+
+/// <summary>Remote delivery settings (MAILCLOUD_* variables, see README).</summary>
+public sealed record DeliveryOptions
+{
+    public int RemotePort { get; init; } = 25;
+
+    /// <summary>Delay before each retry; the last one repeats. Jittered by ±20 %.</summary>
+    public IReadOnlyList<TimeSpan> RetrySchedule { get; init; } =
+        [TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(30), TimeSpan.FromHours(1), TimeSpan.FromHours(2), TimeSpan.FromHours(4)];
+
+    /// <summary>How long a message may wait for delivery before it bounces (RFC 5321 suggests 4–5 days).</summary>
+    public TimeSpan Lifetime { get; init; } = TimeSpan.FromDays(5);
+
+    /// <summary>Smart host ("host:port") for everything remote, e.g. where outbound port 25 is blocked.</summary>
+    public string? RelayHost { get; init; }
+    public NetworkCredential? RelayCredentials { get; init; }
+    public bool RelayImplicitTls { get; init; }
+
+    public static DeliveryOptions FromEnvironment(Func<string, string?>? env = null)
+    {
+        env ??= Environment.GetEnvironmentVariable;
+        var options = new DeliveryOptions();
+        if (env("MAILCLOUD_SMTP_REMOTE_PORT") is { Length: > 0 } port)
+            options = options with { RemotePort = int.Parse(port, CultureInfo.InvariantCulture) };
+        if (env("MAILCLOUD_RETRY_SCHEDULE") is { Length: > 0 } schedule)
+            options = options with { RetrySchedule = schedule.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseDuration).ToList() };
+        if (env("MAILCLOUD_QUEUE_LIFETIME") is { Length: > 0 } lifetime)
+            options = options with { Lifetime = ParseDuration(lifetime) };
+        if (env("MAILCLOUD_RELAY_HOST") is { Length: > 0 } relay)
+        {
+            options = options with { RelayHost = relay, RelayImplicitTls = string.Equals(env("MAILCLOUD_RELAY_TLS"), "implicit", StringComparison.OrdinalIgnoreCase) };
+            if (env("MAILCLOUD_RELAY_USER") is { Length: > 0 } user)
+                options = options with { RelayCredentials = new NetworkCredential(user, env("MAILCLOUD_RELAY_PASSWORD") ?? string.Empty) };
+        }
+        return options;
+    }
+
+    /// <summary>"30s", "5m", "2h", "5d", or a TimeSpan ("00:05:00").</summary>
+    public static TimeSpan ParseDuration(string text)
+    {
+        text = text.Trim();
+        if (text.Length > 1 && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
+        {
+            switch (char.ToLowerInvariant(text[^1]))
+            {
+                case 's': return TimeSpan.FromSeconds(n);
+                case 'm': return TimeSpan.FromMinutes(n);
+                case 'h': return TimeSpan.FromHours(n);
+                case 'd': return TimeSpan.FromDays(n);
+            }
+        }
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var t) ? t : throw new FormatException($"'{text}' is not a duration (e.g. 30s, 5m, 2h, 5d)");
+    }
+}
+
+/// <summary>
+/// The deliver stage (queue "outbound"): MX lookup (lowest preference first, random among equals; A/AAAA when there
+/// is no MX; null MX and NXDOMAIN are permanent), SMTP to each host in turn until one answers, per-recipient
+/// outcome. Recipients still pending are re-enqueued by this function with a growing, jittered delay until the
+/// lifetime runs out; failures bounce once. Successful recipients are recorded, so a repeated work item never sends
+/// to them again.
+/// </summary>
+public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, DeliveryOptions options, string hostName, ILogger logger, TimeProvider? time = null)
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly TableClient _deliveries = account.Tables.GetTableClient(StorageNames.DeliveriesTable);
+    private readonly QueueClient _outbound = account.Queues.GetQueueClient(StorageNames.OutboundQueue);
+    private readonly BlobContainerClient _messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
+    private readonly Bouncer _bouncer = new(account, hostName, logger);
+
+    public sealed record Outcome(int Delivered, int Deferred, int Failed);
+
+    public async Task<Outcome> DeliverAsync(OutboundWorkItem item, CancellationToken cancellationToken)
+    {
+        using var scope = logger.BeginScope("message {MessageId} to {Domain}", item.MessageId, item.Domain);
+        var partition = TableKeys.Escape(item.Key);
+        var done = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        await foreach (var e in _deliveries.QueryAsync(TableFilter.PartitionKey(partition), ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            done.Add(e.RowKey);
+        var pending = item.Recipients.Where(r => !done.Contains(TableKeys.Escape(r.Address))).ToList();
+        if (pending.Count == 0)
+            return new Outcome(0, 0, 0);
+
+        var failed = new List<BounceRecipient>();
+        var deferred = new List<(EnvelopeRecipient Recipient, string Reply)>();
+        int delivered = 0;
+
+        var (targets, routeProblem) = await TargetsAsync(item.Domain, cancellationToken).ConfigureAwait(false);
+        if (routeProblem is { } problem)
+        {
+            if (problem.Permanent)
+                failed.AddRange(pending.Select(r => new BounceRecipient(r, problem.Status, problem.Text)));
+            else
+                deferred.AddRange(pending.Select(r => (r, problem.Text)));
+        }
+        else
+        {
+            var remaining = pending;
+            string lastProblem = "no mail server could be reached";
+            foreach (var (host, address) in targets)
+            {
+                if (remaining.Count == 0)
+                    break;
+                SmtpSendResult result;
+                try
+                {
+                    result = await SmtpDeliveryClient.SendAsync(new IPEndPoint(address, RelayPort() ?? options.RemotePort), host, ClientOptions(), item.Sender, remaining,
+                        new MessageProperties(item.Size, item.Body != "7BIT", item.SmtpUtf8, item.Ret, item.EnvId),
+                        async ct => (await _messages.GetBlobClient(item.MessageBlob).DownloadStreamingAsync(cancellationToken: ct).ConfigureAwait(false)).Content,
+                        cancellationToken).ConfigureAwait(false);
+                }
+                catch (SmtpConnectException e)
+                {
+                    lastProblem = e.Message;
+                    logger.LogInformation("{Host} [{Address}]: {Problem}", host, address, e.Message);
+                    continue; // next MX
+                }
+                if (result.TlsProblem is not null)
+                    logger.LogInformation("{Host}: TLS certificate problem ({Problem}); delivered encrypted anyway (opportunistic)", host, result.TlsProblem);
+                var next = new List<EnvelopeRecipient>();
+                foreach (var (recipient, r) in remaining.Zip(result.Recipients))
+                {
+                    if (r.Accepted)
+                    {
+                        delivered++;
+                        await _deliveries.UpsertEntityAsync(new TableEntity(partition, TableKeys.Escape(recipient.Address))
+                        {
+                            ["Host"] = host,
+                            ["Reply"] = r.Reply,
+                            ["Delivered"] = _time.GetUtcNow(),
+                        }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                        logger.LogInformation("delivered to <{Recipient}> via {Host}: {Code} {Reply}", recipient.Address, host, r.Code, r.Reply);
+                    }
+                    else if (r.Permanent)
+                        failed.Add(new BounceRecipient(recipient, StatusOf(r.Reply, "5.0.0"), $"{r.Code} {r.Reply}", host));
+                    else if (r.Code == 421)
+                        next.Add(recipient); // the host is going away: try the next one
+                    else
+                        deferred.Add((recipient, $"{r.Code} {r.Reply}"));
+                }
+                remaining = next;
+                lastProblem = "the mail servers were not available";
+            }
+            deferred.AddRange(remaining.Select(r => (r, lastProblem)));
+        }
+
+        bool expired = await RescheduleOrExpireAsync(item, deferred, failed, cancellationToken).ConfigureAwait(false);
+        if (failed.Count > 0)
+            await _bouncer.BounceAsync($"dsn{item.MessageId}-{StableHash(item.Key)}-{item.Attempt}", item.Sender, item.Ret, item.EnvId, item.ReceivedAt, item.MessageBlob, failed, cancellationToken).ConfigureAwait(false);
+        return new Outcome(delivered, expired ? 0 : deferred.Count, failed.Count);
+    }
+
+    /// <summary>Re-enqueues the deferred recipients, or (past the lifetime) moves them to the failures; true when they expired.</summary>
+    private async Task<bool> RescheduleOrExpireAsync(OutboundWorkItem item, List<(EnvelopeRecipient Recipient, string Reply)> deferred, List<BounceRecipient> failed, CancellationToken cancellationToken)
+    {
+        if (deferred.Count == 0)
+            return false;
+        var now = _time.GetUtcNow();
+        var delay = options.RetrySchedule[Math.Min(item.Attempt, options.RetrySchedule.Count - 1)];
+        delay = TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (0.8 + Random.Shared.NextDouble() * 0.4));
+        if (delay > TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1))
+            delay = TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1); // the queue's visibility limit
+        if (now + delay - item.ReceivedAt > options.Lifetime)
+        {
+            // Out of time: these bounce now, with the last reason we had.
+            failed.AddRange(deferred.Select(d => new BounceRecipient(d.Recipient, "4.4.7", $"delivery time expired after {item.Attempt + 1} attempts; last error: {d.Reply}")));
+            logger.LogInformation("{Count} recipient(s) expired after {Attempts} attempts", deferred.Count, item.Attempt + 1);
+            return true;
+        }
+        var retry = item with { Recipients = deferred.Select(d => d.Recipient).ToList(), Attempt = item.Attempt + 1 };
+        await _outbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(retry, PartMap.Json)), delay, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("{Count} recipient(s) deferred; attempt {Attempt} in {Delay}", deferred.Count, retry.Attempt + 1, delay);
+        return false;
+    }
+
+    private sealed record RouteProblem(bool Permanent, string Status, string Text);
+
+    private int? RelayPort() => options.RelayHost is { } r && r.LastIndexOf(':') is var i and > 0 ? int.Parse(r[(i + 1)..], CultureInfo.InvariantCulture) : null;
+
+    private SmtpClientOptions ClientOptions() => new()
+    {
+        HeloName = hostName,
+        Credentials = options.RelayHost is null ? null : options.RelayCredentials,
+        RequireTls = options.RelayHost is not null && options.RelayCredentials is not null && !options.RelayImplicitTls,
+        ImplicitTls = options.RelayHost is not null && options.RelayImplicitTls,
+        CommandTimeout = TimeSpan.FromMinutes(2),
+    };
+
+    /// <summary>Where to connect, in order: the relay host, or the domain's MX hosts (or its A/AAAA per RFC 5321 5.1).</summary>
+    private async Task<(List<(string Host, IPAddress Address)> Targets, RouteProblem? Problem)> TargetsAsync(string domain, CancellationToken ct)
+    {
+        if (options.RelayHost is { } relay)
+        {
+            var hostPart = relay.LastIndexOf(':') is var i and > 0 ? relay[..i] : relay;
+            if (IPAddress.TryParse(hostPart, out var ip))
+                return ([(hostPart, ip)], null);
+            var relayAddresses = await AddressesAsync(hostPart, ct).ConfigureAwait(false);
+            return relayAddresses.Count > 0 ? (relayAddresses.Select(a => (hostPart, a)).ToList(), null) : ([], new RouteProblem(false, "4.4.3", $"relay host {hostPart} does not resolve"));
+        }
+        var mx = await dns.QueryAsync(domain, DnsType.MX, ct).ConfigureAwait(false);
+        if (mx.IsTemporaryFailure)
+            return ([], new RouteProblem(false, "4.4.3", $"DNS lookup of {domain} failed temporarily ({mx.Status})"));
+        if (mx.IsNameError)
+            return ([], new RouteProblem(true, "5.1.2", $"domain {domain} does not exist"));
+        var records = mx.Data<MxData>().ToList();
+        if (records.Count == 1 && records[0].Exchange.Length == 0)
+            return ([], new RouteProblem(true, "5.1.10", $"domain {domain} accepts no mail (null MX)"));
+        var hosts = records.Count > 0
+            ? records.GroupBy(r => r.Preference).OrderBy(g => g.Key).SelectMany(g => g.OrderBy(_ => Random.Shared.Next())).Select(r => r.Exchange).ToList()
+            : [domain]; // no MX: the domain itself is the implicit MX
+        var targets = new List<(string, IPAddress)>();
+        foreach (var host in hosts)
+        {
+            foreach (var address in await AddressesAsync(host, ct).ConfigureAwait(false))
+                targets.Add((host, address));
+        }
+        return targets.Count > 0 ? (targets, null) : ([], new RouteProblem(records.Count == 0, records.Count == 0 ? "5.1.2" : "4.4.3", $"no address for the mail servers of {domain}"));
+    }
+
+    private async Task<List<IPAddress>> AddressesAsync(string host, CancellationToken ct)
+    {
+        var list = new List<IPAddress>();
+        list.AddRange((await dns.QueryAsync(host, DnsType.A, ct).ConfigureAwait(false)).Data<IPAddress>());
+        list.AddRange((await dns.QueryAsync(host, DnsType.AAAA, ct).ConfigureAwait(false)).Data<IPAddress>());
+        return list;
+    }
+
+    private static string StatusOf(string reply, string fallback)
+    {
+        var first = reply.Split(' ', 2)[0];
+        return first.Count(c => c == '.') == 2 && char.IsAsciiDigit(first[0]) ? first : fallback;
+    }
+
+    private static string StableHash(string text) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..12];
+}
