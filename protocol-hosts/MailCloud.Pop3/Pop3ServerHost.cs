@@ -5,8 +5,6 @@ using MailCloud.Data;
 using MailCloud.Protocols;
 using MailCloud.Storage;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -35,28 +33,15 @@ public static class Pop3ServerHost
 
     public static WebApplication Build(Pop3ServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        if (logging is null)
-            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-        else
-            logging(builder.Logging);
-
         var directory = new CachingMailDirectory(StorageProvisioner.Directory(account), options.DirectoryCacheTtl);
         var store = new MailboxStore(account.Tables.GetTableClient(StorageNames.MailboxTable), account.Tables.GetTableClient(StorageNames.BlobRefsTable));
         var messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
         var throttle = new AuthThrottle(options.AuthMaxFailures, delayPerFailure: options.AuthFailureDelay);
         var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
-        var handlers = new Dictionary<Pop3Listener, Pop3ConnectionHandler>();
-        builder.WebHost.ConfigureKestrel(k =>
+        return ProtocolHost.Build(options.Listeners, l => l.EndPoint, (app, listener) =>
         {
-            foreach (var listener in options.Listeners)
-                k.Listen(listener.EndPoint, lo => lo.Run(connection => handlers[listener].OnConnectedAsync(connection)));
-        });
-        var app = builder.Build();
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MailCloud.Pop3");
-        foreach (var listener in options.Listeners)
-            handlers[listener] = new Pop3ConnectionHandler(options, listener, directory, store, messages, throttle, limiter, logger, app.Lifetime.ApplicationStopping);
-        return app;
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MailCloud.Pop3");
+            return new Pop3ConnectionHandler(options, listener, directory, store, messages, throttle, limiter, logger, app.Lifetime.ApplicationStopping).OnConnectedAsync;
+        }, logging);
     }
 }

@@ -1,13 +1,11 @@
-using System.Security.Cryptography.X509Certificates;
 using MailCloud.Core;
 using MailCloud.Data;
+using MailCloud.Protocols;
 using MailCloud.Smtp;
 
 // Container entry point. TLS certificate: a PFX file at MAILCLOUD_TLS_CERT (mounted from Key Vault in Azure).
 var settings = new MailCloudSettings();
-X509Certificate2? certificate = Environment.GetEnvironmentVariable("MAILCLOUD_TLS_CERT") is { Length: > 0 } path
-    ? X509CertificateLoader.LoadPkcs12FromFile(path, Environment.GetEnvironmentVariable("MAILCLOUD_TLS_CERT_PASSWORD"))
-    : null;
+var certificate = ProtocolHost.CertificateFromEnvironment();
 if (certificate is null)
     Console.Error.WriteLine("warning: MAILCLOUD_TLS_CERT is not set: STARTTLS is not offered and port 465 is not opened");
 var account = StorageFactory.Account(settings);

@@ -5,8 +5,6 @@ using MailCloud.Data;
 using MailCloud.Protocols;
 using MailCloud.Storage;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -44,30 +42,16 @@ public static class SmtpServerHost
 
     public static WebApplication Build(SmtpServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null, IMessageSpool? spool = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        if (logging is null)
-            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-        else
-            logging(builder.Logging);
-        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-
         var directory = new CachingMailDirectory(StorageProvisioner.Directory(account), options.DirectoryCacheTtl);
         var usage = new TableMailboxUsage(account.Tables.GetTableClient(StorageNames.MailboxTable));
         spool ??= new StorageMessageSpool(account);
         var throttle = new AuthThrottle(options.AuthMaxFailures, delayPerFailure: options.AuthFailureDelay);
         var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
-        var handlers = new Dictionary<SmtpListener, SmtpConnectionHandler>();
-
-        builder.WebHost.ConfigureKestrel(k =>
+        var app = ProtocolHost.Build(options.Listeners, l => l.EndPoint, (app, listener) =>
         {
-            foreach (var listener in options.Listeners)
-                k.Listen(listener.EndPoint, lo => lo.Run(connection => handlers[listener].OnConnectedAsync(connection)));
-        });
-        var app = builder.Build();
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MailCloud.Smtp");
-        foreach (var listener in options.Listeners)
-            handlers[listener] = new SmtpConnectionHandler(options, listener, directory, usage, spool, throttle, limiter, logger, app.Lifetime.ApplicationStopping);
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MailCloud.Smtp");
+            return new SmtpConnectionHandler(options, listener, directory, usage, spool, throttle, limiter, logger, app.Lifetime.ApplicationStopping).OnConnectedAsync;
+        }, logging);
         return app;
     }
 }
