@@ -1,0 +1,116 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace MailCloud.Mime;
+
+/// <summary>
+/// DKIM signing (RFC 6376), rsa-sha256 with relaxed/relaxed canonicalization. Produces the DKIM-Signature header to
+/// prepend; the message bytes are not changed. (ed25519-sha256, RFC 8463, needs an Ed25519 implementation the .NET
+/// base library does not have.)
+/// </summary>
+public sealed partial class DkimSigner(string domain, string selector, RSA key)
+{
+    /// <summary>Signed when present; From always. Listing a name once signs its last occurrence.</summary>
+    public static readonly IReadOnlyList<string> DefaultHeaders =
+        ["from", "to", "cc", "subject", "date", "message-id", "reply-to", "in-reply-to", "references", "mime-version", "content-type", "content-transfer-encoding", "list-id", "list-unsubscribe"];
+
+    [GeneratedRegex("[ \t]+")]
+    private static partial Regex Whitespace();
+
+    /// <summary>A new 2048-bit RSA key for a domain.</summary>
+    public static RSA CreateKey() => RSA.Create(2048);
+
+    /// <summary>The TXT record to publish at <c>selector._domainkey.domain</c>.</summary>
+    public static string DnsRecord(RSA key) => "v=DKIM1; k=rsa; p=" + Convert.ToBase64String(key.ExportSubjectPublicKeyInfo());
+
+    /// <summary>"DKIM-Signature: ..." with its CRLF, ready to prepend to <paramref name="message"/>.</summary>
+    public string Sign(ReadOnlySpan<byte> message, DateTimeOffset now)
+    {
+        var (headerBlock, body) = Split(message);
+        var headers = ParseHeaders(headerBlock);
+        if (!headers.Any(h => h.Name.Equals("from", StringComparison.OrdinalIgnoreCase)))
+            throw new InvalidOperationException("a message without From cannot be DKIM-signed");
+
+        var bodyHash = Convert.ToBase64String(SHA256.HashData(CanonicalBody(body)));
+        var signed = new List<(string Name, string Raw)>();
+        var used = new HashSet<int>();
+        foreach (var name in DefaultHeaders)
+        {
+            // Bottom-up: the last instance of a header is the one a verifier pairs with the first h= entry.
+            for (int i = headers.Count - 1; i >= 0; i--)
+            {
+                if (!used.Contains(i) && headers[i].Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    used.Add(i);
+                    signed.Add((name, headers[i].Raw));
+                    break;
+                }
+            }
+        }
+        var tags = $"v=1; a=rsa-sha256; c=relaxed/relaxed; d={domain}; s={selector}; t={now.ToUnixTimeSeconds()}; h={string.Join(':', signed.Select(s => s.Name))}; bh={bodyHash}; b=";
+        var input = new StringBuilder();
+        foreach (var (_, raw) in signed)
+            input.Append(CanonicalHeader(raw)).Append("\r\n");
+        input.Append(CanonicalHeader("DKIM-Signature: " + tags));
+        var signature = Convert.ToBase64String(key.SignData(Encoding.Latin1.GetBytes(input.ToString()), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1));
+        // Fold after each "; " (relaxed canonicalization turns the fold back into the single space that was signed).
+        return "DKIM-Signature: " + tags.Replace("; ", ";\r\n\t", StringComparison.Ordinal) + signature + "\r\n";
+    }
+
+    private static (byte[] Headers, byte[] Body) Split(ReadOnlySpan<byte> message)
+    {
+        int crlf = message.IndexOf("\r\n\r\n"u8);
+        int lf = message.IndexOf("\n\n"u8);
+        if (crlf >= 0 && (lf < 0 || crlf < lf))
+            return (message[..(crlf + 2)].ToArray(), message[(crlf + 4)..].ToArray());
+        if (lf >= 0)
+            return (message[..(lf + 1)].ToArray(), message[(lf + 2)..].ToArray());
+        return (message.ToArray(), []);
+    }
+
+    private sealed record RawHeader(string Name, string Raw);
+
+    private static List<RawHeader> ParseHeaders(byte[] block)
+    {
+        // Headers are read as Latin-1 so every byte survives canonicalization unchanged (8-bit headers included).
+        var text = Encoding.Latin1.GetString(block);
+        var result = new List<RawHeader>();
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.Length == 0 || line == "\r")
+                continue;
+            if (line[0] is ' ' or '\t' && result.Count > 0)
+                result[^1] = result[^1] with { Raw = result[^1].Raw + "\n" + line };
+            else
+            {
+                int colon = line.IndexOf(':', StringComparison.Ordinal);
+                if (colon > 0)
+                    result.Add(new RawHeader(line[..colon].Trim(), line));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>RFC 6376 3.4.2: lower-case name, unfolded, runs of whitespace as one space, none around the colon or at the end.</summary>
+    internal static string CanonicalHeader(string raw)
+    {
+        int colon = raw.IndexOf(':', StringComparison.Ordinal);
+        var name = raw[..colon].Trim().ToLowerInvariant();
+        var value = raw[(colon + 1)..].Replace("\r", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal);
+        value = Whitespace().Replace(value, " ").Trim();
+        return name + ":" + value;
+    }
+
+    /// <summary>RFC 6376 3.4.4: whitespace runs as one space, none at line ends, no trailing empty lines, CRLF line ends.</summary>
+    internal static byte[] CanonicalBody(byte[] body)
+    {
+        var text = Encoding.Latin1.GetString(body).Replace("\r\n", "\n", StringComparison.Ordinal);
+        var lines = text.Split('\n').Select(l => Whitespace().Replace(l, " ").TrimEnd(' ')).ToList();
+        while (lines.Count > 0 && lines[^1].Length == 0)
+            lines.RemoveAt(lines.Count - 1);
+        if (lines.Count == 0)
+            return [];
+        return Encoding.Latin1.GetBytes(string.Join("\r\n", lines) + "\r\n");
+    }
+}
