@@ -36,7 +36,7 @@ public static class FunctionsApp
         var indexer = new MailboxIndexer(account.Tables.GetTableClient(StorageNames.MailboxTable), account.Tables.GetTableClient(StorageNames.BlobRefsTable));
         var inbound = new InboundProcessor(account, directory, MessageFilter.Default(hostName), indexer, hostName, logger);
         var housekeeping = new Housekeeping(account, orphanAge ?? TimeSpan.FromDays(30), logger);
-        var deliverer = new RemoteDeliverer(account, dns ?? MailCloud.Dns.DnsResolver.FromEnvironment(), delivery ?? DeliveryOptions.FromEnvironment(), hostName, logger);
+        var deliverer = new RemoteDeliverer(account, dns ?? MailCloud.Dns.DnsResolver.FromEnvironment(), delivery ?? DeliveryOptions.FromEnvironment(), hostName, logger, directory: directory);
 
         app.MapPost("/inbound", (HttpContext ctx) => InvokeAsync(ctx, logger, async (item, ct) =>
         {

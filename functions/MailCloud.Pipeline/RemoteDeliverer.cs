@@ -71,7 +71,7 @@ public sealed record DeliveryOptions
 /// lifetime runs out; failures bounce once. Successful recipients are recorded, so a repeated work item never sends
 /// to them again.
 /// </summary>
-public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, DeliveryOptions options, string hostName, ILogger logger, TimeProvider? time = null)
+public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, DeliveryOptions options, string hostName, ILogger logger, TimeProvider? time = null, IMailDirectory? directory = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly TableClient _deliveries = account.Tables.GetTableClient(StorageNames.DeliveriesTable);
@@ -95,6 +95,7 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
         var failed = new List<BounceRecipient>();
         var deferred = new List<(EnvelopeRecipient Recipient, string Reply)>();
         int delivered = 0;
+        Func<CancellationToken, Task<Stream>>? open = null;
 
         var (targets, routeProblem) = await TargetsAsync(item.Domain, cancellationToken).ConfigureAwait(false);
         if (routeProblem is { } problem)
@@ -115,10 +116,10 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
                 SmtpSendResult result;
                 try
                 {
+                    open ??= await PrepareMessageAsync(item, cancellationToken).ConfigureAwait(false);
                     result = await SmtpDeliveryClient.SendAsync(new IPEndPoint(address, RelayPort() ?? options.RemotePort), host, ClientOptions(), item.Sender, remaining,
                         new MessageProperties(item.Size, item.Body != "7BIT", item.SmtpUtf8, item.Ret, item.EnvId),
-                        async ct => (await _messages.GetBlobClient(item.MessageBlob).DownloadStreamingAsync(cancellationToken: ct).ConfigureAwait(false)).Content,
-                        cancellationToken).ConfigureAwait(false);
+                        open, cancellationToken).ConfigureAwait(false);
                 }
                 catch (SmtpConnectException e)
                 {
@@ -182,6 +183,28 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
         await _outbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(retry, PartMap.Json)), delay, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("{Count} recipient(s) deferred; attempt {Attempt} in {Delay}", deferred.Count, retry.Attempt + 1, delay);
         return false;
+    }
+
+    /// <summary>
+    /// The bytes to send: DKIM-signed (d = the From domain) when that domain is hosted here and has a key, else as stored.
+    /// Signing needs the whole message (the body hash) in memory; at most the SMTP size limit (50 MiB by default).
+    /// </summary>
+    private async Task<Func<CancellationToken, Task<Stream>>> PrepareMessageAsync(OutboundWorkItem item, CancellationToken ct)
+    {
+        var blob = _messages.GetBlobClient(item.MessageBlob);
+        if (directory is null)
+            return async c => (await blob.DownloadStreamingAsync(cancellationToken: c).ConfigureAwait(false)).Content;
+        var content = (await blob.DownloadContentAsync(ct).ConfigureAwait(false)).ToArray();
+        var from = Mime.MimeParser.Parse(content).From.OfType<Mime.MailboxAddress>().FirstOrDefault();
+        if (from is not null && MailAddress.TryNormalizeDomain(from.Domain, out var domain, out _)
+            && await directory.GetDkimKeyAsync(domain, ct).ConfigureAwait(false) is { } key)
+        {
+            using var rsa = System.Security.Cryptography.RSA.Create();
+            rsa.ImportPkcs8PrivateKey(key.PrivateKey, out _);
+            var header = new Mime.DkimSigner(domain, key.Selector, rsa).Sign(content, _time.GetUtcNow());
+            content = [.. System.Text.Encoding.Latin1.GetBytes(header), .. content];
+        }
+        return _ => Task.FromResult<Stream>(new MemoryStream(content, writable: false));
     }
 
     private sealed record RouteProblem(bool Permanent, string Status, string Text);

@@ -172,6 +172,27 @@ internal static class AdminCommands
         return user;
     }
 
+    public static Command Dkim()
+    {
+        var dkim = new Command("dkim", "DKIM signing keys (one per domain, created by 'domain add').");
+        var domainArg = new Argument<string>("domain") { Description = "Domain name" };
+        var show = new Command("show", "Print the DNS TXT record to publish for the domain's DKIM key.") { domainArg };
+        show.SetAction((p, ct) => WithDirectory(async d =>
+        {
+            var domain = p.GetValue(domainArg)!;
+            var key = await d.EnsureDkimKeyAsync(domain, ct);
+            using var rsa = System.Security.Cryptography.RSA.Create();
+            rsa.ImportPkcs8PrivateKey(key.PrivateKey, out _);
+            var record = MailCloud.Mime.DkimSigner.DnsRecord(rsa);
+            // Zone files hold TXT data as quoted strings of at most 255 characters.
+            var chunks = record.Chunk(255).Select(c => "\"" + new string(c) + "\"");
+            Console.WriteLine($"{key.Selector}._domainkey.{domain.ToLowerInvariant()}. IN TXT ( {string.Join(" ", chunks)} )");
+            return CliErrors.Ok;
+        }));
+        dkim.Subcommands.Add(show);
+        return dkim;
+    }
+
     public static Command MailingList()
     {
         var lists = new Command("list", "Manage mailing lists (members get every message; bounces go to LIST-bounces@domain).");

@@ -8,4 +8,5 @@ root.Subcommands.Add(AdminCommands.Domain());
 root.Subcommands.Add(AdminCommands.User());
 root.Subcommands.Add(AdminCommands.Alias());
 root.Subcommands.Add(AdminCommands.MailingList());
+root.Subcommands.Add(AdminCommands.Dkim());
 return await root.Parse(args).InvokeAsync();

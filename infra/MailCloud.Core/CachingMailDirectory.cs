@@ -78,6 +78,15 @@ public sealed class CachingMailDirectory(IMailDirectory inner, TimeSpan ttl, Tim
         finally { Invalidate(); }
     }
 
+    public Task<DkimKeyInfo?> GetDkimKeyAsync(string domain, CancellationToken cancellationToken = default) =>
+        GetOrAddAsync("k:" + domain.ToLowerInvariant(), () => inner.GetDkimKeyAsync(domain, cancellationToken));
+
+    public async Task<DkimKeyInfo> EnsureDkimKeyAsync(string domain, CancellationToken cancellationToken = default)
+    {
+        try { return await inner.EnsureDkimKeyAsync(domain, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
     public Task<IReadOnlyList<ListInfo>> ListListsAsync(string? domain = null, CancellationToken cancellationToken = default) => inner.ListListsAsync(domain, cancellationToken);
 
     public async Task SetCatchAllAsync(string domain, MailAddress? target, CancellationToken cancellationToken = default)

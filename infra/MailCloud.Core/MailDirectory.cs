@@ -2,6 +2,9 @@ namespace MailCloud.Core;
 
 public sealed record DomainInfo(string Name, DateTimeOffset Created, MailAddress? CatchAll = null);
 
+/// <summary>A domain's DKIM signing key: selector and the RSA private key (PKCS#8).</summary>
+public sealed record DkimKeyInfo(string Selector, byte[] PrivateKey);
+
 public sealed record UserInfo(MailAddress Address, long? QuotaBytes, DateTimeOffset Created, ScramCredential Credential, bool Disabled = false);
 
 public sealed record AliasInfo(MailAddress Address, IReadOnlyList<MailAddress> Targets, DateTimeOffset Created);
@@ -74,6 +77,12 @@ public interface IMailDirectory
     Task<AliasInfo> AddAliasAsync(MailAddress alias, IReadOnlyList<MailAddress> targets, CancellationToken cancellationToken = default);
     Task RemoveAliasAsync(MailAddress alias, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<AliasInfo>> ListAliasesAsync(string? domain = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The domain's DKIM key, created (2048-bit RSA, selector "mc1") when it has none yet.</summary>
+    Task<DkimKeyInfo> EnsureDkimKeyAsync(string domain, CancellationToken cancellationToken = default);
+
+    /// <summary>The domain's DKIM key, or null when the domain is not hosted or has none.</summary>
+    Task<DkimKeyInfo?> GetDkimKeyAsync(string domain, CancellationToken cancellationToken = default);
 
     /// <summary>Sets (or with null removes) the address that receives mail for unknown names in the domain.</summary>
     Task SetCatchAllAsync(string domain, MailAddress? target, CancellationToken cancellationToken = default);

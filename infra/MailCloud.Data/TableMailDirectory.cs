@@ -44,7 +44,14 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         var created = _time.GetUtcNow();
         try
         {
-            await table.AddEntityAsync(new TableEntity(name, DomainRow) { ["Created"] = created }, cancellationToken).ConfigureAwait(false);
+            // Every hosted domain gets a DKIM key at once, so its mail can be signed from the first message on.
+            using var key = System.Security.Cryptography.RSA.Create(2048);
+            await table.AddEntityAsync(new TableEntity(name, DomainRow)
+            {
+                ["Created"] = created,
+                ["DkimSelector"] = DkimSelector,
+                ["DkimKey"] = key.ExportPkcs8PrivateKey(),
+            }, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
@@ -236,6 +243,34 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         if (ToDomain(domainRow).CatchAll is { } catchAll)
             return new RecipientResolution(RecipientKind.CatchAll, Targets: [catchAll]);
         return new RecipientResolution(RecipientKind.Unknown);
+    }
+
+    public const string DkimSelector = "mc1";
+
+    public async Task<DkimKeyInfo?> GetDkimKeyAsync(string domain, CancellationToken cancellationToken = default)
+    {
+        if (!MailAddress.TryNormalizeDomain(domain, out var name, out _))
+            return null;
+        var row = await table.GetEntityIfExistsAsync(name, DomainRow, ["DkimSelector", "DkimKey"], cancellationToken).ConfigureAwait(false);
+        return row?.GetBinary("DkimKey") is { Length: > 0 } key ? new DkimKeyInfo(row.GetString("DkimSelector") ?? DkimSelector, key) : null;
+    }
+
+    public async Task<DkimKeyInfo> EnsureDkimKeyAsync(string domain, CancellationToken cancellationToken = default)
+    {
+        var name = NormalizeDomain(domain);
+        if (await GetDkimKeyAsync(name, cancellationToken).ConfigureAwait(false) is { } existing)
+            return existing;
+        using var key = System.Security.Cryptography.RSA.Create(2048);
+        var info = new DkimKeyInfo(DkimSelector, key.ExportPkcs8PrivateKey());
+        try
+        {
+            await table.UpdateEntityAsync(new TableEntity(name, DomainRow) { ["DkimSelector"] = info.Selector, ["DkimKey"] = info.PrivateKey }, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            throw new DirectoryException(DirectoryErrorKind.NotFound, $"domain {name} is not hosted here");
+        }
+        return info;
     }
 
     public async Task SetCatchAllAsync(string domain, MailAddress? target, CancellationToken cancellationToken = default)

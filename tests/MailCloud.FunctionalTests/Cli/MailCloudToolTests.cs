@@ -80,6 +80,10 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
         r = await RunAsync(env, null, "alias", "remove", "postmaster@cli.example");
         Assert.Equal(0, r.ExitCode);
 
+        r = await RunAsync(env, null, "dkim", "show", "cli.example");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.StartsWith("mc1._domainkey.cli.example. IN TXT ( \"v=DKIM1; k=rsa; p=MII", r.Stdout, StringComparison.Ordinal);
+
         r = await RunAsync(env, null, "domain", "list");
         Assert.Contains("cli.example", r.Stdout.Split('\n'));
         r = await RunAsync(env, null, "domain", "remove", "cli.example");

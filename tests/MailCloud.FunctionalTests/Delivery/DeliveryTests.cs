@@ -140,6 +140,17 @@ public sealed class DeliveryTests(DeliveryFixture fx) : IClassFixture<DeliveryFi
         Assert.Contains("\r\n.line with a dot\r\n", got.GetProperty("data").GetString(), StringComparison.Ordinal); // dot-stuffing undone by the peer
         // aiosmtpd advertises no DSN, so ENVID/NOTIFY are (correctly) not sent.
         Assert.DoesNotContain("ENVID", got.GetProperty("mail_options").ToString(), StringComparison.Ordinal);
+
+        // Signed with example.test's DKIM key, and an independent verifier (dkimpy) agrees.
+        var data = got.GetProperty("data").GetString()!;
+        Assert.StartsWith("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.test; s=mc1;", data.Replace("\r\n\t", " ", StringComparison.Ordinal), StringComparison.Ordinal);
+        var key = (await StorageProvisioner.Directory(fx.Account).GetDkimKeyAsync("example.test"))!;
+        using var rsa = System.Security.Cryptography.RSA.Create();
+        rsa.ImportPkcs8PrivateKey(key.PrivateKey, out _);
+        var verify = await ExternalProcess.RunAsync("/usr/bin/python3", ["-c",
+            "import dkim, sys\nrecord = sys.argv[1].encode()\nprint('pass' if dkim.verify(sys.stdin.buffer.read(), dnsfunc=lambda name, timeout=5: record) else 'fail')",
+            MailCloud.Mime.DkimSigner.DnsRecord(rsa)], data);
+        Assert.Equal("pass", verify.Stdout.Trim());
     }
 
     [Fact]
