@@ -45,13 +45,13 @@ public static class FunctionsApp
         }));
         app.MapPost("/index", (HttpContext ctx) => InvokeAsync(ctx, logger, async (item, ct) =>
         {
-            var work = JsonSerializer.Deserialize<IndexWorkItem>(item, PartMap.Json) ?? throw new InvalidDataException("empty index work item");
+            var work = JsonSerializer.Deserialize<IndexWorkItem>(item, WorkItemJson.Options) ?? throw new InvalidDataException("empty index work item");
             var r = await indexer.IndexAsync(MailAddress.Parse(work.User), work, ct);
             return $"index: {work.MessageId} -> {work.User}/{work.Folder} uid {r.Uid}{(r.AlreadyIndexed ? " (already indexed)" : "")}";
         }));
         app.MapPost("/deliver", (HttpContext ctx) => InvokeAsync(ctx, logger, async (item, ct) =>
         {
-            var work = JsonSerializer.Deserialize<OutboundWorkItem>(item, PartMap.Json) ?? throw new InvalidDataException("empty outbound work item");
+            var work = JsonSerializer.Deserialize<OutboundWorkItem>(item, WorkItemJson.Options) ?? throw new InvalidDataException("empty outbound work item");
             var r = await deliverer.DeliverAsync(work, ct);
             return $"deliver: {work.MessageId} to {work.Domain}: {r.Delivered} delivered, {r.Deferred} deferred, {r.Failed} failed";
         }));

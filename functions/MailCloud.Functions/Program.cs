@@ -5,6 +5,5 @@ using MailCloud.Functions;
 // Entry point under the Functions host: it tells us the port in FUNCTIONS_CUSTOMHANDLER_PORT.
 var port = int.TryParse(Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT"), out var p) ? p : 8081;
 var settings = new MailCloudSettings();
-var hostName = Environment.GetEnvironmentVariable("MAILCLOUD_HOSTNAME") is { Length: > 0 } h ? h : "localhost";
-var app = FunctionsApp.Build(StorageFactory.Account(settings), hostName, port);
+var app = FunctionsApp.Build(StorageFactory.Account(settings), settings.HostName, port);
 await app.RunAsync();

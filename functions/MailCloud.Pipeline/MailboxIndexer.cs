@@ -21,15 +21,11 @@ public sealed class MailboxIndexer(TableClient mailboxes, TableClient blobRefs, 
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
-    public static string FolderRow(string folder) => MailboxKeys.FolderRow(folder);
-    public static string MessageRow(string folder, long uid) => MailboxKeys.MessageRow(folder, uid);
-    public static string DedupRow(string folder, string messageId) => MailboxKeys.DedupRow(folder, messageId);
-
     public async Task<IndexResult> IndexAsync(MailAddress user, IndexWorkItem item, CancellationToken cancellationToken)
     {
         var partition = TableMailboxUsage.Partition(user);
-        var folderRow = FolderRow(item.Folder);
-        var dedupRow = DedupRow(item.Folder, item.MessageId);
+        var folderRow = MailboxKeys.FolderRow(item.Folder);
+        var dedupRow = MailboxKeys.DedupRow(item.Folder, item.MessageId);
 
         // The reference first: a reference without an entry only delays the blob's clean-up; the reverse would lose mail.
         await blobRefs.UpsertEntityAsync(new TableEntity(TableKeys.Escape(item.MessageBlob), MailboxKeys.BlobRefRow(partition, item.Folder, item.MessageId))
@@ -106,7 +102,7 @@ public sealed class MailboxIndexer(TableClient mailboxes, TableClient blobRefs, 
 
     private TableEntity NewFolder(string partition, string name, string? specialUse, long uidValidity, long uidNext, long modSeq, int exists)
     {
-        var e = new TableEntity(partition, FolderRow(name))
+        var e = new TableEntity(partition, MailboxKeys.FolderRow(name))
         {
             ["Name"] = name,
             ["UidValidity"] = uidValidity,
@@ -141,7 +137,7 @@ public sealed class MailboxIndexer(TableClient mailboxes, TableClient blobRefs, 
     private static TableEntity MessageEntity(string partition, long uid, long modSeq, DateTimeOffset now, IndexWorkItem item)
     {
         var s = item.Summary;
-        var e = new TableEntity(partition, MessageRow(item.Folder, uid))
+        var e = new TableEntity(partition, MailboxKeys.MessageRow(item.Folder, uid))
         {
             ["Uid"] = uid,
             ["MessageId"] = item.MessageId,
@@ -156,7 +152,7 @@ public sealed class MailboxIndexer(TableClient mailboxes, TableClient blobRefs, 
             ["Body"] = Cap(s.Body),
             ["Parts"] = Cap(s.Parts),
             ["Spam"] = item.Verdict.Spam,
-            ["Verdict"] = Cap(JsonSerializer.Serialize(item.Verdict, PartMap.Json)),
+            ["Verdict"] = Cap(JsonSerializer.Serialize(item.Verdict, WorkItemJson.Options)),
         };
         foreach (var (name, value) in new[] { ("Subject", s.Subject), ("From", s.From), ("To", s.To), ("Cc", s.Cc), ("MessageIdHeader", s.MessageIdHeader) })
         {

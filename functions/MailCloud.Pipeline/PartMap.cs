@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using MailCloud.Mime;
 
@@ -20,7 +19,4 @@ public static class PartMap
             o["m"] = ToNode(e.Message);
         return o;
     }
-
-    /// <summary>The JSON options of every pipeline work item (web defaults: camelCase).</summary>
-    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web);
 }

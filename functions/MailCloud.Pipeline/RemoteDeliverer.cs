@@ -180,7 +180,7 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
             return true;
         }
         var retry = item with { Recipients = deferred.Select(d => d.Recipient).ToList(), Attempt = item.Attempt + 1 };
-        await _outbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(retry, PartMap.Json)), delay, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+        await _outbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(retry, WorkItemJson.Options)), delay, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("{Count} recipient(s) deferred; attempt {Attempt} in {Delay}", deferred.Count, retry.Attempt + 1, delay);
         return false;
     }

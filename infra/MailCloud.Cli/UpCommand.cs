@@ -78,22 +78,16 @@ internal static class UpCommand
             Console.WriteLine($"TLS certificate: {certPath} (self-signed, {cert.Subject}, expires {cert.NotAfter:yyyy-MM-dd})");
 
             var smtpOptions = SmtpServerHost.OptionsFromSettings(settings, cert);
-            smtp = SmtpServerHost.Build(smtpOptions, account, logging => logging
-                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
-                .AddFilter("Microsoft", LogLevel.Warning));
+            smtp = SmtpServerHost.Build(smtpOptions, account, QuietFramework);
             await smtp.StartAsync(stop.Token);
             var pop3Options = MailCloud.Pop3.Pop3ServerHost.OptionsFromSettings(settings, cert);
-            pop3 = MailCloud.Pop3.Pop3ServerHost.Build(pop3Options, account, logging => logging
-                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
-                .AddFilter("Microsoft", LogLevel.Warning));
+            pop3 = MailCloud.Pop3.Pop3ServerHost.Build(pop3Options, account, QuietFramework);
             await pop3.StartAsync(stop.Token);
             var running = smtpOptions.Listeners.Select(l => l.Name).Concat(pop3Options.Listeners.Select(l => l.Name)).ToHashSet();
 
             // The functions: the custom handler in-process, driven by the local trigger driver (host.json + function.json).
             var functionsPort = settings.FunctionsPort;
-            functions = MailCloud.Functions.FunctionsApp.Build(account, smtpOptions.HostName, functionsPort, logging: logging => logging
-                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
-                .AddFilter("Microsoft", LogLevel.Warning));
+            functions = MailCloud.Functions.FunctionsApp.Build(account, smtpOptions.HostName, functionsPort, logging: QuietFramework);
             await functions.StartAsync(stop.Token);
             var (hostSettings, triggers) = FunctionsDriver.Load(Path.Combine(RepoRoot(), "host.json"), Path.Combine(RepoRoot(), "functions"));
             driver = new FunctionsDriver(account, new Uri($"http://127.0.0.1:{functionsPort}/"), hostSettings, triggers, line => Console.WriteLine($"driver: {line}"));
@@ -139,6 +133,11 @@ internal static class UpCommand
         Console.WriteLine("stopped");
         return CliErrors.Ok;
     }
+
+    /// <summary>Our own log lines on the console; the framework's only when something is wrong.</summary>
+    private static void QuietFramework(ILoggingBuilder logging) => logging
+        .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+        .AddFilter("Microsoft", LogLevel.Warning);
 
     private static bool PortIsFree(int port)
     {

@@ -43,6 +43,9 @@ public sealed class MailCloudSettings
     /// <summary>In Azure: the account name, reached with the managed identity instead of a connection string.</summary>
     public string? StorageAccountName => NonEmpty(_env(StorageAccountVariable));
 
+    /// <summary>This server's name in SMTP/POP3 greetings, Received: headers and bounces (MAILCLOUD_HOSTNAME).</summary>
+    public string HostName => NonEmpty(_env("MAILCLOUD_HOSTNAME")) ?? "localhost";
+
     /// <summary>Address the front ends bind to (loopback unless told otherwise).</summary>
     public string BindAddress => NonEmpty(_env(BindVariable)) ?? "127.0.0.1";
 

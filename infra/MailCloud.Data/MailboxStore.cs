@@ -18,6 +18,9 @@ public static class MailboxKeys
 /// <summary>One message of a folder as the access protocols need it (no summary fields).</summary>
 public sealed record MailboxMessage(long Uid, long Size, string Blob, string MessageId, string Flags);
 
+/// <summary>A folder as a session opens it: its UIDVALIDITY and its messages in UID order.</summary>
+public sealed record FolderSnapshot(long UidValidity, IReadOnlyList<MailboxMessage> Messages);
+
 /// <summary>
 /// Reading and changing mailboxes for the access protocols (POP3 now, IMAP next): list a folder, expunge messages
 /// (entries, de-duplication rows, counters and quota usage in entity-group transactions; then the blob references),
@@ -27,22 +30,28 @@ public sealed class MailboxStore(TableClient mailboxes, TableClient blobRefs, Ti
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
-    public async Task<IReadOnlyList<MailboxMessage>> ListAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
+/// <summary>
+    /// A folder's UIDVALIDITY and messages in one partition query (the folder row sorts just before its message rows),
+    /// instead of a point read plus a query.
+    /// </summary>
+    public async Task<FolderSnapshot> OpenAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
     {
+        var folderRow = MailboxKeys.FolderRow(folder);
+        var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)),
+            $"RowKey eq {TableFilter.Quote(folderRow)} or ({TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder))})");
+        long uidValidity = 0;
         var list = new List<MailboxMessage>();
-        var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)));
-        await foreach (var e in mailboxes.QueryAsync(filter, ["Uid", "Size", "Blob", "MessageId", "Flags"], cancellationToken: cancellationToken).ConfigureAwait(false))
-            list.Add(new MailboxMessage(e.GetInt64("Uid") ?? 0, e.GetInt64("Size") ?? 0, e.GetString("Blob") ?? string.Empty, e.GetString("MessageId") ?? string.Empty, e.GetString("Flags") ?? string.Empty));
-        return list.OrderBy(m => m.Uid).ToList();
+        await foreach (var e in mailboxes.QueryAsync(filter, ["RowKey", "UidValidity", "Uid", "Size", "Blob", "MessageId", "Flags"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (e.RowKey == folderRow)
+                uidValidity = e.GetInt64("UidValidity") ?? 0;
+            else
+                list.Add(new MailboxMessage(e.GetInt64("Uid") ?? 0, e.GetInt64("Size") ?? 0, e.GetString("Blob") ?? string.Empty, e.GetString("MessageId") ?? string.Empty, e.GetString("Flags") ?? string.Empty));
+        }
+        return new FolderSnapshot(uidValidity, list.OrderBy(m => m.Uid).ToList());
     }
 
-    public async Task<long> GetUidValidityAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
-    {
-        var row = await mailboxes.GetEntityIfExistsAsync(TableMailboxUsage.Partition(user), MailboxKeys.FolderRow(folder), ["UidValidity"], cancellationToken).ConfigureAwait(false);
-        return row?.GetInt64("UidValidity") ?? 0;
-    }
-
-    /// <summary>Removes messages from a folder: counters, quota usage and de-duplication rows change with them.</summary>
+        /// <summary>Removes messages from a folder: counters, quota usage and de-duplication rows change with them.</summary>
     public async Task ExpungeAsync(MailAddress user, string folder, IReadOnlyList<MailboxMessage> messages, CancellationToken cancellationToken = default)
     {
         var partition = TableMailboxUsage.Partition(user);
@@ -51,8 +60,19 @@ public sealed class MailboxStore(TableClient mailboxes, TableClient blobRefs, Ti
         {
             for (int attempt = 0; ; attempt++)
             {
-                var folderRow = await mailboxes.GetEntityAsync(partition, MailboxKeys.FolderRow(folder), cancellationToken: cancellationToken).ConfigureAwait(false);
-                var usage = await mailboxes.GetEntityIfExistsAsync(partition, TableMailboxUsage.UsageRow, cancellationToken: cancellationToken).ConfigureAwait(false);
+                // Both counter rows in one request.
+                TableEntity? folderRow = null, usage = null;
+                var rows = TableFilter.And(TableFilter.PartitionKey(partition),
+                    $"RowKey eq {TableFilter.Quote(MailboxKeys.FolderRow(folder))} or RowKey eq {TableFilter.Quote(TableMailboxUsage.UsageRow)}");
+                await foreach (var e in mailboxes.QueryAsync(rows, cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    if (e.RowKey == TableMailboxUsage.UsageRow)
+                        usage = e;
+                    else
+                        folderRow = e;
+                }
+                if (folderRow is null)
+                    throw new InvalidOperationException($"folder {folder} of {user} does not exist");
                 var actions = new List<TableTransactionAction>
                 {
                     new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, folderRow.RowKey)

@@ -24,12 +24,6 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
     /// <summary>Inline envelopes up to this size; base64 and JSON framing must stay under the queue's 64 KiB.</summary>
     internal const int MaxInlineEnvelopeBytes = 40 * 1024;
 
-    /// <summary>The JSON form of work items and envelopes on the queues.</summary>
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    };
-
     private readonly BlobContainerClient _messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
     private readonly BlobContainerClient _envelopes = account.Blobs.GetBlobContainerClient(StorageNames.EnvelopesContainer);
     private readonly QueueClient _inbound = account.Queues.GetQueueClient(StorageNames.InboundQueue);
@@ -47,7 +41,7 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
         BlobClient? envelopeBlob = null;
         try
         {
-            var envelopeJson = JsonSerializer.SerializeToUtf8Bytes(envelope, Json);
+            var envelopeJson = JsonSerializer.SerializeToUtf8Bytes(envelope, WorkItemJson.Options);
             InboundWorkItem item;
             if (envelopeJson.Length <= MaxInlineEnvelopeBytes)
             {
@@ -59,7 +53,7 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
                 await envelopeBlob.UploadAsync(BinaryData.FromBytes(envelopeJson), new BlobUploadOptions { ContentType = "application/json" }, cancellationToken).ConfigureAwait(false);
                 item = new InboundWorkItem { MessageId = messageId, MessageBlob = blobName, Size = info.Size, EnvelopeBlob = envelopeBlob.Name };
             }
-            await _inbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, Json)), timeToLive: Timeout.InfiniteTimeSpan, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _inbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)), timeToLive: Timeout.InfiniteTimeSpan, cancellationToken: cancellationToken).ConfigureAwait(false);
             return item;
         }
         catch
@@ -89,12 +83,12 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
     /// <summary>Reads a work item back (for the pipeline and tests), fetching an out-of-line envelope.</summary>
     public async Task<(InboundWorkItem Item, Envelope Envelope)> ReadWorkItemAsync(BinaryData queueBody, CancellationToken cancellationToken = default)
     {
-        var item = JsonSerializer.Deserialize<InboundWorkItem>(queueBody.ToMemory().Span, Json) ?? throw new InvalidDataException("empty work item");
+        var item = JsonSerializer.Deserialize<InboundWorkItem>(queueBody.ToMemory().Span, WorkItemJson.Options) ?? throw new InvalidDataException("empty work item");
         if (item.Envelope is { } inline)
             return (item, inline);
         if (item.EnvelopeBlob is null)
             throw new InvalidDataException($"work item {item.MessageId} has no envelope");
         var json = await _envelopes.GetBlobClient(item.EnvelopeBlob).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
-        return (item, JsonSerializer.Deserialize<Envelope>(json.ToMemory().Span, Json) ?? throw new InvalidDataException("empty envelope"));
+        return (item, JsonSerializer.Deserialize<Envelope>(json.ToMemory().Span, WorkItemJson.Options) ?? throw new InvalidDataException("empty envelope"));
     }
 }

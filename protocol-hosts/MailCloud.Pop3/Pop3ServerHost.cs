@@ -18,7 +18,7 @@ public static class Pop3ServerHost
         var bind = IPAddress.Parse(settings.BindAddress);
         var options = new Pop3ServerOptions
         {
-            HostName = Environment.GetEnvironmentVariable("MAILCLOUD_HOSTNAME") is { Length: > 0 } h ? h : "localhost",
+            HostName = settings.HostName,
             Certificate = certificate,
         };
         foreach (var l in MailCloudSettings.Listeners)

@@ -245,8 +245,9 @@ public sealed class Pop3Session(
         if (Lock is null)
             return Err(output, "[IN-USE] Maildrop is already in use by another session");
         User = user.Address;
-        _messages = [.. await store.ListAsync(user.Address, Folder, ct)];
-        _uidValidity = await store.GetUidValidityAsync(user.Address, Folder, ct);
+        var inbox = await store.OpenAsync(user.Address, Folder, ct);
+        _messages = [.. inbox.Messages];
+        _uidValidity = inbox.UidValidity;
         State = Pop3State.Transaction;
         Write(output, $"+OK {user.Address} has {_messages.Count} messages ({_messages.Sum(m => m.Size)} octets)");
         return Pop3Action.None;

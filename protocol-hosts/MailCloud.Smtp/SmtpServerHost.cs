@@ -19,7 +19,7 @@ public static class SmtpServerHost
         var bind = IPAddress.Parse(settings.BindAddress);
         var options = new SmtpServerOptions
         {
-            HostName = Environment.GetEnvironmentVariable("MAILCLOUD_HOSTNAME") is { Length: > 0 } h ? h : "localhost",
+            HostName = settings.HostName,
             Certificate = certificate,
         };
         foreach (var l in MailCloudSettings.Listeners)

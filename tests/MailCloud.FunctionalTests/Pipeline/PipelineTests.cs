@@ -61,7 +61,7 @@ s.quit()
         Assert.Contains("mx.mailcloud.test; none", row.GetString("Verdict"), StringComparison.Ordinal);
         Assert.NotNull(row.GetDateTimeOffset("InternalDate"));
 
-        var folder = await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("alice@example.test"), MailboxIndexer.FolderRow("INBOX"));
+        var folder = await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("alice@example.test"), MailboxKeys.FolderRow("INBOX"));
         Assert.True(folder.GetInt64("UidNext") > uid);
         Assert.True(folder.GetInt64("HighestModSeq") >= row.GetInt64("ModSeq"));
         var usage = await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("alice@example.test"), "usage");
@@ -69,7 +69,7 @@ s.quit()
 
         // Every user has the special-use folders from the first message on.
         foreach (var (name, use) in new[] { ("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"), ("Junk", "\\Junk") })
-            Assert.Equal(use, (await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("alice@example.test"), MailboxIndexer.FolderRow(name))).GetString("SpecialUse"));
+            Assert.Equal(use, (await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("alice@example.test"), MailboxKeys.FolderRow(name))).GetString("SpecialUse"));
     }
 
     [Fact]
@@ -92,7 +92,7 @@ s.quit()
         while (DateTime.UtcNow < deadline && outbound.Count(o => o.Recipients.Any(r => r.Address is "dave@remote.example" or "carol@remote.example")) < 2)
         {
             outbound = (await fx.Account.Queues.GetQueueClient(StorageNames.OutboundQueue).PeekMessagesAsync(32))
-                .Select(m => JsonSerializer.Deserialize<OutboundWorkItem>(m.Body.ToString(), PartMap.Json)!).ToList();
+                .Select(m => JsonSerializer.Deserialize<OutboundWorkItem>(m.Body.ToString(), WorkItemJson.Options)!).ToList();
             await Task.Delay(200);
         }
         var dave = outbound.Single(o => o.Recipients.Any(r => r.Address == "dave@remote.example"));
@@ -118,7 +118,7 @@ s.quit()
         var item = await SpoolAsync("carol@remote.example", ["bob@example.test"], "Subject: twice\r\n\r\nonce only\r\n");
         await fx.WaitForAsync("bob@example.test", "twice");
         // At-least-once delivery: the same queue message again.
-        await fx.Inbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, StorageMessageSpool.Json)), timeToLive: Timeout.InfiniteTimeSpan);
+        await fx.Inbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)), timeToLive: Timeout.InfiniteTimeSpan);
         var usageBefore = (await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("bob@example.test"), "usage")).GetInt64("UsedBytes");
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline && await fx.Inbound.GetApproximateMessageCountAsync() > 0)
@@ -139,7 +139,7 @@ s.quit()
             Size = 1,
             Envelope = new Envelope { Sender = "", Recipients = [new EnvelopeRecipient("bob@example.test")], ClientAddress = "127.0.0.1", Helo = "x", Listener = "mx", ReceivedAt = DateTimeOffset.UtcNow },
         };
-        var body = JsonSerializer.Serialize(item, StorageMessageSpool.Json);
+        var body = JsonSerializer.Serialize(item, WorkItemJson.Options);
         await fx.Inbound.SendMessageAsync(body);
         var deadline = DateTime.UtcNow.AddSeconds(60); // 5 attempts, 2 s apart (host.json)
         QueueMessage? found = null;
