@@ -48,7 +48,7 @@ public sealed class InboundProcessor(
         }
 
         var plan = await new Router(directory).PlanAsync(envelope, verdict, cancellationToken).ConfigureAwait(false);
-        var summary = MessageFilter.Summarize(message);
+        var summary = MessageSummary.Of(message);
         int queued = 0;
         foreach (var (delivery, i) in plan.Local.Select((d, i) => (d, i)))
         {

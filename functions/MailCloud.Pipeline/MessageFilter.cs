@@ -66,20 +66,4 @@ public sealed class MessageFilter(IEnumerable<IMessageCheck> checks, string host
             Notes = results.Where(r => r.Note is not null).Select(r => $"{r.Check}: {r.Note}").ToList(),
         };
     }
-
-    /// <summary>The summary every mailbox entry stores, from the one parse of the message.</summary>
-    public static MessageSummary Summarize(MimeEntity message) => new()
-    {
-        Envelope = ImapViews.Envelope(message),
-        BodyStructure = ImapViews.BodyStructure(message),
-        Body = ImapViews.Body(message),
-        Parts = PartMap.Serialize(message),
-        Subject = message.Subject,
-        From = message.GetHeader("From")?.Value,
-        To = message.GetHeader("To")?.Value,
-        Cc = message.GetHeader("Cc")?.Value,
-        Date = message.Date,
-        MessageIdHeader = message.MessageId,
-        ReceivedCount = message.GetHeaders("Received").Count(),
-    };
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using MailCloud.Mime;
 using MailCloud.Core;
 
 namespace MailCloud.Pipeline;
@@ -14,25 +15,6 @@ public sealed record Verdict
     public string AuthenticationResults { get; init; } = "none";
 
     public IReadOnlyList<string> Notes { get; init; } = [];
-}
-
-/// <summary>The parse of a message that every mailbox entry needs: IMAP views, part offsets, search fields.</summary>
-public sealed record MessageSummary
-{
-    public required string Envelope { get; init; }
-    public required string BodyStructure { get; init; }
-    public required string Body { get; init; }
-
-    /// <summary>Offsets of every part (see <see cref="PartMap"/>), so IMAP serves sections from byte ranges.</summary>
-    public required string Parts { get; init; }
-
-    public string? Subject { get; init; }
-    public string? From { get; init; }
-    public string? To { get; init; }
-    public string? Cc { get; init; }
-    public DateTimeOffset? Date { get; init; }
-    public string? MessageIdHeader { get; init; }
-    public int ReceivedCount { get; init; }
 }
 
 /// <summary>Work item on the index queue: one message into one user's folder.</summary>

@@ -34,9 +34,9 @@ public sealed record DeliveryOptions
         if (env("MAILCLOUD_SMTP_REMOTE_PORT") is { Length: > 0 } port)
             options = options with { RemotePort = int.Parse(port, CultureInfo.InvariantCulture) };
         if (env("MAILCLOUD_RETRY_SCHEDULE") is { Length: > 0 } schedule)
-            options = options with { RetrySchedule = schedule.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseDuration).ToList() };
+            options = options with { RetrySchedule = schedule.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Durations.Parse).ToList() };
         if (env("MAILCLOUD_QUEUE_LIFETIME") is { Length: > 0 } lifetime)
-            options = options with { Lifetime = ParseDuration(lifetime) };
+            options = options with { Lifetime = Durations.Parse(lifetime) };
         if (env("MAILCLOUD_RELAY_HOST") is { Length: > 0 } relay)
         {
             options = options with { RelayHost = relay, RelayImplicitTls = string.Equals(env("MAILCLOUD_RELAY_TLS"), "implicit", StringComparison.OrdinalIgnoreCase) };
@@ -44,23 +44,6 @@ public sealed record DeliveryOptions
                 options = options with { RelayCredentials = new NetworkCredential(user, env("MAILCLOUD_RELAY_PASSWORD") ?? string.Empty) };
         }
         return options;
-    }
-
-    /// <summary>"30s", "5m", "2h", "5d", or a TimeSpan ("00:05:00").</summary>
-    public static TimeSpan ParseDuration(string text)
-    {
-        text = text.Trim();
-        if (text.Length > 1 && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
-        {
-            switch (char.ToLowerInvariant(text[^1]))
-            {
-                case 's': return TimeSpan.FromSeconds(n);
-                case 'm': return TimeSpan.FromMinutes(n);
-                case 'h': return TimeSpan.FromHours(n);
-                case 'd': return TimeSpan.FromDays(n);
-            }
-        }
-        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var t) ? t : throw new FormatException($"'{text}' is not a duration (e.g. 30s, 5m, 2h, 5d)");
     }
 }
 

@@ -43,6 +43,7 @@ internal static class UpCommand
         Microsoft.AspNetCore.Builder.WebApplication? smtp = null;
         Microsoft.AspNetCore.Builder.WebApplication? functions = null;
         Microsoft.AspNetCore.Builder.WebApplication? pop3 = null;
+        Microsoft.AspNetCore.Builder.WebApplication? imap = null;
         FunctionsDriver? driver = null;
         StorageConnection connection;
         string adminHint;
@@ -83,7 +84,10 @@ internal static class UpCommand
             var pop3Options = MailCloud.Pop3.Pop3ServerHost.OptionsFromSettings(settings, cert);
             pop3 = MailCloud.Pop3.Pop3ServerHost.Build(pop3Options, account, QuietFramework);
             await pop3.StartAsync(stop.Token);
-            var running = smtpOptions.Listeners.Select(l => l.Name).Concat(pop3Options.Listeners.Select(l => l.Name)).ToHashSet();
+            var imapOptions = MailCloud.Imap.ImapServerHost.OptionsFromSettings(settings, cert);
+            imap = MailCloud.Imap.ImapServerHost.Build(imapOptions, account, QuietFramework);
+            await imap.StartAsync(stop.Token);
+            var running = smtpOptions.Listeners.Select(l => l.Name).Concat(pop3Options.Listeners.Select(l => l.Name)).Concat(imapOptions.Listeners.Select(l => l.Name)).ToHashSet();
 
             // The functions: the custom handler in-process, driven by the local trigger driver (host.json + function.json).
             var functionsPort = settings.FunctionsPort;
@@ -115,6 +119,11 @@ internal static class UpCommand
             {
                 await functions.StopAsync(CancellationToken.None);
                 await functions.DisposeAsync();
+            }
+            if (imap is not null)
+            {
+                await imap.StopAsync(CancellationToken.None);
+                await imap.DisposeAsync();
             }
             if (pop3 is not null)
             {

@@ -7,31 +7,52 @@ namespace MailCloud.Data;
 /// <summary>Row keys of the mailbox table (partition = the user, see <see cref="TableMailboxUsage.Partition"/>).</summary>
 public static class MailboxKeys
 {
-    public static string FolderRow(string folder) => "folder:" + TableKeys.Escape(folder);
-    public static string MessagePrefix(string folder) => $"msg:{TableKeys.Escape(folder)}:";
+    public const string FolderPrefix = "folder:";
+    public static string FolderRow(string folder) => FolderPrefix + Key(folder);
+    public static string MessagePrefix(string folder) => $"msg:{Key(folder)}:";
     public static string MessageRow(string folder, long uid) => $"{MessagePrefix(folder)}{uid:D10}";
-    public static string DedupRow(string folder, string messageId) => $"id:{TableKeys.Escape(folder)}:{messageId}";
-    public static string BlobRefRow(string partition, string folder, string messageId) => $"{partition}|{TableKeys.Escape(folder)}|{messageId}";
+    public static string DedupRow(string folder, string messageId) => $"id:{Key(folder)}:{messageId}";
+    public static string BlobRefRow(string partition, string folder, string messageId) => $"{partition}|{Key(folder)}|{messageId}";
+
+    /// <summary>A folder name inside a row key; ':' is escaped too, so folder "a" never prefixes folder "a:b".</summary>
+    private static string Key(string folder) => TableKeys.Escape(folder).Replace(":", "%3A", StringComparison.Ordinal);
     public const string LockPrefix = "lock:";
 }
 
 /// <summary>One message of a folder as the access protocols need it (no summary fields).</summary>
-public sealed record MailboxMessage(long Uid, long Size, string Blob, string MessageId, string Flags);
+public sealed record MailboxMessage(long Uid, long Size, string Blob, string MessageId, string Flags, long ModSeq = 0, DateTimeOffset InternalDate = default);
 
-/// <summary>A folder as a session opens it: its UIDVALIDITY and its messages in UID order.</summary>
-public sealed record FolderSnapshot(long UidValidity, IReadOnlyList<MailboxMessage> Messages);
+/// <summary>A folder's state row.</summary>
+public sealed record FolderInfo(string Name, long UidValidity, long UidNext, long HighestModSeq, int Exists, int Unseen, bool Subscribed, string? SpecialUse);
+
+/// <summary>A folder as a session opens it: its state and its messages in UID order.</summary>
+public sealed record FolderSnapshot(long UidValidity, IReadOnlyList<MailboxMessage> Messages, FolderInfo? Folder = null);
+
+/// <summary>A message whose flags a STORE changed, with its new MODSEQ.</summary>
+public sealed record FlagChange(long Uid, string Flags, long ModSeq);
+
+/// <summary>What a flag update did: the changes, and the messages left alone because they changed since UNCHANGEDSINCE.</summary>
+public sealed record FlagUpdateResult(IReadOnlyList<FlagChange> Changed, IReadOnlyList<long> Modified);
 
 /// <summary>
-/// Reading and changing mailboxes for the access protocols (POP3 now, IMAP next): list a folder, expunge messages
-/// (entries, de-duplication rows, counters and quota usage in entity-group transactions; then the blob references),
-/// and a per-user lock with expiry (POP3's one-maildrop-session rule).
+/// Reading and changing mailboxes for the access protocols (IMAP, POP3): folders (list, create, delete, rename,
+/// subscribe), message lists and changes since a MODSEQ, flag updates and expunges. Every change to a folder's
+/// messages also changes its state row (HIGHESTMODSEQ, EXISTS, UNSEEN) in the same entity-group transaction,
+/// guarded by ETags, so concurrent sessions and deliveries never lose an update. Also a per-user lock with expiry
+/// (POP3's one-maildrop-session rule).
 /// </summary>
-public sealed class MailboxStore(TableClient mailboxes, TableClient blobRefs, TimeProvider? time = null)
+public sealed partial class MailboxStore(TableClient mailboxes, TableClient blobRefs, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly MailboxWriter _writer = new(mailboxes, blobRefs, time);
 
-/// <summary>
-    /// A folder's UIDVALIDITY and messages in one partition query (the folder row sorts just before its message rows),
+    private static readonly string[] MessageColumns = ["RowKey", "Uid", "Size", "Blob", "MessageId", "Flags", "ModSeq", "InternalDate"];
+    private static readonly string[] FolderColumns = ["RowKey", "Name", "UidValidity", "UidNext", "HighestModSeq", "Exists", "Unseen", "Subscribed", "SpecialUse"];
+
+    public MailboxWriter Writer => _writer;
+
+    /// <summary>
+    /// A folder's state and messages in one partition query (the folder row sorts just before its message rows),
     /// instead of a point read plus a query.
     /// </summary>
     public async Task<FolderSnapshot> OpenAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
@@ -39,45 +60,113 @@ public sealed class MailboxStore(TableClient mailboxes, TableClient blobRefs, Ti
         var folderRow = MailboxKeys.FolderRow(folder);
         var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)),
             $"RowKey eq {TableFilter.Quote(folderRow)} or ({TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder))})");
-        long uidValidity = 0;
+        FolderInfo? info = null;
         var list = new List<MailboxMessage>();
-        await foreach (var e in mailboxes.QueryAsync(filter, ["RowKey", "UidValidity", "Uid", "Size", "Blob", "MessageId", "Flags"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in mailboxes.QueryAsync(filter, MessageColumns.Concat(FolderColumns).Distinct(), cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (e.RowKey == folderRow)
-                uidValidity = e.GetInt64("UidValidity") ?? 0;
+                info = ToFolder(e);
             else
-                list.Add(new MailboxMessage(e.GetInt64("Uid") ?? 0, e.GetInt64("Size") ?? 0, e.GetString("Blob") ?? string.Empty, e.GetString("MessageId") ?? string.Empty, e.GetString("Flags") ?? string.Empty));
+                list.Add(ToMessage(e));
         }
-        return new FolderSnapshot(uidValidity, list.OrderBy(m => m.Uid).ToList());
+        list.Sort((a, b) => a.Uid.CompareTo(b.Uid));
+        return new FolderSnapshot(info?.UidValidity ?? 0, list, info);
     }
 
-        /// <summary>Removes messages from a folder: counters, quota usage and de-duplication rows change with them.</summary>
-    public async Task ExpungeAsync(MailAddress user, string folder, IReadOnlyList<MailboxMessage> messages, CancellationToken cancellationToken = default)
+    public async Task<FolderInfo?> GetFolderAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
+    {
+        var e = await mailboxes.GetEntityIfExistsAsync(TableMailboxUsage.Partition(user), MailboxKeys.FolderRow(folder), FolderColumns, cancellationToken).ConfigureAwait(false);
+        return e is null ? null : ToFolder(e);
+    }
+
+    public async Task<IReadOnlyList<FolderInfo>> ListFoldersAsync(MailAddress user, CancellationToken cancellationToken = default)
+    {
+        var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.FolderPrefix));
+        var list = new List<FolderInfo>();
+        await foreach (var e in mailboxes.QueryAsync(filter, FolderColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
+            list.Add(ToFolder(e));
+        return list;
+    }
+
+    /// <summary>Messages added or changed after <paramref name="modSeq"/> (one query; expunged ones leave no row).</summary>
+    public async Task<IReadOnlyList<MailboxMessage>> ChangedSinceAsync(MailAddress user, string folder, long modSeq, CancellationToken cancellationToken = default)
+    {
+        var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)), $"ModSeq gt {modSeq}L");
+        var list = new List<MailboxMessage>();
+        await foreach (var e in mailboxes.QueryAsync(filter, MessageColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
+            list.Add(ToMessage(e));
+        list.Sort((a, b) => a.Uid.CompareTo(b.Uid));
+        return list;
+    }
+
+    /// <summary>The UIDs a folder holds now (to find messages other sessions expunged).</summary>
+    public async Task<HashSet<long>> ListUidsAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
+    {
+        var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)));
+        var set = new HashSet<long>();
+        await foreach (var e in mailboxes.QueryAsync(filter, ["RowKey", "Uid"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            set.Add(e.GetInt64("Uid") ?? 0);
+        return set;
+    }
+
+    /// <summary>Message rows with UIDs in [<paramref name="firstUid"/>, <paramref name="lastUid"/>], with the columns asked for.</summary>
+    public IAsyncEnumerable<TableEntity> QueryMessagesAsync(MailAddress user, string folder, long firstUid, long lastUid, IEnumerable<string>? select, CancellationToken cancellationToken = default)
+    {
+        var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)),
+            $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, firstUid))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, lastUid))}");
+        return mailboxes.QueryAsync(filter, select is null ? null : select.Append("Uid").Distinct(), cancellationToken: cancellationToken);
+    }
+
+    public async Task<(long UsedBytes, int Messages)> GetUsageAsync(MailAddress user, CancellationToken cancellationToken = default)
+    {
+        var row = await mailboxes.GetEntityIfExistsAsync(TableMailboxUsage.Partition(user), TableMailboxUsage.UsageRow, ["UsedBytes", "Messages"], cancellationToken).ConfigureAwait(false);
+        return (row?.GetInt64("UsedBytes") ?? 0, row?.GetInt32("Messages") ?? 0);
+    }
+
+    /// <summary>Creates the default folders of a user who has none yet (IMAP logins before the first delivery).</summary>
+    public async Task EnsureDefaultFoldersAsync(MailAddress user, CancellationToken cancellationToken = default)
     {
         var partition = TableMailboxUsage.Partition(user);
+        if (await mailboxes.GetEntityIfExistsAsync(partition, MailboxKeys.FolderRow("INBOX"), ["RowKey"], cancellationToken).ConfigureAwait(false) is null)
+            await _writer.EnsureDefaultFoldersAsync(partition, except: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes messages from a folder: counters, quota usage and de-duplication rows change with them. Returns the UIDs removed (rows already gone are skipped).</summary>
+    public async Task<IReadOnlyList<long>> ExpungeAsync(MailAddress user, string folder, IReadOnlyList<MailboxMessage> messages, CancellationToken cancellationToken = default)
+    {
+        var partition = TableMailboxUsage.Partition(user);
+        var removed = new List<long>();
         // 2 deletes per message + folder row + usage row within the 100 actions of one transaction.
         foreach (var chunk in messages.Chunk(45))
         {
             for (int attempt = 0; ; attempt++)
             {
-                // Both counter rows in one request.
+                // Counter rows and the messages' current rows in one request.
                 TableEntity? folderRow = null, usage = null;
-                var rows = TableFilter.And(TableFilter.PartitionKey(partition),
-                    $"RowKey eq {TableFilter.Quote(MailboxKeys.FolderRow(folder))} or RowKey eq {TableFilter.Quote(TableMailboxUsage.UsageRow)}");
+                var present = new Dictionary<long, TableEntity>();
+                var keys = new[] { MailboxKeys.FolderRow(folder), TableMailboxUsage.UsageRow }.Concat(chunk.Select(m => MailboxKeys.MessageRow(folder, m.Uid)));
+                var rows = TableFilter.And(TableFilter.PartitionKey(partition), string.Join(" or ", keys.Select(k => $"RowKey eq {TableFilter.Quote(k)}")));
                 await foreach (var e in mailboxes.QueryAsync(rows, cancellationToken: cancellationToken).ConfigureAwait(false))
                 {
                     if (e.RowKey == TableMailboxUsage.UsageRow)
                         usage = e;
-                    else
+                    else if (e.RowKey.StartsWith(MailboxKeys.FolderPrefix, StringComparison.Ordinal))
                         folderRow = e;
+                    else
+                        present[e.GetInt64("Uid") ?? 0] = e;
                 }
                 if (folderRow is null)
-                    throw new InvalidOperationException($"folder {folder} of {user} does not exist");
+                    throw new FolderNotFoundException(folder);
+                var doomed = chunk.Where(m => present.ContainsKey(m.Uid)).ToList();
+                if (doomed.Count == 0)
+                    break;
+                int unseen = doomed.Count(m => !MessageFlags.Has(present[m.Uid].GetString("Flags"), MessageFlags.Seen));
                 var actions = new List<TableTransactionAction>
                 {
                     new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, folderRow.RowKey)
                     {
-                        ["Exists"] = Math.Max(0, (folderRow.GetInt32("Exists") ?? 0) - chunk.Length),
+                        ["Exists"] = Math.Max(0, (folderRow.GetInt32("Exists") ?? 0) - doomed.Count),
+                        ["Unseen"] = Math.Max(0, (folderRow.GetInt32("Unseen") ?? 0) - unseen),
                         ["HighestModSeq"] = (folderRow.GetInt64("HighestModSeq") ?? 0) + 1,
                     }, folderRow.ETag),
                 };
@@ -85,29 +174,44 @@ public sealed class MailboxStore(TableClient mailboxes, TableClient blobRefs, Ti
                 {
                     actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, TableMailboxUsage.UsageRow)
                     {
-                        ["UsedBytes"] = Math.Max(0, (usage.GetInt64("UsedBytes") ?? 0) - chunk.Sum(m => m.Size)),
-                        ["Messages"] = Math.Max(0, (usage.GetInt32("Messages") ?? 0) - chunk.Length),
+                        ["UsedBytes"] = Math.Max(0, (usage.GetInt64("UsedBytes") ?? 0) - doomed.Sum(m => present[m.Uid].GetInt64("Size") ?? 0)),
+                        ["Messages"] = Math.Max(0, (usage.GetInt32("Messages") ?? 0) - doomed.Count),
                     }, usage.ETag));
                 }
-                foreach (var m in chunk)
+                foreach (var m in doomed)
                 {
-                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MailboxKeys.MessageRow(folder, m.Uid)), ETag.All));
-                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MailboxKeys.DedupRow(folder, m.MessageId)), ETag.All));
+                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MailboxKeys.MessageRow(folder, m.Uid)), present[m.Uid].ETag));
+                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MailboxKeys.DedupRow(folder, present[m.Uid].GetString("MessageId") ?? m.MessageId)), ETag.All));
                 }
                 try
                 {
                     await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
-                    break;
                 }
-                catch (TableTransactionFailedException e) when (e.Status == 412 && attempt < 20)
+                catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && attempt < 20)
                 {
-                    // A delivery changed the counters meanwhile: read them again.
+                    // A delivery or another session changed the rows meanwhile: read them again.
+                    continue;
                 }
+                foreach (var m in doomed)
+                {
+                    removed.Add(m.Uid);
+                    await blobRefs.DeleteEntityAsync(TableKeys.Escape(present[m.Uid].GetString("Blob") ?? m.Blob),
+                        MailboxKeys.BlobRefRow(partition, folder, present[m.Uid].GetString("MessageId") ?? m.MessageId), cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                break;
             }
-            foreach (var m in chunk)
-                await blobRefs.DeleteEntityAsync(TableKeys.Escape(m.Blob), MailboxKeys.BlobRefRow(partition, folder, m.MessageId), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
+        return removed;
     }
+
+    private static FolderInfo ToFolder(TableEntity e) => new(
+        e.GetString("Name") ?? e.RowKey[MailboxKeys.FolderPrefix.Length..],
+        e.GetInt64("UidValidity") ?? 0, e.GetInt64("UidNext") ?? 1, e.GetInt64("HighestModSeq") ?? 0,
+        e.GetInt32("Exists") ?? 0, e.GetInt32("Unseen") ?? 0, e.GetBoolean("Subscribed") ?? false, e.GetString("SpecialUse"));
+
+    private static MailboxMessage ToMessage(TableEntity e) => new(e.GetInt64("Uid") ?? 0, e.GetInt64("Size") ?? 0,
+        e.GetString("Blob") ?? string.Empty, e.GetString("MessageId") ?? string.Empty, e.GetString("Flags") ?? string.Empty,
+        e.GetInt64("ModSeq") ?? 0, e.GetDateTimeOffset("InternalDate") ?? default);
 
     /// <summary>Takes a named per-user lock for <paramref name="ttl"/>; null when another holder's lock has not expired.</summary>
     public async Task<MailboxLock?> TryLockAsync(MailAddress user, string name, TimeSpan ttl, CancellationToken cancellationToken = default)

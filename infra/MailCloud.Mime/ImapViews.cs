@@ -2,10 +2,15 @@ using System.Text;
 
 namespace MailCloud.Mime;
 
-/// <summary>A section of a message for IMAP BODY[...]: a byte range of the raw message, or built header lines (HEADER.FIELDS).</summary>
-public sealed record ImapSection(long Offset, long Length, byte[]? Built = null)
+/// <summary>
+/// A section of a message for IMAP BODY[...]: a byte range of the raw message; for HEADER.FIELDS[.NOT] the range is
+/// the header block and <see cref="Fields"/> says which of its fields the section keeps.
+/// </summary>
+public sealed record ImapSection(long Offset, long Length, IReadOnlySet<string>? Fields = null, bool FieldsNot = false)
 {
-    public static ImapSection Empty { get; } = new(0, 0, []);
+    /// <summary>The section's bytes, given the bytes of its range.</summary>
+    public byte[] Extract(ReadOnlySpan<byte> range) =>
+        Fields is null ? range.ToArray() : ImapViews.FilterHeaderFields(range, Fields, FieldsNot);
 }
 
 /// <summary>
@@ -231,14 +236,15 @@ public static class ImapViews
 
     /// <summary>
     /// Resolves a section spec ("", "HEADER", "TEXT", "1.2", "1.2.MIME", "2.HEADER", "HEADER.FIELDS (From To)",
-    /// "1.HEADER.FIELDS.NOT (Received)") to bytes of the raw message. Null when the part does not exist.
+    /// "1.HEADER.FIELDS.NOT (Received)") to a byte range of the raw message, over a parsed message or a stored
+    /// <see cref="PartMap"/> alike. Null when the part does not exist.
     /// </summary>
-    public static ImapSection? Resolve(MimeEntity root, string section)
+    public static ImapSection? Resolve(IMimePart root, string section)
     {
         section = section.Trim();
         if (section.Length == 0)
             return new ImapSection(root.HeaderStart, root.End - root.HeaderStart);
-        var entity = root;          // the entity the part path leads to
+        var entity = root;          // the part the path leads to
         var message = root;         // the message whose HEADER/TEXT a text spec refers to
         int i = 0;
         bool numbered = false;
@@ -249,12 +255,12 @@ public static class ImapViews
             if (!int.TryParse(numText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1)
                 return null;
             // Into an enclosed message, its parts are numbered from its body.
-            var container = numbered && entity.Message is not null ? entity.Message : entity;
-            if (container.Children.Count > 0)
+            var container = numbered && entity.Enclosed is not null ? entity.Enclosed : entity;
+            if (container.Parts.Count > 0)
             {
-                if (n > container.Children.Count)
+                if (n > container.Parts.Count)
                     return null;
-                entity = container.Children[n - 1];
+                entity = container.Parts[n - 1];
             }
             else if (n == 1)
             {
@@ -269,17 +275,18 @@ public static class ImapViews
         if (numbered)
         {
             if (rest.Length == 0)
-                return new ImapSection(entity.BodyStart, entity.BodyLength);
+                return new ImapSection(entity.BodyStart, entity.End - entity.BodyStart);
             if (rest == "MIME")
-                return new ImapSection(entity.HeaderStart, entity.HeaderLength);
-            message = entity.Message ?? (entity == root ? root : null)!;
+                return new ImapSection(entity.HeaderStart, entity.BodyStart - entity.HeaderStart);
+            message = entity.Enclosed ?? (entity == root ? root : null)!;
             if (message is null)
                 return null; // HEADER/TEXT only apply to message/rfc822 parts
         }
+        var header = new ImapSection(message.HeaderStart, message.BodyStart - message.HeaderStart);
         if (rest == "HEADER")
-            return new ImapSection(message.HeaderStart, message.HeaderLength);
+            return header;
         if (rest == "TEXT")
-            return new ImapSection(message.BodyStart, message.BodyLength);
+            return new ImapSection(message.BodyStart, message.End - message.BodyStart);
         if (rest.StartsWith("HEADER.FIELDS", StringComparison.Ordinal))
         {
             bool not = rest.StartsWith("HEADER.FIELDS.NOT", StringComparison.Ordinal);
@@ -288,17 +295,39 @@ public static class ImapViews
             if (open < 0 || close < open)
                 return null;
             var names = rest[(open + 1)..close].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(n => n.Trim('"')).ToHashSet(StringComparer.OrdinalIgnoreCase);
-            var built = new MemoryStream();
-            foreach (var h in message.Headers.Where(h => names.Contains(h.Name) != not))
-            {
-                built.Write(Encoding.ASCII.GetBytes(h.Name + ":"));
-                built.Write(h.RawValue);
-                built.Write("\r\n"u8);
-            }
-            built.Write("\r\n"u8);
-            var bytes = built.ToArray();
-            return new ImapSection(0, bytes.Length, bytes);
+            return header with { Fields = names, FieldsNot = not };
         }
         return null;
+    }
+
+    /// <summary>
+    /// The header fields of a raw header block whose names are (or, with <paramref name="not"/>, are not) in
+    /// <paramref name="names"/>, verbatim with their folding, followed by the blank line (RFC 3501 HEADER.FIELDS).
+    /// </summary>
+    public static byte[] FilterHeaderFields(ReadOnlySpan<byte> header, IReadOnlySet<string> names, bool not)
+    {
+        var output = new MemoryStream();
+        bool keep = false;
+        while (!header.IsEmpty)
+        {
+            int nl = header.IndexOf((byte)'\n');
+            var line = nl < 0 ? header : header[..(nl + 1)];
+            header = nl < 0 ? [] : header[(nl + 1)..];
+            var content = line.TrimEnd("\r\n"u8);
+            if (content.IsEmpty)
+                break; // the blank line that ends the header
+            if (content[0] is not ((byte)' ' or (byte)'\t'))
+            {
+                int colon = content.IndexOf((byte)':');
+                keep = colon > 0 && names.Contains(Encoding.Latin1.GetString(content[..colon]).TrimEnd()) != not;
+            }
+            if (keep)
+            {
+                output.Write(content);
+                output.Write("\r\n"u8);
+            }
+        }
+        output.Write("\r\n"u8);
+        return output.ToArray();
     }
 }

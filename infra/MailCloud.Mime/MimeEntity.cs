@@ -29,8 +29,11 @@ public sealed class Header(string name, byte[] rawValue, long offset, int length
 /// A parsed MIME entity: headers, parsed content headers, children, and the byte offsets that let IMAP serve
 /// any section straight from the stored raw message (header start, body start, end, body line count).
 /// </summary>
-public sealed class MimeEntity
+public sealed class MimeEntity : IMimePart
 {
+    IReadOnlyList<IMimePart> IMimePart.Parts => Children;
+    IMimePart? IMimePart.Enclosed => Message;
+
     internal MimeEntity() { }
 
     public List<Header> Headers { get; } = [];

@@ -106,7 +106,7 @@ inner text
         var m = MimeParser.Parse(src);
         var s = ImapViews.Resolve(m, section);
         Assert.NotNull(s);
-        var bytes = s.Built ?? src.AsSpan((int)s.Offset, (int)s.Length).ToArray();
+        var bytes = s.Extract(src.AsSpan((int)s.Offset, (int)s.Length));
         Assert.Equal(expected, Encoding.UTF8.GetString(bytes));
     }
 

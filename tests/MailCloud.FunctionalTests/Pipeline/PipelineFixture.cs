@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace MailCloud.FunctionalTests.Pipeline;
 
 /// <summary>The whole local system: Azurite, the SMTP server, the functions' custom handler and the trigger driver.</summary>
-public sealed class PipelineFixture : SmtpFixture
+public class PipelineFixture : SmtpFixture
 {
     private WebApplication? _functions;
 

@@ -72,7 +72,7 @@ public sealed class Pop3Fixture : IAsyncLifetime
             Folder = "INBOX",
             ReceivedAt = now,
             Verdict = new Verdict(),
-            Summary = MessageFilter.Summarize(MimeParser.Parse(bytes)),
+            Summary = MessageSummary.Of(MimeParser.Parse(bytes)),
         }, CancellationToken.None);
     }
 

@@ -1,0 +1,256 @@
+using Azure;
+using MailCloud.Core;
+using MailCloud.Storage;
+
+namespace MailCloud.Data;
+
+/// <summary>Folder management and flag updates (IMAP CREATE/DELETE/RENAME/SUBSCRIBE, STORE).</summary>
+public sealed partial class MailboxStore
+{
+    /// <summary>IMAP's hierarchy separator.</summary>
+    public const char Separator = '/';
+
+    /// <summary>Creates a folder and any missing parents; false when it exists already.</summary>
+    public async Task<bool> CreateFolderAsync(MailAddress user, string name, CancellationToken cancellationToken = default)
+    {
+        var partition = TableMailboxUsage.Partition(user);
+        var folders = await ListFoldersAsync(user, cancellationToken).ConfigureAwait(false);
+        var names = folders.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        if (names.Contains(name))
+            return false;
+        // UIDVALIDITY: never reuse a value a folder of this user has now (a deleted and recreated name gets a new one).
+        var uidValidity = Math.Max(_time.GetUtcNow().ToUnixTimeSeconds(), folders.Count == 0 ? 0 : folders.Max(f => f.UidValidity) + 1);
+        var parts = name.Split(Separator);
+        for (int i = 1; i <= parts.Length; i++)
+        {
+            var path = string.Join(Separator, parts[..i]);
+            if (path.Length == 0 || names.Contains(path))
+                continue;
+            try
+            {
+                await mailboxes.AddEntityAsync(_writer.NewFolder(partition, path, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                if (path == name)
+                    return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Deletes a folder with its messages; false when it does not exist.</summary>
+    public async Task<bool> DeleteFolderAsync(MailAddress user, string name, CancellationToken cancellationToken = default)
+    {
+        var partition = TableMailboxUsage.Partition(user);
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            var snapshot = await OpenAsync(user, name, cancellationToken).ConfigureAwait(false);
+            if (snapshot.Folder is null)
+                return false;
+            if (snapshot.Messages.Count > 0)
+                await ExpungeAsync(user, name, snapshot.Messages, cancellationToken).ConfigureAwait(false);
+            var row = await mailboxes.GetEntityIfExistsAsync(partition, MailboxKeys.FolderRow(name), cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (row is null)
+                return true;
+            if ((row.GetInt32("Exists") ?? 0) > 0)
+                continue; // mail arrived meanwhile
+            try
+            {
+                await mailboxes.DeleteEntityAsync(partition, row.RowKey, row.ETag, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+            }
+        }
+        throw new InvalidOperationException($"folder {name} keeps changing; not deleted");
+    }
+
+    public async Task<bool> SetSubscribedAsync(MailAddress user, string name, bool subscribed, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await mailboxes.UpdateEntityAsync(new TableEntity(TableMailboxUsage.Partition(user), MailboxKeys.FolderRow(name)) { ["Subscribed"] = subscribed },
+                ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Renames a folder and its children (RFC 3501 6.3.5). The message rows move in entity-group transactions that
+    /// also move the counters, so both folders are consistent after every step; blob references are added before
+    /// and removed after. Renaming INBOX moves its messages and leaves it empty.
+    /// </summary>
+    public async Task RenameFolderAsync(MailAddress user, string from, string to, CancellationToken cancellationToken = default)
+    {
+        var partition = TableMailboxUsage.Partition(user);
+        var folders = await ListFoldersAsync(user, cancellationToken).ConfigureAwait(false);
+        var moving = folders.Where(f => f.Name == from || from != "INBOX" && f.Name.StartsWith(from + Separator, StringComparison.Ordinal)).ToList();
+        if (!moving.Any(f => f.Name == from))
+            throw new FolderNotFoundException(from);
+        var uidValidity = Math.Max(_time.GetUtcNow().ToUnixTimeSeconds(), folders.Max(f => f.UidValidity) + 1);
+        // Missing parents of the new name.
+        var parent = to.Contains(Separator, StringComparison.Ordinal) ? to[..to.LastIndexOf(Separator)] : null;
+        if (parent is not null && !folders.Any(f => f.Name == parent))
+            await CreateFolderAsync(user, parent, cancellationToken).ConfigureAwait(false);
+        foreach (var source in moving)
+        {
+            var target = to + source.Name[from.Length..];
+            await mailboxes.AddEntityAsync(_writer.NewFolder(partition, target, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
+            await MoveAllAsync(user, partition, source.Name, target, cancellationToken).ConfigureAwait(false);
+            if (source.Name != "INBOX")
+            {
+                var row = await mailboxes.GetEntityIfExistsAsync(partition, MailboxKeys.FolderRow(source.Name), cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (row is not null)
+                    await mailboxes.DeleteEntityAsync(partition, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task MoveAllAsync(MailAddress user, string partition, string from, string to, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            // Full rows, 24 at a time: 4 actions per message (add, add de-dup, delete, delete de-dup) + both folder rows.
+            var batch = new List<TableEntity>();
+            var filter = TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(from)));
+            var page = await mailboxes.QueryPageAsync(filter, top: 24, cancellationToken: cancellationToken).ConfigureAwait(false);
+            batch.AddRange(page.Items);
+            if (batch.Count == 0)
+                return;
+            foreach (var m in batch)
+            {
+                await blobRefs.UpsertEntityAsync(new TableEntity(TableKeys.Escape(m.GetString("Blob") ?? string.Empty), MailboxKeys.BlobRefRow(partition, to, m.GetString("MessageId") ?? string.Empty))
+                {
+                    ["User"] = user.Address,
+                    ["Folder"] = to,
+                }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            }
+            var src = await mailboxes.GetEntityAsync(partition, MailboxKeys.FolderRow(from), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var dst = await mailboxes.GetEntityAsync(partition, MailboxKeys.FolderRow(to), cancellationToken: cancellationToken).ConfigureAwait(false);
+            int unseen = batch.Count(m => !MessageFlags.Has(m.GetString("Flags"), MessageFlags.Seen));
+            var modSeq = (dst.GetInt64("HighestModSeq") ?? 0) + 1;
+            var uidNext = dst.GetInt64("UidNext") ?? 1;
+            var actions = new List<TableTransactionAction>
+            {
+                new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, src.RowKey)
+                {
+                    ["Exists"] = Math.Max(0, (src.GetInt32("Exists") ?? 0) - batch.Count),
+                    ["Unseen"] = Math.Max(0, (src.GetInt32("Unseen") ?? 0) - unseen),
+                    ["HighestModSeq"] = (src.GetInt64("HighestModSeq") ?? 0) + 1,
+                }, src.ETag),
+            };
+            foreach (var m in batch)
+            {
+                var messageId = m.GetString("MessageId") ?? string.Empty;
+                var copy = new TableEntity(partition, MailboxKeys.MessageRow(to, uidNext));
+                foreach (var (k, v) in m.Properties)
+                    copy[k] = v;
+                copy["Uid"] = uidNext;
+                copy["ModSeq"] = modSeq;
+                actions.Add(new(TableTransactionActionType.Add, copy));
+                actions.Add(new(TableTransactionActionType.Add, new TableEntity(partition, MailboxKeys.DedupRow(to, messageId)) { ["Uid"] = uidNext, ["UidValidity"] = dst.GetInt64("UidValidity") ?? 0 }));
+                actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, m.RowKey), m.ETag));
+                actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MailboxKeys.DedupRow(from, messageId)), ETag.All));
+                uidNext++;
+            }
+            actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, dst.RowKey)
+            {
+                ["Exists"] = (dst.GetInt32("Exists") ?? 0) + batch.Count,
+                ["Unseen"] = (dst.GetInt32("Unseen") ?? 0) + unseen,
+                ["HighestModSeq"] = modSeq,
+                ["UidNext"] = uidNext,
+            }, dst.ETag));
+            try
+            {
+                await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412)
+            {
+                continue; // something changed meanwhile: read again
+            }
+            foreach (var m in batch)
+                await blobRefs.DeleteEntityAsync(TableKeys.Escape(m.GetString("Blob") ?? string.Empty), MailboxKeys.BlobRefRow(partition, from, m.GetString("MessageId") ?? string.Empty), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Changes the flags of messages (IMAP STORE): <paramref name="change"/> edits a message's flag set. Messages
+    /// whose MODSEQ is above <paramref name="unchangedSince"/> are left alone and reported (RFC 7162 CONDSTORE).
+    /// Each chunk takes one new MODSEQ for the folder.
+    /// </summary>
+    public async Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, Action<SortedSet<string>> change, long? unchangedSince = null, CancellationToken cancellationToken = default)
+    {
+        var partition = TableMailboxUsage.Partition(user);
+        var folderKey = MailboxKeys.FolderRow(folder);
+        var changed = new List<FlagChange>();
+        var modified = new List<long>();
+        foreach (var chunk in uids.Chunk(90))
+        {
+            for (int attempt = 0; ; attempt++)
+            {
+                TableEntity? state = null;
+                var rows = new List<TableEntity>();
+                var keys = new[] { folderKey }.Concat(chunk.Select(u => MailboxKeys.MessageRow(folder, u)));
+                var filter = TableFilter.And(TableFilter.PartitionKey(partition), string.Join(" or ", keys.Select(k => $"RowKey eq {TableFilter.Quote(k)}")));
+                await foreach (var e in mailboxes.QueryAsync(filter, ["RowKey", "Uid", "Flags", "ModSeq", "HighestModSeq", "Unseen"], cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    if (e.RowKey == folderKey)
+                        state = e;
+                    else
+                        rows.Add(e);
+                }
+                if (state is null)
+                    throw new FolderNotFoundException(folder);
+                var modSeq = (state.GetInt64("HighestModSeq") ?? 0) + 1;
+                var actions = new List<TableTransactionAction>();
+                var chunkChanges = new List<FlagChange>();
+                var chunkModified = new List<long>();
+                int unseenDelta = 0;
+                foreach (var row in rows)
+                {
+                    var uid = row.GetInt64("Uid") ?? 0;
+                    if (unchangedSince is { } since && (row.GetInt64("ModSeq") ?? 0) > since)
+                    {
+                        chunkModified.Add(uid);
+                        continue;
+                    }
+                    var before = row.GetString("Flags") ?? string.Empty;
+                    var set = MessageFlags.Parse(before);
+                    change(set);
+                    var after = MessageFlags.Format(set);
+                    if (after == before)
+                        continue;
+                    unseenDelta += (MessageFlags.Has(before, MessageFlags.Seen) ? 1 : 0) - (set.Contains(MessageFlags.Seen) ? 1 : 0);
+                    actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, row.RowKey) { ["Flags"] = after, ["ModSeq"] = modSeq }, row.ETag));
+                    chunkChanges.Add(new FlagChange(uid, after, modSeq));
+                }
+                if (actions.Count > 0)
+                {
+                    actions.Insert(0, new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, folderKey)
+                    {
+                        ["HighestModSeq"] = modSeq,
+                        ["Unseen"] = Math.Max(0, (state.GetInt32("Unseen") ?? 0) + unseenDelta),
+                    }, state.ETag));
+                    try
+                    {
+                        await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && attempt < 20)
+                    {
+                        continue; // another session or a delivery changed the folder: read again
+                    }
+                }
+                changed.AddRange(chunkChanges);
+                modified.AddRange(chunkModified);
+                break;
+            }
+        }
+        return new FlagUpdateResult(changed, modified);
+    }
+}

@@ -1,0 +1,226 @@
+using Azure;
+using MailCloud.Core;
+using MailCloud.Mime;
+using MailCloud.Storage;
+
+namespace MailCloud.Data;
+
+/// <summary>A message to add to a folder: the delivery stage, IMAP APPEND and COPY/MOVE all add through this.</summary>
+/// <param name="MessageId">Unique within the folder: a repeated add of the same id adds nothing (idempotent work items).</param>
+/// <param name="Properties">The summary columns (see <see cref="MailboxWriter.SummaryProperties"/>) and any extra ones.</param>
+public sealed record MailboxEntry(string MessageId, string Blob, long Size, DateTimeOffset InternalDate, string Flags, IReadOnlyDictionary<string, object?> Properties);
+
+public sealed record AddedEntry(long Uid, long UidValidity, bool AlreadyThere);
+
+/// <summary>The folder does not exist (IMAP answers [TRYCREATE]).</summary>
+public sealed class FolderNotFoundException(string folder) : Exception($"folder {folder} does not exist")
+{
+    public string Folder { get; } = folder;
+}
+
+/// <summary>
+/// Adds messages to a user's folder. Partition = the user, so the folder's state row (UIDNEXT, HIGHESTMODSEQ,
+/// EXISTS, UNSEEN), the message rows, their de-duplication rows and the quota usage row change in one entity-group
+/// transaction guarded by the state rows' ETags: atomic, and a repeated add finds its de-duplication row and adds
+/// nothing. Blob references are written first: a reference without an entry only delays the blob's clean-up, the
+/// reverse would lose mail.
+/// </summary>
+public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, TimeProvider? time = null)
+{
+    public static readonly IReadOnlyList<(string Name, string? SpecialUse)> DefaultFolders =
+        [("INBOX", null), ("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"), ("Junk", "\\Junk")];
+
+    /// <summary>2 actions per message + folder row + usage row within the 100 actions of one transaction.</summary>
+    private const int ChunkSize = 49;
+
+    private const int MaxProperty = 32_000;
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    public async Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken)
+    {
+        var partition = TableMailboxUsage.Partition(user);
+        foreach (var e in entries)
+        {
+            await blobRefs.UpsertEntityAsync(new TableEntity(TableKeys.Escape(e.Blob), MailboxKeys.BlobRefRow(partition, folder, e.MessageId))
+            {
+                ["User"] = user.Address,
+                ["Folder"] = folder,
+            }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        }
+        var results = new List<AddedEntry>(entries.Count);
+        foreach (var chunk in entries.Chunk(ChunkSize))
+            results.AddRange(await AddChunkAsync(user, partition, folder, chunk, createFolder, cancellationToken).ConfigureAwait(false));
+        return results;
+    }
+
+    private async Task<IReadOnlyList<AddedEntry>> AddChunkAsync(MailAddress user, string partition, string folder, MailboxEntry[] chunk, bool createFolder, CancellationToken cancellationToken)
+    {
+        var folderRow = MailboxKeys.FolderRow(folder);
+        var dedupRows = chunk.Select(e => MailboxKeys.DedupRow(folder, e.MessageId)).ToList();
+        for (int attempt = 0; ; attempt++)
+        {
+            TableEntity? state = null, usage = null;
+            var existing = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+            var rows = new[] { folderRow, TableMailboxUsage.UsageRow }.Concat(dedupRows).Select(r => $"RowKey eq {TableFilter.Quote(r)}");
+            var filter = TableFilter.And(TableFilter.PartitionKey(partition), string.Join(" or ", rows));
+            await foreach (var e in mailboxes.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (e.RowKey == folderRow)
+                    state = e;
+                else if (e.RowKey == TableMailboxUsage.UsageRow)
+                    usage = e;
+                else
+                    existing[e.RowKey] = e;
+            }
+            if (state is null && !createFolder)
+                throw new FolderNotFoundException(folder);
+            if (usage is null)
+                await EnsureDefaultFoldersAsync(partition, folder, cancellationToken).ConfigureAwait(false);
+
+            var now = _time.GetUtcNow();
+            var uidValidity = state?.GetInt64("UidValidity") ?? now.ToUnixTimeSeconds();
+            var uid = state?.GetInt64("UidNext") ?? 1;
+            var modSeq = (state?.GetInt64("HighestModSeq") ?? 0) + 1;
+            var results = new List<AddedEntry>();
+            var actions = new List<TableTransactionAction>();
+            int added = 0, unseen = 0;
+            long bytes = 0;
+            foreach (var e in chunk)
+            {
+                var dedup = MailboxKeys.DedupRow(folder, e.MessageId);
+                if (existing.TryGetValue(dedup, out var there))
+                {
+                    results.Add(new AddedEntry(there.GetInt64("Uid") ?? 0, there.GetInt64("UidValidity") ?? 0, AlreadyThere: true));
+                    continue;
+                }
+                existing[dedup] = new TableEntity(partition, dedup) { ["Uid"] = uid, ["UidValidity"] = uidValidity };
+                actions.Add(new(TableTransactionActionType.Add, MessageEntity(partition, folder, uid, modSeq, now, e)));
+                actions.Add(new(TableTransactionActionType.Add, existing[dedup]));
+                results.Add(new AddedEntry(uid, uidValidity, AlreadyThere: false));
+                added++;
+                bytes += e.Size;
+                if (!MessageFlags.Has(e.Flags, MessageFlags.Seen))
+                    unseen++;
+                uid++;
+            }
+            if (added == 0)
+                return results;
+            if (state is null)
+            {
+                actions.Insert(0, new(TableTransactionActionType.Add, NewFolder(partition, folder, uidValidity, uid, modSeq, added, unseen)));
+            }
+            else
+            {
+                actions.Insert(0, new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, folderRow)
+                {
+                    ["UidNext"] = uid,
+                    ["HighestModSeq"] = modSeq,
+                    ["Exists"] = (state.GetInt32("Exists") ?? 0) + added,
+                    ["Unseen"] = (state.GetInt32("Unseen") ?? 0) + unseen,
+                }, state.ETag));
+            }
+            actions.Add(usage is null
+                ? new(TableTransactionActionType.Add, new TableEntity(partition, TableMailboxUsage.UsageRow) { ["UsedBytes"] = bytes, ["Messages"] = added })
+                : new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, TableMailboxUsage.UsageRow)
+                {
+                    ["UsedBytes"] = (usage.GetInt64("UsedBytes") ?? 0) + bytes,
+                    ["Messages"] = (usage.GetInt32("Messages") ?? 0) + added,
+                }, usage.ETag));
+            try
+            {
+                await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                return results;
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < 20)
+            {
+                // Another writer to the same mailbox won the race: read again and take the next UID.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 50 * (attempt + 1))), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public static string? SpecialUse(string folder) => DefaultFolders.FirstOrDefault(f => f.Name == folder).SpecialUse;
+
+    /// <summary>A folder's state row.</summary>
+    public TableEntity NewFolder(string partition, string name, long uidValidity, long uidNext, long modSeq, int exists, int unseen)
+    {
+        var e = new TableEntity(partition, MailboxKeys.FolderRow(name))
+        {
+            ["Name"] = name,
+            ["UidValidity"] = uidValidity,
+            ["UidNext"] = uidNext,
+            ["HighestModSeq"] = modSeq,
+            ["Exists"] = exists,
+            ["Unseen"] = unseen,
+            ["Subscribed"] = true,
+            ["Created"] = _time.GetUtcNow(),
+        };
+        if (SpecialUse(name) is { } specialUse)
+            e["SpecialUse"] = specialUse;
+        return e;
+    }
+
+    /// <summary>INBOX, Sent, Drafts, Trash and Junk exist for every user from the first message on (SPECIAL-USE).</summary>
+    public async Task EnsureDefaultFoldersAsync(string partition, string? except, CancellationToken cancellationToken)
+    {
+        var uidValidity = _time.GetUtcNow().ToUnixTimeSeconds();
+        foreach (var (name, _) in DefaultFolders.Where(f => f.Name != except))
+        {
+            try
+            {
+                await mailboxes.AddEntityAsync(NewFolder(partition, name, uidValidity, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                // Already there (created by an earlier attempt or by an IMAP client).
+            }
+        }
+    }
+
+    /// <summary>The columns a message row keeps from the parse, so IMAP never parses a message again.</summary>
+    public static Dictionary<string, object?> SummaryProperties(MessageSummary s)
+    {
+        var p = new Dictionary<string, object?>
+        {
+            ["Envelope"] = Cap(s.Envelope),
+            ["BodyStructure"] = Cap(s.BodyStructure),
+            ["Body"] = Cap(s.Body),
+            ["Parts"] = Cap(s.Parts),
+        };
+        foreach (var (name, value) in new[] { ("Subject", s.Subject), ("From", s.From), ("To", s.To), ("Cc", s.Cc), ("MessageIdHeader", s.MessageIdHeader) })
+        {
+            if (value is not null)
+                p[name] = Cap(value);
+        }
+        if (s.Date is { } date)
+            p["Date"] = date;
+        // A summary larger than a table property holds (32K characters) is marked so IMAP reparses from the blob.
+        if (new[] { s.Envelope, s.BodyStructure, s.Body, s.Parts }.Any(v => v.Length > MaxProperty))
+            p["SummaryTruncated"] = true;
+        return p;
+    }
+
+    /// <summary>Columns a copy takes over from its original (everything but keys and per-row state).</summary>
+    public static Dictionary<string, object?> CopyProperties(TableEntity source) =>
+        source.Properties.Where(p => p.Key is not ("Uid" or "MessageId" or "Blob" or "Size" or "InternalDate" or "Flags" or "ModSeq" or "Indexed"))
+            .ToDictionary(p => p.Key, p => p.Value);
+
+    public static string Cap(string value) => value.Length <= MaxProperty ? value : value[..MaxProperty];
+
+    private static TableEntity MessageEntity(string partition, string folder, long uid, long modSeq, DateTimeOffset now, MailboxEntry entry)
+    {
+        var e = new TableEntity(partition, MailboxKeys.MessageRow(folder, uid));
+        foreach (var (name, value) in entry.Properties)
+            e[name] = value;
+        e["Uid"] = uid;
+        e["MessageId"] = entry.MessageId;
+        e["Blob"] = entry.Blob;
+        e["Size"] = entry.Size;
+        e["InternalDate"] = entry.InternalDate;
+        e["Flags"] = entry.Flags;
+        e["ModSeq"] = modSeq;
+        e["Indexed"] = now;
+        return e;
+    }
+}

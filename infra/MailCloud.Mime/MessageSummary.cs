@@ -1,0 +1,38 @@
+namespace MailCloud.Mime;
+
+/// <summary>
+/// The parse of a message that every mailbox entry stores: IMAP views, part offsets and search fields, so IMAP
+/// answers ENVELOPE/BODYSTRUCTURE and serves sections by byte range without parsing the message again.
+/// </summary>
+public sealed record MessageSummary
+{
+    public required string Envelope { get; init; }
+    public required string BodyStructure { get; init; }
+    public required string Body { get; init; }
+
+    /// <summary>Offsets of every part (see <see cref="PartMap"/>).</summary>
+    public required string Parts { get; init; }
+
+    public string? Subject { get; init; }
+    public string? From { get; init; }
+    public string? To { get; init; }
+    public string? Cc { get; init; }
+    public DateTimeOffset? Date { get; init; }
+    public string? MessageIdHeader { get; init; }
+    public int ReceivedCount { get; init; }
+
+    public static MessageSummary Of(MimeEntity message) => new()
+    {
+        Envelope = ImapViews.Envelope(message),
+        BodyStructure = ImapViews.BodyStructure(message),
+        Body = ImapViews.Body(message),
+        Parts = PartMap.Serialize(message),
+        Subject = message.Subject,
+        From = message.GetHeader("From")?.Value,
+        To = message.GetHeader("To")?.Value,
+        Cc = message.GetHeader("Cc")?.Value,
+        Date = message.Date,
+        MessageIdHeader = message.MessageId,
+        ReceivedCount = message.GetHeaders("Received").Count(),
+    };
+}

@@ -1,0 +1,12 @@
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.Imap;
+using MailCloud.Protocols;
+
+// Container entry point. TLS certificate: a PFX file at MAILCLOUD_TLS_CERT (mounted from Key Vault in Azure).
+var settings = new MailCloudSettings();
+var certificate = ProtocolHost.CertificateFromEnvironment();
+if (certificate is null)
+    Console.Error.WriteLine("warning: MAILCLOUD_TLS_CERT is not set: STARTTLS is not offered, port 993 is not opened, and no login is possible");
+var app = ImapServerHost.Build(ImapServerHost.OptionsFromSettings(settings, certificate), StorageFactory.Account(settings));
+await app.RunAsync();

@@ -1,0 +1,38 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+
+namespace MailCloud.Imap;
+
+public sealed record ImapListener(string Name, IPEndPoint EndPoint, bool ImplicitTls);
+
+public sealed class ImapServerOptions
+{
+    public string HostName { get; set; } = "localhost";
+    public List<ImapListener> Listeners { get; } = [];
+    public X509Certificate2? Certificate { get; set; }
+
+    /// <summary>RFC 9051 5.4: at least 30 minutes of inactivity before an authenticated session may be closed.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Before login, idle clients are dropped sooner.</summary>
+    public TimeSpan LoginTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How often folders with IDLE sessions are checked for changes made elsewhere (deliveries, other hosts).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Largest APPEND literal (same default as SMTP's SIZE).</summary>
+    public long MaxMessageSize { get; set; } = 50L * 1024 * 1024;
+
+    /// <summary>Largest literal before login (a LOGIN password or a SASL response, never a message).</summary>
+    public long MaxLiteralBeforeLogin { get; set; } = 8 * 1024;
+    public int MaxLineLength { get; set; } = 64 * 1024;
+    public int MaxErrors { get; set; } = 20;
+    public int MaxConnections { get; set; } = 5000;
+    public int MaxConnectionsPerAddress { get; set; } = 50;
+    public int AuthMaxFailures { get; set; } = 10;
+    public TimeSpan AuthFailureDelay { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan DirectoryCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Allow LOGIN and AUTHENTICATE without TLS (never in production).</summary>
+    public bool AllowPlainWithoutTls { get; set; }
+}

@@ -1,0 +1,285 @@
+using System.IO.Pipelines;
+using System.Text.RegularExpressions;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.Mime;
+
+namespace MailCloud.Imap;
+
+/// <summary>Mailbox commands: SELECT/EXAMINE, CREATE, DELETE, RENAME, LIST/LSUB, STATUS, APPEND, QUOTA.</summary>
+public sealed partial class ImapSession
+{
+    private async Task<Completion> SelectAsync(ImapCommand c, PipeWriter output, CancellationToken ct)
+    {
+        var a = c.Args;
+        if (a.Count is < 1 or > 2 || a[0].IsList || a.Count == 2 && !a[1].IsList)
+            return $"BAD Syntax: {c.Name} mailbox [(CONDSTORE)]";
+        if (a.Count == 2 && a[1].Items.Any(t => t.IsAtom("CONDSTORE")))
+            _condStore = true;
+        if (_selected is not null)
+        {
+            Unselect();
+            Write(output, "* OK [CLOSED] Previous mailbox closed");
+        }
+        var name = Normalize(a[0].Text);
+        var snapshot = await store.OpenAsync(User!, name, ct);
+        if (snapshot.Folder is not { } folder)
+            return "NO [NONEXISTENT] No such mailbox";
+        bool readOnly = c.Name == "EXAMINE";
+        _selected = new SelectedFolder(name, readOnly, folder.UidValidity, folder.HighestModSeq, folder.UidNext, [.. snapshot.Messages], watcher.Watch(User!, name));
+        State = ImapState.Selected;
+        var keywords = snapshot.Messages.SelectMany(m => MessageFlags.Parse(m.Flags)).Where(f => !f.StartsWith('\\')).Distinct().Order(StringComparer.Ordinal);
+        var flags = string.Join(' ', MessageFlags.System.Concat(keywords));
+        Write(output, $"* FLAGS ({flags})");
+        Write(output, readOnly ? "* OK [PERMANENTFLAGS ()] Read-only mailbox" : $"* OK [PERMANENTFLAGS ({flags} \\*)] Flags permitted");
+        Write(output, $"* {snapshot.Messages.Count} EXISTS");
+        Write(output, "* 0 RECENT");
+        var firstUnseen = _selected.Messages.FindIndex(m => !MessageFlags.Has(m.Flags, MessageFlags.Seen));
+        if (firstUnseen >= 0)
+            Write(output, $"* OK [UNSEEN {firstUnseen + 1}] First unseen message");
+        Write(output, $"* OK [UIDVALIDITY {folder.UidValidity}] UIDs valid");
+        Write(output, $"* OK [UIDNEXT {folder.UidNext}] Predicted next UID");
+        Write(output, $"* OK [HIGHESTMODSEQ {Math.Max(1, folder.HighestModSeq)}] Highest");
+        return readOnly ? $"OK [READ-ONLY] {c.Name} completed" : $"OK [READ-WRITE] {c.Name} completed";
+    }
+
+    private async Task<Completion> CreateAsync(IReadOnlyList<ImapToken> a, CancellationToken ct)
+    {
+        if (a.Count != 1 || a[0].IsList)
+            return "BAD Syntax: CREATE mailbox";
+        var name = Normalize(a[0].Text);
+        if (!IsValidName(name))
+            return "NO [CANNOT] Invalid mailbox name";
+        if (name == "INBOX")
+            return "NO [ALREADYEXISTS] INBOX always exists";
+        return await store.CreateFolderAsync(User!, name, ct) ? "OK CREATE completed" : "NO [ALREADYEXISTS] Mailbox exists";
+    }
+
+    private static bool IsValidName(string name) =>
+        name.Length is > 0 and <= 512 && !name.Any(char.IsControl) && !name.Contains("//", StringComparison.Ordinal)
+        && !name.StartsWith(MailboxStore.Separator) && !name.Contains('*') && !name.Contains('%');
+
+    private async Task<Completion> DeleteAsync(IReadOnlyList<ImapToken> a, CancellationToken ct)
+    {
+        if (a.Count != 1 || a[0].IsList)
+            return "BAD Syntax: DELETE mailbox";
+        var name = Normalize(a[0].Text);
+        if (name == "INBOX")
+            return "NO [CANNOT] INBOX cannot be deleted";
+        var folders = await store.ListFoldersAsync(User!, ct);
+        if (!folders.Any(f => f.Name == name))
+            return "NO [NONEXISTENT] No such mailbox";
+        if (folders.Any(f => f.Name.StartsWith(name + MailboxStore.Separator, StringComparison.Ordinal)))
+            return "NO [INUSE] Mailbox has subfolders; delete them first";
+        if (_selected?.Name == name)
+            Unselect();
+        await store.DeleteFolderAsync(User!, name, ct);
+        watcher.Notify(User!, name);
+        return "OK DELETE completed";
+    }
+
+    private async Task<Completion> RenameAsync(IReadOnlyList<ImapToken> a, CancellationToken ct)
+    {
+        if (a.Count != 2 || a[0].IsList || a[1].IsList)
+            return "BAD Syntax: RENAME from to";
+        var from = Normalize(a[0].Text);
+        var to = Normalize(a[1].Text);
+        if (!IsValidName(to) || to == "INBOX")
+            return "NO [CANNOT] Invalid target name";
+        if (to.StartsWith(from + MailboxStore.Separator, StringComparison.Ordinal))
+            return "NO [CANNOT] Cannot move a mailbox into itself";
+        var folders = await store.ListFoldersAsync(User!, ct);
+        if (!folders.Any(f => f.Name == from))
+            return "NO [NONEXISTENT] No such mailbox";
+        if (folders.Any(f => f.Name == to))
+            return "NO [ALREADYEXISTS] Target mailbox exists";
+        if (_selected?.Name == from)
+            Unselect();
+        await store.RenameFolderAsync(User!, from, to, ct);
+        watcher.Notify(User!, from);
+        return "OK RENAME completed";
+    }
+
+    private async Task<Completion> ListAsync(ImapCommand c, PipeWriter output, CancellationToken ct)
+    {
+        var a = c.Args.ToList();
+        bool lsub = c.Name == "LSUB";
+        var selection = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        if (!lsub && a.Count > 0 && a[0].IsList)
+        {
+            selection.UnionWith(a[0].Items.Select(t => t.Text));
+            a.RemoveAt(0);
+        }
+        var returns = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        IReadOnlyList<ImapToken>? statusItems = null;
+        int ret = a.FindIndex(t => t.IsAtom("RETURN"));
+        if (!lsub && ret >= 0)
+        {
+            if (ret + 1 >= a.Count || !a[ret + 1].IsList)
+                return "BAD Syntax: RETURN (options)";
+            var opts = a[ret + 1].Items;
+            for (int i = 0; i < opts.Count; i++)
+            {
+                returns.Add(opts[i].Text);
+                if (opts[i].IsAtom("STATUS") && i + 1 < opts.Count && opts[i + 1].IsList)
+                    statusItems = opts[++i].Items;
+            }
+            a.RemoveRange(ret, 2);
+        }
+        if (a.Count != 2 || a[0].IsList)
+            return $"BAD Syntax: {c.Name} reference pattern";
+        var reference = a[0].Text;
+        var patterns = a[1].IsList ? a[1].Items.Select(t => t.Text).ToList() : [a[1].Text];
+        if (!lsub && patterns.Count == 1 && patterns[0].Length == 0)
+        {
+            // RFC 3501: an empty pattern asks for the hierarchy delimiter.
+            Write(output, $"* LIST (\\Noselect) \"{MailboxStore.Separator}\" \"\"");
+            return "OK LIST completed";
+        }
+        var folders = await store.ListFoldersAsync(User!, ct);
+        var regexes = patterns.Select(p => PatternRegex(reference + p)).ToList();
+        bool subscribedOnly = lsub || selection.Contains("SUBSCRIBED");
+        bool specialOnly = selection.Contains("SPECIAL-USE");
+        bool showSubscribed = subscribedOnly || returns.Contains("SUBSCRIBED");
+        foreach (var f in folders.OrderBy(f => f.Name == "INBOX" ? 0 : 1).ThenBy(f => f.Name, StringComparer.Ordinal))
+        {
+            if (!regexes.Any(r => r.IsMatch(f.Name)) || subscribedOnly && !f.Subscribed || specialOnly && f.SpecialUse is null)
+                continue;
+            var attrs = new List<string>();
+            bool children = folders.Any(x => x.Name.StartsWith(f.Name + MailboxStore.Separator, StringComparison.Ordinal));
+            if (!lsub)
+                attrs.Add(children ? "\\HasChildren" : "\\HasNoChildren");
+            if (showSubscribed && f.Subscribed && !lsub)
+                attrs.Add("\\Subscribed");
+            if (f.SpecialUse is not null && !lsub)
+                attrs.Add(f.SpecialUse);
+            Write(output, $"* {c.Name} ({string.Join(' ', attrs)}) \"{MailboxStore.Separator}\" {ImapFormat.Mailbox(f.Name)}");
+            if (statusItems is not null)
+                WriteStatus(output, f, statusItems.Select(t => t.Text.ToUpperInvariant()).ToList());
+        }
+        return $"OK {c.Name} completed";
+    }
+
+    /// <summary>LIST wildcards: '*' matches anything, '%' anything but the hierarchy separator.</summary>
+    private static Regex PatternRegex(string pattern)
+    {
+        var rx = "^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("%", "[^/]*", StringComparison.Ordinal) + "$";
+        // INBOX matches case-insensitively.
+        if (pattern.StartsWith("inbox", StringComparison.OrdinalIgnoreCase))
+            rx = "^(?i:INBOX)" + rx[("^" + Regex.Escape(pattern[..5])).Length..];
+        return new Regex(rx, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+    }
+
+    private static readonly HashSet<string> StatusItems = ["MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ"];
+
+    private async Task<Completion> StatusAsync(IReadOnlyList<ImapToken> a, PipeWriter output, CancellationToken ct)
+    {
+        if (a.Count != 2 || a[0].IsList || !a[1].IsList || a[1].Items.Count == 0)
+            return "BAD Syntax: STATUS mailbox (items)";
+        var items = a[1].Items.Select(t => t.Text.ToUpperInvariant()).ToList();
+        if (items.FirstOrDefault(i => !StatusItems.Contains(i)) is { } unknown)
+            return $"BAD Unknown status item {unknown}";
+        var folder = await store.GetFolderAsync(User!, Normalize(a[0].Text), ct);
+        if (folder is null)
+            return "NO [NONEXISTENT] No such mailbox";
+        WriteStatus(output, folder, items);
+        return "OK STATUS completed";
+    }
+
+    /// <summary>STATUS from the folder's state row alone: counters are kept exact by every change (one read).</summary>
+    private static void WriteStatus(PipeWriter output, FolderInfo f, IReadOnlyList<string> items)
+    {
+        var parts = items.Where(StatusItems.Contains).Select(i => i + " " + (i switch
+        {
+            "MESSAGES" => f.Exists,
+            "RECENT" => 0,
+            "UIDNEXT" => f.UidNext,
+            "UIDVALIDITY" => f.UidValidity,
+            "UNSEEN" => f.Unseen,
+            _ => Math.Max(1, f.HighestModSeq),
+        }));
+        Write(output, $"* STATUS {ImapFormat.Mailbox(f.Name)} ({string.Join(' ', parts)})");
+    }
+
+    private async Task<Completion> AppendAsync(IReadOnlyList<ImapToken> a, PipeWriter output, CancellationToken ct)
+    {
+        // APPEND mailbox [(flags)] [date-time] literal
+        if (a.Count is < 2 or > 4 || a[0].IsList || a[^1].Kind != ImapTokenKind.Literal)
+            return "BAD Syntax: APPEND mailbox [(flags)] [date-time] {size}";
+        var name = Normalize(a[0].Text);
+        string flags = string.Empty;
+        var internalDate = DateTimeOffset.UtcNow;
+        for (int i = 1; i < a.Count - 1; i++)
+        {
+            if (a[i].IsList)
+            {
+                if (!TryFlags(a[i].Items, out var set, out var error))
+                    return "BAD " + error;
+                flags = MessageFlags.Format(set);
+            }
+            else if (!ImapFormat.TryParseDateTime(a[i].Text, out internalDate))
+                return "BAD Invalid date-time";
+        }
+        var bytes = a[^1].Bytes;
+        if (bytes.Length == 0)
+            return "NO Cannot append an empty message";
+        if (await store.GetFolderAsync(User!, name, ct) is null)
+            return "NO [TRYCREATE] No such mailbox";
+        if (await OverQuotaAsync(bytes.Length, ct))
+            return "NO [OVERQUOTA] Mailbox is full";
+        var now = DateTimeOffset.UtcNow;
+        var id = MessageIds.New(now);
+        var blob = MessageIds.BlobPath(id, now);
+        await messages.GetBlobClient(blob).UploadAsync(new BinaryData(bytes), new Storage.BlobUploadOptions { ContentType = "message/rfc822" }, ct);
+        var summary = MessageSummary.Of(MimeParser.Parse(bytes));
+        var entry = new MailboxEntry(id, blob, bytes.Length, internalDate.ToUniversalTime(), flags, MailboxWriter.SummaryProperties(summary));
+        var added = (await store.Writer.AddAsync(User!, name, [entry], createFolder: false, ct))[0];
+        watcher.Notify(User!, name);
+        return $"OK [APPENDUID {added.UidValidity} {added.Uid}] APPEND completed";
+    }
+
+    private async Task<bool> OverQuotaAsync(long adding, CancellationToken ct)
+    {
+        if (_quota is not { } quota)
+            return false;
+        var (used, _) = await store.GetUsageAsync(User!, ct);
+        return used + adding > quota;
+    }
+
+    /// <summary>Flags a client may set: the system flags (not \Recent) and keywords.</summary>
+    private static bool TryFlags(IEnumerable<ImapToken> tokens, out SortedSet<string> flags, out string error)
+    {
+        flags = new SortedSet<string>(StringComparer.Ordinal);
+        error = string.Empty;
+        foreach (var t in tokens)
+        {
+            var f = MessageFlags.Canonical(t.Text);
+            if (t.Kind != ImapTokenKind.Atom || f.StartsWith('\\') && !MessageFlags.System.Contains(f) || f.Length == 0 || f.Any(ch => ch is '(' or ')' or '{' or '"' or ']' or '%' or '*' || ch <= ' '))
+            {
+                error = $"Invalid flag {t.Text}";
+                return false;
+            }
+            flags.Add(f);
+        }
+        return true;
+    }
+
+    private async Task<Completion> QuotaAsync(ImapCommand c, PipeWriter output, CancellationToken ct)
+    {
+        if (c.Args.Count != 1 || c.Args[0].IsList)
+            return $"BAD Syntax: {c.Name} name";
+        if (c.Name == "GETQUOTAROOT")
+        {
+            if (await store.GetFolderAsync(User!, Normalize(c.Args[0].Text), ct) is null)
+                return "NO [NONEXISTENT] No such mailbox";
+            Write(output, $"* QUOTAROOT {ImapFormat.Mailbox(Normalize(c.Args[0].Text))} \"\"");
+        }
+        else if (c.Args[0].Text.Length != 0)
+            return "NO [NONEXISTENT] No such quota root";
+        var (used, _) = await store.GetUsageAsync(User!, ct);
+        // RFC 9208: STORAGE in units of 1024 octets.
+        var resources = _quota is { } q ? $"STORAGE {(used + 1023) / 1024} {q / 1024}" : null;
+        Write(output, resources is null ? "* QUOTA \"\" ()" : $"* QUOTA \"\" ({resources})");
+        return $"OK {c.Name} completed";
+    }
+}

@@ -1,0 +1,516 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Text;
+using Azure;
+using MailCloud.Data;
+using MailCloud.Mime;
+using MailCloud.Storage;
+
+namespace MailCloud.Imap;
+
+/// <summary>Commands on the selected folder's messages: FETCH, STORE, COPY/MOVE, EXPUNGE; and merging in changes made elsewhere.</summary>
+public sealed partial class ImapSession
+{
+    private const int FetchChunk = 250;
+
+    private static readonly string[] SummaryColumns = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated"];
+
+    /// <summary>
+    /// Merges changes made by other sessions and deliveries into this session's view and reports them: flag
+    /// changes as FETCH, new messages as EXISTS, expunges as EXPUNGE (only when <paramref name="allowExpunge"/>;
+    /// until then the message keeps its number). Costs nothing unless the folder was announced or polled as
+    /// changed, or <paramref name="force"/> (NOOP, CHECK): then one point read, and a query only when it changed.
+    /// </summary>
+    private async Task SyncAsync(PipeWriter output, bool allowExpunge, bool force, CancellationToken ct)
+    {
+        var sel = _selected!;
+        var version = sel.Watch.Version;
+        if (force || version != sel.SeenVersion)
+        {
+            sel.SeenVersion = version;
+            var folder = await store.GetFolderAsync(User!, sel.Name, ct);
+            var flagChanged = new List<long>();
+            int added = 0;
+            if (folder is null || folder.UidValidity != sel.UidValidity)
+            {
+                // Deleted or renamed elsewhere: everything in the view is gone.
+                foreach (var m in sel.Messages)
+                    sel.Expunged.Add(m.Uid);
+            }
+            else if (folder.HighestModSeq != sel.HighestModSeq)
+            {
+                var changed = await store.ChangedSinceAsync(User!, sel.Name, sel.HighestModSeq, ct);
+                var largest = sel.LargestUid;
+                foreach (var m in changed)
+                {
+                    var i = sel.IndexOf(m.Uid);
+                    if (i >= 0)
+                    {
+                        if (sel.Messages[i].Flags != m.Flags)
+                            flagChanged.Add(m.Uid);
+                        sel.Messages[i] = m;
+                    }
+                    else if (m.Uid > largest)
+                    {
+                        sel.Messages.Add(m);
+                        largest = m.Uid;
+                        added++;
+                    }
+                }
+                sel.HighestModSeq = Math.Max(folder.HighestModSeq, changed.Count == 0 ? 0 : changed.Max(m => m.ModSeq));
+                sel.UidNext = folder.UidNext;
+                if (sel.Messages.Count - sel.Expunged.Count != folder.Exists)
+                {
+                    // The counts disagree: something was expunged (or arrived during the query); list the UIDs to know.
+                    var present = await store.ListUidsAsync(User!, sel.Name, ct);
+                    foreach (var m in sel.Messages)
+                    {
+                        if (!present.Contains(m.Uid))
+                            sel.Expunged.Add(m.Uid);
+                    }
+                }
+            }
+            if (allowExpunge)
+                ReportExpunges(output);
+            foreach (var uid in flagChanged)
+            {
+                var i = sel.IndexOf(uid);
+                if (i >= 0 && !sel.Expunged.Contains(uid))
+                    Write(output, $"* {i + 1} FETCH (UID {uid} FLAGS {ImapFormat.Flags(sel.Messages[i].Flags)}{ModSeqItem(sel.Messages[i])})");
+            }
+            if (added > 0)
+                Write(output, $"* {sel.Messages.Count} EXISTS");
+        }
+        else if (allowExpunge)
+            ReportExpunges(output);
+    }
+
+    private string ModSeqItem(MailboxMessage m) => _condStore ? $" MODSEQ ({m.ModSeq})" : string.Empty;
+
+    private void ReportExpunges(PipeWriter output)
+    {
+        var sel = _selected!;
+        if (sel.Expunged.Count == 0)
+            return;
+        // Highest number first, so each EXPUNGE's number is still right when the client reads it.
+        for (int i = sel.Messages.Count - 1; i >= 0; i--)
+        {
+            if (sel.Expunged.Contains(sel.Messages[i].Uid))
+            {
+                Write(output, $"* {i + 1} EXPUNGE");
+                sel.Messages.RemoveAt(i);
+            }
+        }
+        sel.Expunged.Clear();
+    }
+
+    private bool TrySet(ImapCommand c, ImapToken token, out List<int> indexes, out string error)
+    {
+        indexes = [];
+        error = string.Empty;
+        var sel = _selected!;
+        if (token.Kind != ImapTokenKind.Atom || !SequenceSet.TryParse(token.Text, out var set))
+        {
+            error = "BAD Invalid sequence set";
+            return false;
+        }
+        if (!c.Uid && (sel.Messages.Count == 0 || set.HasNumberAbove(sel.Messages.Count)))
+        {
+            error = sel.Messages.Count == 0 ? "BAD No messages" : "BAD Invalid message number";
+            return false;
+        }
+        indexes = sel.Resolve(set, c.Uid);
+        return true;
+    }
+
+    private async Task<Completion> FetchAsync(ImapCommand c, PipeWriter output, CancellationToken ct)
+    {
+        var a = c.Args;
+        if (a.Count is < 2 or > 3)
+            return "BAD Syntax: FETCH set items [(CHANGEDSINCE n)]";
+        if (!TrySet(c, a[0], out var indexes, out var error))
+            return error;
+        if (!FetchParser.TryParse(a[1], out var items, out error))
+            return "BAD " + error;
+        long? changedSince = null;
+        if (a.Count == 3)
+        {
+            var mods = a[2].Items;
+            if (!a[2].IsList || mods.Count != 2 || !mods[0].IsAtom("CHANGEDSINCE") || !long.TryParse(mods[1].Text, NumberStyles.None, CultureInfo.InvariantCulture, out var since))
+                return "BAD Unknown FETCH modifier";
+            changedSince = since;
+            _condStore = true;
+        }
+        if (c.Uid && !items.Any(i => i.Kind == FetchKind.Uid))
+            items.Insert(0, new FetchItem(FetchKind.Uid, "UID"));
+        if (changedSince is not null && !items.Any(i => i.Kind == FetchKind.ModSeq))
+            items.Add(new FetchItem(FetchKind.ModSeq, "MODSEQ"));
+        if (items.Any(i => i.Kind == FetchKind.ModSeq))
+            _condStore = true;
+        var sel = _selected!;
+        if (changedSince is { } cs)
+            indexes = indexes.Where(i => sel.Messages[i].ModSeq > cs).ToList();
+        bool needsRow = items.Any(i => i.NeedsRow);
+        bool setsSeen = !sel.ReadOnly && items.Any(i => i.Kind == FetchKind.Section && !i.Peek);
+        bool missing = false;
+        foreach (var chunk in indexes.Chunk(FetchChunk))
+        {
+            var messagesInChunk = chunk.Select(i => sel.Messages[i]).ToList();
+            var rows = needsRow ? await LoadRowsAsync(messagesInChunk, SummaryColumns, ct) : null;
+            var flagsChanged = new HashSet<long>();
+            if (setsSeen)
+            {
+                var unseen = messagesInChunk.Where(m => !MessageFlags.Has(m.Flags, MessageFlags.Seen) && (rows is null || rows.ContainsKey(m.Uid))).Select(m => m.Uid).ToList();
+                if (unseen.Count > 0)
+                {
+                    var result = await store.UpdateFlagsAsync(User!, sel.Name, unseen, f => f.Add(MessageFlags.Seen), cancellationToken: ct);
+                    ApplyFlagChanges(result.Changed);
+                    flagsChanged.UnionWith(result.Changed.Select(x => x.Uid));
+                    if (result.Changed.Count > 0)
+                        watcher.Notify(User!, sel.Name);
+                }
+            }
+            foreach (var index in chunk)
+            {
+                var m = sel.Messages[index];
+                TableEntity? row = null;
+                if (rows is not null && !rows.TryGetValue(m.Uid, out row))
+                {
+                    missing = true; // expunged by another session; RFC 2180 4.1.1
+                    continue;
+                }
+                await WriteFetchAsync(output, index + 1, m, row, items, includeFlags: flagsChanged.Contains(m.Uid), ct);
+            }
+            await output.FlushAsync(ct);
+        }
+        return missing ? "NO [EXPUNGEISSUED] Some messages were expunged by another session" : "OK FETCH completed";
+    }
+
+    private async Task<Dictionary<long, TableEntity>> LoadRowsAsync(IReadOnlyList<MailboxMessage> chunk, string[]? columns, CancellationToken ct)
+    {
+        var wanted = chunk.Select(m => m.Uid).ToHashSet();
+        var rows = new Dictionary<long, TableEntity>();
+        await foreach (var e in store.QueryMessagesAsync(User!, _selected!.Name, chunk.Min(m => m.Uid), chunk.Max(m => m.Uid), columns, ct))
+        {
+            var uid = e.GetInt64("Uid") ?? 0;
+            if (wanted.Contains(uid))
+                rows[uid] = e;
+        }
+        return rows;
+    }
+
+    private void ApplyFlagChanges(IEnumerable<FlagChange> changes)
+    {
+        var sel = _selected!;
+        foreach (var ch in changes)
+        {
+            var i = sel.IndexOf(ch.Uid);
+            if (i >= 0)
+                sel.Messages[i] = sel.Messages[i] with { Flags = ch.Flags, ModSeq = ch.ModSeq };
+            sel.HighestModSeq = Math.Max(sel.HighestModSeq, ch.ModSeq);
+        }
+    }
+
+    private async Task WriteFetchAsync(PipeWriter output, int seq, MailboxMessage m, TableEntity? row, List<FetchItem> items, bool includeFlags, CancellationToken ct)
+    {
+        var head = new StringBuilder().Append("* ").Append(seq).Append(" FETCH (");
+        bool first = true;
+        void Sep()
+        {
+            if (!first)
+                head.Append(' ');
+            first = false;
+        }
+        ParsedMessage? parsed = null;
+        if (row is not null && (row.GetBoolean("SummaryTruncated") == true || row.GetString("Parts") is null) && items.Any(i => i.NeedsRow))
+            parsed = await ParseWholeAsync(m.Blob, ct);
+        bool flagsWritten = false;
+        foreach (var item in items)
+        {
+            switch (item.Kind)
+            {
+                case FetchKind.Uid:
+                    Sep();
+                    head.Append("UID ").Append(m.Uid);
+                    break;
+                case FetchKind.Flags:
+                    Sep();
+                    head.Append("FLAGS ").Append(ImapFormat.Flags(m.Flags));
+                    flagsWritten = true;
+                    break;
+                case FetchKind.InternalDate:
+                    Sep();
+                    head.Append("INTERNALDATE ").Append(ImapFormat.DateTime(m.InternalDate));
+                    break;
+                case FetchKind.Size:
+                    Sep();
+                    head.Append("RFC822.SIZE ").Append(m.Size);
+                    break;
+                case FetchKind.ModSeq:
+                    Sep();
+                    head.Append("MODSEQ (").Append(m.ModSeq).Append(')');
+                    break;
+                case FetchKind.Envelope:
+                    Sep();
+                    head.Append("ENVELOPE ").Append(parsed is not null ? ImapViews.Envelope(parsed.Root) : row!.GetString("Envelope") ?? "NIL");
+                    break;
+                case FetchKind.Body:
+                    Sep();
+                    head.Append("BODY ").Append(parsed is not null ? ImapViews.Body(parsed.Root) : row!.GetString("Body") ?? "NIL");
+                    break;
+                case FetchKind.BodyStructure:
+                    Sep();
+                    head.Append("BODYSTRUCTURE ").Append(parsed is not null ? ImapViews.BodyStructure(parsed.Root) : row!.GetString("BodyStructure") ?? "NIL");
+                    break;
+                case FetchKind.Section:
+                    Sep();
+                    head.Append(item.Name).Append(' ');
+                    output.Write(Encoding.UTF8.GetBytes(head.ToString()));
+                    head.Clear();
+                    await WriteSectionAsync(output, item, m, row!, parsed, ct);
+                    break;
+            }
+        }
+        if (includeFlags && !flagsWritten)
+        {
+            Sep();
+            head.Append("FLAGS ").Append(ImapFormat.Flags(m.Flags));
+        }
+        head.Append(')');
+        Write(output, head.ToString());
+    }
+
+    /// <summary>A message parsed whole: only for rows whose stored summary was too large for the table.</summary>
+    private sealed record ParsedMessage(byte[] Bytes, MimeEntity Root);
+
+    private async Task<ParsedMessage> ParseWholeAsync(string blob, CancellationToken ct)
+    {
+        var bytes = (await messages.GetBlobClient(blob).DownloadContentAsync(ct)).ToArray();
+        return new ParsedMessage(bytes, MimeParser.Parse(bytes));
+    }
+
+    /// <summary>
+    /// Writes BODY[section]&lt;partial&gt; as a literal: the byte range the stored part offsets give, streamed from the
+    /// blob with a ranged read; HEADER.FIELDS reads the header block and keeps the fields asked for.
+    /// </summary>
+    private async Task WriteSectionAsync(PipeWriter output, FetchItem item, MailboxMessage m, TableEntity row, ParsedMessage? parsed, CancellationToken ct)
+    {
+        IMimePart? root = parsed is not null ? parsed.Root : PartMap.Parse(row.GetString("Parts"));
+        var section = root is null ? null : ImapViews.Resolve(root, item.Section);
+        if (section is null)
+        {
+            output.Write("NIL"u8);
+            return;
+        }
+        var blob = row.GetString("Blob") ?? m.Blob;
+        if (section.Fields is not null)
+        {
+            var range = parsed is not null ? parsed.Bytes.AsMemory((int)section.Offset, (int)section.Length) : await DownloadRangeAsync(blob, section.Offset, section.Length, ct);
+            var data = section.Extract(range.Span);
+            var (s, l) = Partial(item, data.Length);
+            WriteLiteral(output, data.AsSpan((int)s, (int)l));
+            return;
+        }
+        var (start, length) = Partial(item, section.Length);
+        output.Write(Encoding.ASCII.GetBytes($"{{{length}}}\r\n"));
+        if (length == 0)
+            return;
+        if (parsed is not null)
+        {
+            output.Write(parsed.Bytes.AsSpan((int)(section.Offset + start), (int)length));
+            return;
+        }
+        await using var download = await messages.GetBlobClient(blob).DownloadStreamingAsync(new HttpRange(section.Offset + start, length), cancellationToken: ct);
+        long copied = 0;
+        while (copied < length)
+        {
+            var memory = output.GetMemory((int)Math.Min(64 * 1024, length - copied));
+            var n = await download.Content.ReadAsync(memory[..(int)Math.Min(memory.Length, length - copied)], ct);
+            if (n == 0)
+                throw new IOException($"blob {blob} ended before the announced literal");
+            output.Advance(n);
+            copied += n;
+            if (copied % (256 * 1024) < n)
+                await output.FlushAsync(ct);
+        }
+    }
+
+    private static (long Start, long Length) Partial(FetchItem item, long total)
+    {
+        if (item.PartialStart is not { } start)
+            return (0, total);
+        start = Math.Min(start, total);
+        return (start, Math.Min(item.PartialLength ?? total, total - start));
+    }
+
+    private static void WriteLiteral(PipeWriter output, ReadOnlySpan<byte> data)
+    {
+        output.Write(Encoding.ASCII.GetBytes($"{{{data.Length}}}\r\n"));
+        output.Write(data);
+    }
+
+    private async Task<ReadOnlyMemory<byte>> DownloadRangeAsync(string blob, long offset, long length, CancellationToken ct)
+    {
+        if (length == 0)
+            return ReadOnlyMemory<byte>.Empty;
+        await using var download = await messages.GetBlobClient(blob).DownloadStreamingAsync(new HttpRange(offset, length), cancellationToken: ct);
+        var buffer = new MemoryStream();
+        await download.Content.CopyToAsync(buffer, ct);
+        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+    }
+
+    private async Task<Completion> StoreAsync(ImapCommand c, PipeWriter output, CancellationToken ct)
+    {
+        var a = c.Args.ToList();
+        if (a.Count < 3)
+            return "BAD Syntax: STORE set [(UNCHANGEDSINCE n)] FLAGS|+FLAGS|-FLAGS[.SILENT] (flags)";
+        if (!TrySet(c, a[0], out var indexes, out var error))
+            return error;
+        long? unchangedSince = null;
+        if (a[1].IsList)
+        {
+            var mods = a[1].Items;
+            if (mods.Count != 2 || !mods[0].IsAtom("UNCHANGEDSINCE") || !long.TryParse(mods[1].Text, NumberStyles.None, CultureInfo.InvariantCulture, out var since))
+                return "BAD Unknown STORE modifier";
+            unchangedSince = since;
+            _condStore = true;
+            a.RemoveAt(1);
+        }
+        var item = a[1].Text.ToUpperInvariant();
+        bool silent = item.EndsWith(".SILENT", StringComparison.Ordinal);
+        var op = silent ? item[..^7] : item;
+        if (op is not ("FLAGS" or "+FLAGS" or "-FLAGS"))
+            return "BAD Unknown STORE item";
+        var flagTokens = a.Count == 3 && a[2].IsList ? a[2].Items : a.Skip(2).ToList();
+        if (!TryFlags(flagTokens, out var flags, out error))
+            return "BAD " + error;
+        var sel = _selected!;
+        if (sel.ReadOnly)
+            return "NO [READ-ONLY] Mailbox is read-only";
+        var uids = indexes.Select(i => sel.Messages[i].Uid).Where(u => !sel.Expunged.Contains(u)).ToList();
+        Action<SortedSet<string>> change = op switch
+        {
+            "+FLAGS" => set => set.UnionWith(flags),
+            "-FLAGS" => set => set.ExceptWith(flags),
+            _ => set =>
+            {
+                set.Clear();
+                set.UnionWith(flags);
+            },
+        };
+        var result = uids.Count == 0 ? new FlagUpdateResult([], []) : await store.UpdateFlagsAsync(User!, sel.Name, uids, change, unchangedSince, ct);
+        ApplyFlagChanges(result.Changed);
+        if (result.Changed.Count > 0)
+            watcher.Notify(User!, sel.Name);
+        var changedUids = result.Changed.Select(x => x.Uid).ToHashSet();
+        var modified = result.Modified.ToHashSet();
+        foreach (var index in indexes)
+        {
+            var m = sel.Messages[index];
+            if (modified.Contains(m.Uid))
+                continue;
+            // Without .SILENT every message gets its flags back; with it, CONDSTORE still reports new MODSEQs.
+            if (!silent)
+                Write(output, $"* {index + 1} FETCH ({(c.Uid ? $"UID {m.Uid} " : string.Empty)}FLAGS {ImapFormat.Flags(m.Flags)}{ModSeqItem(m)})");
+            else if (_condStore && changedUids.Contains(m.Uid))
+                Write(output, $"* {index + 1} FETCH ({(c.Uid ? $"UID {m.Uid} " : string.Empty)}MODSEQ ({m.ModSeq}))");
+        }
+        if (modified.Count > 0)
+        {
+            var set = c.Uid ? SequenceSet.Compact(modified.Order()) : SequenceSet.Compact(indexes.Where(i => modified.Contains(sel.Messages[i].Uid)).Select(i => (long)i + 1));
+            return $"OK [MODIFIED {set}] Conditional STORE failed for some messages";
+        }
+        return "OK STORE completed";
+    }
+
+    private async Task<Completion> CopyAsync(ImapCommand c, PipeWriter output, CancellationToken ct)
+    {
+        var a = c.Args;
+        if (a.Count != 2 || a[1].IsList)
+            return $"BAD Syntax: {c.Name} set mailbox";
+        if (!TrySet(c, a[0], out var indexes, out var error))
+            return error;
+        var sel = _selected!;
+        bool move = c.Name == "MOVE";
+        if (move && sel.ReadOnly)
+            return "NO [READ-ONLY] Mailbox is read-only";
+        var target = Normalize(a[1].Text);
+        var targetFolder = await store.GetFolderAsync(User!, target, ct);
+        if (targetFolder is null)
+            return "NO [TRYCREATE] No such mailbox";
+        var chosen = indexes.Select(i => sel.Messages[i]).Where(m => !sel.Expunged.Contains(m.Uid)).ToList();
+        if (chosen.Count == 0)
+            return $"OK {c.Name} completed";
+        if (!(move && target == sel.Name) && await OverQuotaAsync(chosen.Sum(m => m.Size), ct))
+            return "NO [OVERQUOTA] Mailbox is full";
+        var sources = new List<long>();
+        var results = new List<AddedEntry>();
+        foreach (var chunk in chosen.Chunk(FetchChunk))
+        {
+            var rows = await LoadRowsAsync(chunk, null, ct);
+            var now = DateTimeOffset.UtcNow;
+            var entries = new List<MailboxEntry>();
+            foreach (var m in chunk)
+            {
+                if (!rows.TryGetValue(m.Uid, out var row))
+                    continue;
+                entries.Add(new MailboxEntry(Core.MessageIds.New(now), row.GetString("Blob") ?? m.Blob, row.GetInt64("Size") ?? m.Size,
+                    row.GetDateTimeOffset("InternalDate") ?? m.InternalDate, row.GetString("Flags") ?? m.Flags, MailboxWriter.CopyProperties(row)));
+                sources.Add(m.Uid);
+            }
+            results.AddRange(await store.Writer.AddAsync(User!, target, entries, createFolder: false, ct));
+        }
+        watcher.Notify(User!, target);
+        var code = results.Count == 0 ? string.Empty : $"[COPYUID {targetFolder.UidValidity} {SequenceSet.Compact(sources)} {SequenceSet.Compact(results.Select(r => r.Uid))}] ";
+        if (!move)
+            return $"OK {code}COPY completed";
+        // MOVE (RFC 6851): the COPYUID comes untagged before the EXPUNGEs.
+        if (code.Length > 0)
+            Write(output, $"* OK {code.TrimEnd()} Moved");
+        var doomed = chosen.Where(m => sources.Contains(m.Uid)).ToList();
+        var removed = await store.ExpungeAsync(User!, sel.Name, doomed, ct);
+        foreach (var uid in removed)
+            sel.Expunged.Add(uid);
+        ReportExpunges(output);
+        watcher.Notify(User!, sel.Name);
+        return "OK MOVE completed";
+    }
+
+    private async Task<Completion> ExpungeAsync(ImapCommand c, PipeWriter output, CancellationToken ct)
+    {
+        var sel = _selected!;
+        if (sel.ReadOnly)
+            return "NO [READ-ONLY] Mailbox is read-only";
+        SequenceSet? uids = null;
+        if (c.Uid)
+        {
+            if (c.Args.Count != 1 || !SequenceSet.TryParse(c.Args[0].Text, out var set))
+                return "BAD Syntax: UID EXPUNGE set";
+            uids = set;
+        }
+        else if (c.Args.Count != 0)
+            return "BAD Syntax: EXPUNGE";
+        await ExpungeDeletedAsync(uids, output, ct);
+        return "OK EXPUNGE completed";
+    }
+
+    /// <summary>Removes messages flagged \Deleted (within <paramref name="uids"/> if given); reports EXPUNGEs unless <paramref name="output"/> is null (CLOSE).</summary>
+    private async Task ExpungeDeletedAsync(SequenceSet? uids, PipeWriter? output, CancellationToken ct)
+    {
+        var sel = _selected!;
+        // Flags set by other sessions count too: catch up first.
+        if (output is not null)
+            await SyncAsync(output, allowExpunge: true, force: true, ct);
+        var largest = sel.LargestUid;
+        var doomed = sel.Messages.Where(m => MessageFlags.Has(m.Flags, MessageFlags.Deleted) && (uids is null || uids.Contains(m.Uid, largest))).ToList();
+        if (doomed.Count == 0)
+            return;
+        var removed = await store.ExpungeAsync(User!, sel.Name, doomed, ct);
+        watcher.Notify(User!, sel.Name);
+        foreach (var uid in removed)
+            sel.Expunged.Add(uid);
+        if (output is not null)
+            ReportExpunges(output);
+    }
+}
