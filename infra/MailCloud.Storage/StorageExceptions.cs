@@ -19,4 +19,12 @@ public static class StorageErrors
     public static bool IsUnreachable(Exception e) =>
         e is RequestFailedException { Status: 0 } || e is HttpRequestException || e is AggregateException { InnerExceptions: var inner } && inner.All(IsUnreachable)
         || e is TaskCanceledException { InnerException: TimeoutException };
+
+    /// <summary>
+    /// Any failure of the storage service or of reaching it (after the pipeline's retries, which end in an
+    /// AggregateException): callers turn these into temporary protocol replies.
+    /// </summary>
+    public static bool IsStorageFailure(Exception e) =>
+        e is RequestFailedException or HttpRequestException || IsUnreachable(e)
+        || e is AggregateException { InnerExceptions: var inner } && inner.All(IsStorageFailure);
 }

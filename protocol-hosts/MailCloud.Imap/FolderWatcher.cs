@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using MailCloud.Core;
 using MailCloud.Data;
+using MailCloud.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace MailCloud.Imap;
@@ -77,7 +78,7 @@ public sealed class FolderWatcher : IAsyncDisposable
                             entry.Signal();
                         entry.LastPolled = state;
                     }
-                    catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException)
+                    catch (Exception e) when (StorageErrors.IsStorageFailure(e))
                     {
                         _logger.LogWarning("folder poll failed: {Error}", e.Message);
                     }

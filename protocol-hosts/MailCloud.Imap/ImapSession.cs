@@ -109,7 +109,7 @@ public sealed partial class ImapSession(
         {
             done = await RunAsync(command, output, ct);
         }
-        catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException or TableTransactionFailedException)
+        catch (Exception e) when (StorageErrors.IsStorageFailure(e))
         {
             logger.LogWarning("storage failure in {Command}: {Error}", command.Name, e.Message);
             done = "NO [UNAVAILABLE] Temporary storage failure, try again";
@@ -130,7 +130,7 @@ public sealed partial class ImapSession(
             {
                 await SyncAsync(output, allowExpunge, force: command.Name is "NOOP" or "CHECK", ct);
             }
-            catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException)
+            catch (Exception e) when (StorageErrors.IsStorageFailure(e))
             {
                 logger.LogDebug("sync failed: {Error}", e.Message);
             }

@@ -169,7 +169,7 @@ public sealed class Pop3Session(
         {
             user = null;
         }
-        catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException)
+        catch (Exception e) when (StorageErrors.IsStorageFailure(e))
         {
             Write(output, "-ERR [SYS/TEMP] Temporary failure, try again later");
             return Pop3Action.None;
@@ -305,7 +305,7 @@ public sealed class Pop3Session(
         {
             download = await messages.GetBlobClient(message.Blob).DownloadStreamingAsync(cancellationToken: ct);
         }
-        catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException)
+        catch (Exception e) when (StorageErrors.IsStorageFailure(e))
         {
             Write(output, "-ERR [SYS/TEMP] Message cannot be read now, try again later");
             return Pop3Action.None;
@@ -370,7 +370,7 @@ public sealed class Pop3Session(
             if (doomed.Count > 0)
                 await store.ExpungeAsync(User!, Folder, doomed, ct);
         }
-        catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException)
+        catch (Exception e) when (StorageErrors.IsStorageFailure(e))
         {
             return Close(output, "-ERR [SYS/TEMP] Some deleted messages not removed, try again later");
         }

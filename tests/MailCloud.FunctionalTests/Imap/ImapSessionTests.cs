@@ -260,3 +260,54 @@ m.append("INBOX", None, None, b"Subject: for curl\r\n\r\ncurl body line\r\n")
         Assert.Contains("* SEARCH 1", search.Stdout, StringComparison.Ordinal);
     }
 }
+
+/// <summary>A storage outage turns into NO [UNAVAILABLE] replies, the session lives on, and works again once storage is back.</summary>
+public sealed class ImapStorageFailureTests(ImapFixture fx) : IClassFixture<ImapFixture>
+{
+    [Fact]
+    public async Task Storage_failure_is_a_temporary_no_and_the_session_recovers()
+    {
+        await fx.PythonAsync("""
+m = login("u12@example.test")
+m.append("INBOX", None, None, b"Subject: before outage\r\n\r\nstill here\r\n")
+""");
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, fx.ImapsPort);
+        await using var ssl = new System.Net.Security.SslStream(tcp.GetStream(), false, (_, cert, _, _) => cert?.GetCertHashString() == fx.Certificate.GetCertHashString());
+        await ssl.AuthenticateAsClientAsync("localhost");
+        var reader = new StreamReader(ssl, System.Text.Encoding.UTF8);
+        int n = 0;
+        async Task<List<string>> Cmd(string command)
+        {
+            var tag = $"c{++n}";
+            await ssl.WriteAsync(System.Text.Encoding.UTF8.GetBytes($"{tag} {command}\r\n"));
+            var lines = new List<string>();
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                lines.Add(line);
+                if (line.StartsWith(tag + " ", StringComparison.Ordinal))
+                    break;
+            }
+            return lines;
+        }
+        await reader.ReadLineAsync();
+        Assert.Contains(" OK", (await Cmd($"LOGIN u12@example.test \"{ImapFixture.Password}\""))[^1], StringComparison.Ordinal);
+        Assert.Contains(" OK", (await Cmd("SELECT INBOX"))[^1], StringComparison.Ordinal);
+
+        var (blobPort, queuePort, tablePort) = (fx.Azurite.BlobPort, fx.Azurite.QueuePort, fx.Azurite.TablePort);
+        await fx.Azurite.StopAsync();
+        try
+        {
+            Assert.StartsWith("c3 NO [UNAVAILABLE]", (await Cmd("FETCH 1 (BODY[])"))[^1], StringComparison.Ordinal);
+            Assert.StartsWith("c4 NO [UNAVAILABLE]", (await Cmd("STATUS INBOX (MESSAGES)"))[^1], StringComparison.Ordinal);
+            Assert.StartsWith("c5 OK", (await Cmd("NOOP"))[^1], StringComparison.Ordinal);
+        }
+        finally
+        {
+            await fx.RestartAzuriteAsync(blobPort, queuePort, tablePort);
+        }
+        var fetch = await Cmd("FETCH 1 (BODY.PEEK[TEXT])");
+        Assert.StartsWith("c6 OK", fetch[^1], StringComparison.Ordinal);
+        Assert.Contains("still here", string.Join("\n", fetch), StringComparison.Ordinal);
+    }
+}
