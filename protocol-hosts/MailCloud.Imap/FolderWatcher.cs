@@ -6,8 +6,12 @@ using Microsoft.Extensions.Logging;
 
 namespace MailCloud.Imap;
 
+/// <summary>A folder's state row and the messages changed after a MODSEQ, read together.</summary>
+public sealed record FolderChanges(FolderInfo? Folder, IReadOnlyList<MailboxMessage> Changes);
+
 /// <summary>
-/// Tells selected sessions that their folder changed. Changes made by sessions of this process are announced at
+/// Tells selected sessions that their folder changed, and lets the sessions woken by one change share the reads
+/// that follow (one state read and one change query for all of them, not one per session). Changes made by sessions of this process are announced at
 /// once (<see cref="Notify"/>); changes made elsewhere (the index function, other hosts) are found by polling the
 /// folder's state row, once per interval per folder whatever the number of sessions, and only for folders that
 /// have a session in IDLE: 1,000 clients idling on one mailbox cost one point read per interval.
@@ -49,6 +53,14 @@ public sealed class FolderWatcher : IAsyncDisposable
     {
         if (_entries.TryGetValue((user.Address, folder), out var e))
             e.Signal();
+    }
+
+    private async Task<FolderChanges> ReadAsync(Entry entry, long since, CancellationToken ct)
+    {
+        var folder = await _store.GetFolderAsync(entry.User, entry.Folder, ct).ConfigureAwait(false);
+        if (folder is null || folder.HighestModSeq == since)
+            return new FolderChanges(folder, []);
+        return new FolderChanges(folder, await _store.ChangedSinceAsync(entry.User, entry.Folder, since, ct).ConfigureAwait(false));
     }
 
     private void Release(Entry entry)
@@ -109,9 +121,15 @@ public sealed class FolderWatcher : IAsyncDisposable
 
         public Task Changed => Volatile.Read(ref _changed).Task;
 
+        /// <summary>Reads shared by the sessions that catch up on the same change: (version, since) → result.</summary>
+        public ConcurrentDictionary<(long Version, long Since), Task<FolderChanges>> Reads { get; } = new();
+        public ConcurrentDictionary<long, Task<HashSet<long>>> UidLists { get; } = new();
+
         public void Signal()
         {
             Interlocked.Increment(ref Version);
+            Reads.Clear();
+            UidLists.Clear();
             var old = Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             old.TrySetResult();
         }
@@ -146,6 +164,31 @@ public sealed class FolderWatcher : IAsyncDisposable
                 else
                     Interlocked.Decrement(ref _entry.Idlers);
             }
+        }
+
+        /// <summary>
+        /// The folder's state and its messages changed after <paramref name="since"/>. Sessions asking for the same
+        /// thing at the same change version share one read; <paramref name="fresh"/> (NOOP) always reads.
+        /// </summary>
+        public Task<FolderChanges> ReadChangesAsync(long since, bool fresh, CancellationToken ct)
+        {
+            if (fresh)
+                return _owner.ReadAsync(_entry, since, ct);
+            var key = (Version, since);
+            var task = _entry.Reads.GetOrAdd(key, _ => _owner.ReadAsync(_entry, since, _owner._stop.Token));
+            if (task.IsFaulted || task.IsCanceled)
+                _entry.Reads.TryRemove(new KeyValuePair<(long, long), Task<FolderChanges>>(key, task));
+            return task.WaitAsync(ct);
+        }
+
+        /// <summary>The UIDs the folder holds (to find expunges), shared per change version like <see cref="ReadChangesAsync"/>.</summary>
+        public Task<HashSet<long>> ListUidsAsync(CancellationToken ct)
+        {
+            var version = Version;
+            var task = _entry.UidLists.GetOrAdd(version, _ => _owner._store.ListUidsAsync(_entry.User, _entry.Folder, _owner._stop.Token));
+            if (task.IsFaulted || task.IsCanceled)
+                _entry.UidLists.TryRemove(new KeyValuePair<long, Task<HashSet<long>>>(version, task));
+            return task.WaitAsync(ct);
         }
 
         public void Dispose()

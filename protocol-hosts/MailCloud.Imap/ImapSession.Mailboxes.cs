@@ -26,7 +26,7 @@ public sealed partial class ImapSession
         if (snapshot.Folder is not { } folder)
             return "NO [NONEXISTENT] No such mailbox";
         bool readOnly = c.Name == "EXAMINE";
-        _selected = new SelectedFolder(name, readOnly, folder.UidValidity, folder.HighestModSeq, folder.UidNext, [.. snapshot.Messages], watcher.Watch(User!, name));
+        _selected = new SelectedFolder(name, readOnly, folder.UidValidity, folder.HighestModSeq, folder.UidNext, [.. snapshot.Messages.Select(ViewMessage.From)], watcher.Watch(User!, name));
         State = ImapState.Selected;
         var keywords = snapshot.Messages.SelectMany(m => MessageFlags.Parse(m.Flags)).Where(f => !f.StartsWith('\\')).Distinct().Order(StringComparer.Ordinal);
         var flags = string.Join(' ', MessageFlags.System.Concat(keywords));

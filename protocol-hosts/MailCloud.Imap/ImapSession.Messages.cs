@@ -29,7 +29,7 @@ public sealed partial class ImapSession
         if (force || version != sel.SeenVersion)
         {
             sel.SeenVersion = version;
-            var folder = await store.GetFolderAsync(User!, sel.Name, ct);
+            var (folder, changed) = await sel.Watch.ReadChangesAsync(sel.HighestModSeq, fresh: force, ct);
             var flagChanged = new List<long>();
             int added = 0;
             if (folder is null || folder.UidValidity != sel.UidValidity)
@@ -40,9 +40,8 @@ public sealed partial class ImapSession
             }
             else if (folder.HighestModSeq != sel.HighestModSeq)
             {
-                var changed = await store.ChangedSinceAsync(User!, sel.Name, sel.HighestModSeq, ct);
                 var largest = sel.LargestUid;
-                foreach (var m in changed)
+                foreach (var m in changed.Select(ViewMessage.From))
                 {
                     var i = sel.IndexOf(m.Uid);
                     if (i >= 0)
@@ -63,7 +62,7 @@ public sealed partial class ImapSession
                 if (sel.Messages.Count - sel.Expunged.Count != folder.Exists)
                 {
                     // The counts disagree: something was expunged (or arrived during the query); list the UIDs to know.
-                    var present = await store.ListUidsAsync(User!, sel.Name, ct);
+                    var present = await sel.Watch.ListUidsAsync(ct);
                     foreach (var m in sel.Messages)
                     {
                         if (!present.Contains(m.Uid))
@@ -86,7 +85,7 @@ public sealed partial class ImapSession
             ReportExpunges(output);
     }
 
-    private string ModSeqItem(MailboxMessage m) => _condStore ? $" MODSEQ ({m.ModSeq})" : string.Empty;
+    private string ModSeqItem(ViewMessage m) => _condStore ? $" MODSEQ ({m.ModSeq})" : string.Empty;
 
     private void ReportExpunges(PipeWriter output)
     {
@@ -187,7 +186,7 @@ public sealed partial class ImapSession
         return missing ? "NO [EXPUNGEISSUED] Some messages were expunged by another session" : "OK FETCH completed";
     }
 
-    private async Task<Dictionary<long, TableEntity>> LoadRowsAsync(IReadOnlyList<MailboxMessage> chunk, string[]? columns, CancellationToken ct)
+    private async Task<Dictionary<long, TableEntity>> LoadRowsAsync(IReadOnlyList<ViewMessage> chunk, string[]? columns, CancellationToken ct)
     {
         var wanted = chunk.Select(m => m.Uid).ToHashSet();
         var rows = new Dictionary<long, TableEntity>();
@@ -207,12 +206,12 @@ public sealed partial class ImapSession
         {
             var i = sel.IndexOf(ch.Uid);
             if (i >= 0)
-                sel.Messages[i] = sel.Messages[i] with { Flags = ch.Flags, ModSeq = ch.ModSeq };
+                sel.Messages[i] = sel.Messages[i] with { Flags = ViewMessage.Share(ch.Flags), ModSeq = ch.ModSeq };
             sel.HighestModSeq = Math.Max(sel.HighestModSeq, ch.ModSeq);
         }
     }
 
-    private async Task WriteFetchAsync(PipeWriter output, int seq, MailboxMessage m, TableEntity? row, List<FetchItem> items, bool includeFlags, CancellationToken ct)
+    private async Task WriteFetchAsync(PipeWriter output, int seq, ViewMessage m, TableEntity? row, List<FetchItem> items, bool includeFlags, CancellationToken ct)
     {
         var head = new StringBuilder().Append("* ").Append(seq).Append(" FETCH (");
         bool first = true;
@@ -224,7 +223,7 @@ public sealed partial class ImapSession
         }
         ParsedMessage? parsed = null;
         if (row is not null && (row.GetBoolean("SummaryTruncated") == true || row.GetString("Parts") is null) && items.Any(i => i.NeedsRow))
-            parsed = await ParseWholeAsync(m.Blob, ct);
+            parsed = await ParseWholeAsync(row.GetString("Blob") ?? string.Empty, ct);
         bool flagsWritten = false;
         foreach (var item in items)
         {
@@ -294,7 +293,7 @@ public sealed partial class ImapSession
     /// Writes BODY[section]&lt;partial&gt; as a literal: the byte range the stored part offsets give, streamed from the
     /// blob with a ranged read; HEADER.FIELDS reads the header block and keeps the fields asked for.
     /// </summary>
-    private async Task WriteSectionAsync(PipeWriter output, FetchItem item, MailboxMessage m, TableEntity row, ParsedMessage? parsed, CancellationToken ct)
+    private async Task WriteSectionAsync(PipeWriter output, FetchItem item, ViewMessage m, TableEntity row, ParsedMessage? parsed, CancellationToken ct)
     {
         IMimePart? root = parsed is not null ? parsed.Root : PartMap.Parse(row.GetString("Parts"));
         var section = root is null ? null : ImapViews.Resolve(root, item.Section);
@@ -303,7 +302,7 @@ public sealed partial class ImapSession
             output.Write("NIL"u8);
             return;
         }
-        var blob = row.GetString("Blob") ?? m.Blob;
+        var blob = row.GetString("Blob") ?? string.Empty;
         if (section.Fields is not null)
         {
             var range = parsed is not null ? parsed.Bytes.AsMemory((int)section.Offset, (int)section.Length) : await DownloadRangeAsync(blob, section.Offset, section.Length, ct);
@@ -455,7 +454,7 @@ public sealed partial class ImapSession
             {
                 if (!rows.TryGetValue(m.Uid, out var row))
                     continue;
-                entries.Add(new MailboxEntry(Core.MessageIds.New(now), row.GetString("Blob") ?? m.Blob, row.GetInt64("Size") ?? m.Size,
+                entries.Add(new MailboxEntry(Core.MessageIds.New(now), row.GetString("Blob") ?? string.Empty, row.GetInt64("Size") ?? m.Size,
                     row.GetDateTimeOffset("InternalDate") ?? m.InternalDate, row.GetString("Flags") ?? m.Flags, MailboxWriter.CopyProperties(row)));
                 sources.Add(m.Uid);
             }
@@ -468,7 +467,7 @@ public sealed partial class ImapSession
         // MOVE (RFC 6851): the COPYUID comes untagged before the EXPUNGEs.
         if (code.Length > 0)
             Write(output, $"* OK {code.TrimEnd()} Moved");
-        var doomed = chosen.Where(m => sources.Contains(m.Uid)).ToList();
+        var doomed = chosen.Where(m => sources.Contains(m.Uid)).Select(m => m.ToMailboxMessage()).ToList();
         var removed = await store.ExpungeAsync(User!, sel.Name, doomed, ct);
         foreach (var uid in removed)
             sel.Expunged.Add(uid);
@@ -503,7 +502,7 @@ public sealed partial class ImapSession
         if (output is not null)
             await SyncAsync(output, allowExpunge: true, force: true, ct);
         var largest = sel.LargestUid;
-        var doomed = sel.Messages.Where(m => MessageFlags.Has(m.Flags, MessageFlags.Deleted) && (uids is null || uids.Contains(m.Uid, largest))).ToList();
+        var doomed = sel.Messages.Where(m => MessageFlags.Has(m.Flags, MessageFlags.Deleted) && (uids is null || uids.Contains(m.Uid, largest))).Select(m => m.ToMailboxMessage()).ToList();
         if (doomed.Count == 0)
             return;
         var removed = await store.ExpungeAsync(User!, sel.Name, doomed, ct);

@@ -90,10 +90,10 @@ public sealed partial class ImapSession
     };
 
     /// <summary>One message under evaluation; the header block and the text are loaded on first use.</summary>
-    private sealed class SearchSubject(int seq, MailboxMessage message, TableEntity? row)
+    private sealed class SearchSubject(int seq, ViewMessage message, TableEntity? row)
     {
         public int Seq { get; } = seq;
-        public MailboxMessage Message { get; } = message;
+        public ViewMessage Message { get; } = message;
         public TableEntity? Row { get; } = row;
         public MimeEntity? Headers { get; set; }
         public string? Text { get; set; }
@@ -184,7 +184,7 @@ public sealed partial class ImapSession
     {
         if (s.Headers is not null)
             return s.Headers;
-        var blob = s.Row?.GetString("Blob") ?? s.Message.Blob;
+        var blob = s.Row?.GetString("Blob") ?? string.Empty;
         var root = PartMap.Parse(s.Row?.GetString("Parts"));
         byte[] header;
         if (root is not null)
@@ -200,7 +200,7 @@ public sealed partial class ImapSession
     {
         if (s.Text is not null)
             return s.Text;
-        var parsed = await ParseWholeAsync(s.Row?.GetString("Blob") ?? s.Message.Blob, ct);
+        var parsed = await ParseWholeAsync(s.Row?.GetString("Blob") ?? string.Empty, ct);
         var texts = parsed.Root.Walk().Where(e => e.Children.Count == 0 && e.Message is null && e.MediaType == "text").Select(e => e.GetText(parsed.Bytes));
         s.Text = string.Join("\n", texts);
         return s.Text;

@@ -1,19 +1,46 @@
+using System.Collections.Concurrent;
 using MailCloud.Data;
 
 namespace MailCloud.Imap;
 
 /// <summary>
+/// What a session keeps per message of its selected folder: 40 bytes, flags shared between messages and sessions
+/// (a 10,000-message folder costs a session about 400 KB). Blob names and summaries stay in the table.
+/// </summary>
+internal readonly record struct ViewMessage(long Uid, long ModSeq, long Size, long InternalDateTicks, string Flags)
+{
+    private static readonly ConcurrentDictionary<string, string> Shared = new(StringComparer.Ordinal);
+
+    public DateTimeOffset InternalDate => new(InternalDateTicks, TimeSpan.Zero);
+
+    public static ViewMessage From(MailboxMessage m) => new(m.Uid, m.ModSeq, m.Size, m.InternalDate.UtcTicks, Share(m.Flags));
+
+    /// <summary>One string per distinct flag set (bounded, so clients inventing keywords cannot grow it forever).</summary>
+    public static string Share(string flags)
+    {
+        if (flags.Length == 0)
+            return string.Empty;
+        if (Shared.TryGetValue(flags, out var shared))
+            return shared;
+        return Shared.Count < 10_000 ? Shared.GetOrAdd(flags, flags) : flags;
+    }
+
+    /// <summary>For the store's expunge, which reads blob names and message ids from the rows themselves.</summary>
+    public MailboxMessage ToMailboxMessage() => new(Uid, Size, string.Empty, string.Empty, Flags, ModSeq, InternalDate);
+}
+
+/// <summary>
 /// A session's view of its selected folder: the messages in sequence order (index + 1 = sequence number), the
 /// MODSEQ it has caught up to, and the UIDs other sessions expunged that it has not reported yet.
 /// </summary>
-internal sealed class SelectedFolder(string name, bool readOnly, long uidValidity, long highestModSeq, long uidNext, List<MailboxMessage> messages, FolderWatcher.Subscription watch)
+internal sealed class SelectedFolder(string name, bool readOnly, long uidValidity, long highestModSeq, long uidNext, List<ViewMessage> messages, FolderWatcher.Subscription watch)
 {
     public string Name { get; } = name;
     public bool ReadOnly { get; } = readOnly;
     public long UidValidity { get; } = uidValidity;
     public long HighestModSeq { get; set; } = highestModSeq;
     public long UidNext { get; set; } = uidNext;
-    public List<MailboxMessage> Messages { get; } = messages;
+    public List<ViewMessage> Messages { get; } = messages;
     public HashSet<long> Expunged { get; } = [];
     public FolderWatcher.Subscription Watch { get; } = watch;
     public long SeenVersion { get; set; } = watch.Version;

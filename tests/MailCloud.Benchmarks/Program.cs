@@ -25,10 +25,16 @@ if (args.Length >= 2 && args[0] == "pipeline")
     await PipelineLatencyBenchmark.RunAsync(args[1], args.Length >= 3 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 200);
     return 0;
 }
+if (args.Length >= 1 && args[0] == "imap")
+{
+    await ImapBenchmark.RunAsync(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000,
+        args.Length >= 3 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1000);
+    return 0;
+}
 if (args.Length >= 1 && args[0] == "mime")
 {
     MimeParseBenchmark.Run();
     return 0;
 }
-Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N] | mime | pipeline REPO [MESSAGES]");
+Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N] | mime | pipeline REPO [MESSAGES] | imap [MESSAGES] [IDLE-CLIENTS]");
 return 2;
