@@ -134,6 +134,7 @@ public sealed partial class MailboxStore
             var src = await mailboxes.GetEntityAsync(partition, MailboxKeys.FolderRow(from), cancellationToken: cancellationToken).ConfigureAwait(false);
             var dst = await mailboxes.GetEntityAsync(partition, MailboxKeys.FolderRow(to), cancellationToken: cancellationToken).ConfigureAwait(false);
             int unseen = batch.Count(m => !MessageFlags.Has(m.GetString("Flags"), MessageFlags.Seen));
+            long bytes = batch.Sum(m => m.GetInt64("Size") ?? 0);
             var modSeq = (dst.GetInt64("HighestModSeq") ?? 0) + 1;
             var uidNext = dst.GetInt64("UidNext") ?? 1;
             var actions = new List<TableTransactionAction>
@@ -142,6 +143,7 @@ public sealed partial class MailboxStore
                 {
                     ["Exists"] = Math.Max(0, (src.GetInt32("Exists") ?? 0) - batch.Count),
                     ["Unseen"] = Math.Max(0, (src.GetInt32("Unseen") ?? 0) - unseen),
+                    ["Bytes"] = Math.Max(0, (src.GetInt64("Bytes") ?? 0) - bytes),
                     ["HighestModSeq"] = (src.GetInt64("HighestModSeq") ?? 0) + 1,
                 }, src.ETag),
             };
@@ -163,6 +165,7 @@ public sealed partial class MailboxStore
             {
                 ["Exists"] = (dst.GetInt32("Exists") ?? 0) + batch.Count,
                 ["Unseen"] = (dst.GetInt32("Unseen") ?? 0) + unseen,
+                ["Bytes"] = (dst.GetInt64("Bytes") ?? 0) + bytes,
                 ["HighestModSeq"] = modSeq,
                 ["UidNext"] = uidNext,
             }, dst.ETag));

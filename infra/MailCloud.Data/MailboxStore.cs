@@ -23,7 +23,8 @@ public static class MailboxKeys
 public sealed record MailboxMessage(long Uid, long Size, string Blob, string MessageId, string Flags, long ModSeq = 0, DateTimeOffset InternalDate = default);
 
 /// <summary>A folder's state row.</summary>
-public sealed record FolderInfo(string Name, long UidValidity, long UidNext, long HighestModSeq, int Exists, int Unseen, bool Subscribed, string? SpecialUse);
+/// <param name="Bytes">Total size of the folder's messages (STATUS SIZE).</param>
+public sealed record FolderInfo(string Name, long UidValidity, long UidNext, long HighestModSeq, int Exists, int Unseen, bool Subscribed, string? SpecialUse, long Bytes = 0);
 
 /// <summary>A folder as a session opens it: its state and its messages in UID order.</summary>
 public sealed record FolderSnapshot(long UidValidity, IReadOnlyList<MailboxMessage> Messages, FolderInfo? Folder = null);
@@ -47,7 +48,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     private readonly MailboxWriter _writer = new(mailboxes, blobRefs, time);
 
     private static readonly string[] MessageColumns = ["RowKey", "Uid", "Size", "Blob", "MessageId", "Flags", "ModSeq", "InternalDate"];
-    private static readonly string[] FolderColumns = ["RowKey", "Name", "UidValidity", "UidNext", "HighestModSeq", "Exists", "Unseen", "Subscribed", "SpecialUse"];
+    private static readonly string[] FolderColumns = ["RowKey", "Name", "UidValidity", "UidNext", "HighestModSeq", "Exists", "Unseen", "Subscribed", "SpecialUse", "Bytes"];
 
     public MailboxWriter Writer => _writer;
 
@@ -167,6 +168,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
                     {
                         ["Exists"] = Math.Max(0, (folderRow.GetInt32("Exists") ?? 0) - doomed.Count),
                         ["Unseen"] = Math.Max(0, (folderRow.GetInt32("Unseen") ?? 0) - unseen),
+                        ["Bytes"] = Math.Max(0, (folderRow.GetInt64("Bytes") ?? 0) - doomed.Sum(m => present[m.Uid].GetInt64("Size") ?? 0)),
                         ["HighestModSeq"] = (folderRow.GetInt64("HighestModSeq") ?? 0) + 1,
                     }, folderRow.ETag),
                 };
@@ -207,7 +209,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     private static FolderInfo ToFolder(TableEntity e) => new(
         e.GetString("Name") ?? e.RowKey[MailboxKeys.FolderPrefix.Length..],
         e.GetInt64("UidValidity") ?? 0, e.GetInt64("UidNext") ?? 1, e.GetInt64("HighestModSeq") ?? 0,
-        e.GetInt32("Exists") ?? 0, e.GetInt32("Unseen") ?? 0, e.GetBoolean("Subscribed") ?? false, e.GetString("SpecialUse"));
+        e.GetInt32("Exists") ?? 0, e.GetInt32("Unseen") ?? 0, e.GetBoolean("Subscribed") ?? false, e.GetString("SpecialUse"), e.GetInt64("Bytes") ?? 0);
 
     private static MailboxMessage ToMessage(TableEntity e) => new(e.GetInt64("Uid") ?? 0, e.GetInt64("Size") ?? 0,
         e.GetString("Blob") ?? string.Empty, e.GetString("MessageId") ?? string.Empty, e.GetString("Flags") ?? string.Empty,

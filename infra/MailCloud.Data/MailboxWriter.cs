@@ -108,7 +108,9 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
                 return results;
             if (state is null)
             {
-                actions.Insert(0, new(TableTransactionActionType.Add, NewFolder(partition, folder, uidValidity, uid, modSeq, added, unseen)));
+                var created = NewFolder(partition, folder, uidValidity, uid, modSeq, added, unseen);
+                created["Bytes"] = bytes;
+                actions.Insert(0, new(TableTransactionActionType.Add, created));
             }
             else
             {
@@ -118,6 +120,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
                     ["HighestModSeq"] = modSeq,
                     ["Exists"] = (state.GetInt32("Exists") ?? 0) + added,
                     ["Unseen"] = (state.GetInt32("Unseen") ?? 0) + unseen,
+                    ["Bytes"] = (state.GetInt64("Bytes") ?? 0) + bytes,
                 }, state.ETag));
             }
             actions.Add(usage is null
@@ -153,6 +156,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             ["HighestModSeq"] = modSeq,
             ["Exists"] = exists,
             ["Unseen"] = unseen,
+            ["Bytes"] = 0L,
             ["Subscribed"] = true,
             ["Created"] = _time.GetUtcNow(),
         };

@@ -15,13 +15,17 @@ public enum FetchKind
 
     /// <summary>BODY[section], BODY.PEEK[...], RFC822, RFC822.HEADER, RFC822.TEXT: bytes of the raw message.</summary>
     Section,
+
+    /// <summary>BINARY[part] (RFC 3516): a part with its content transfer encoding undone.</summary>
+    Binary,
+    BinarySize,
 }
 
 /// <summary>One FETCH data item; <see cref="Name"/> is how the response labels it.</summary>
 public sealed record FetchItem(FetchKind Kind, string Name, string Section = "", long? PartialStart = null, long? PartialLength = null, bool Peek = true)
 {
     /// <summary>Needs the stored summary columns (ENVELOPE, BODY, BODYSTRUCTURE) or the part offsets.</summary>
-    public bool NeedsRow => Kind is FetchKind.Envelope or FetchKind.Body or FetchKind.BodyStructure or FetchKind.Section;
+    public bool NeedsRow => Kind is FetchKind.Envelope or FetchKind.Body or FetchKind.BodyStructure or FetchKind.Section or FetchKind.Binary or FetchKind.BinarySize;
 }
 
 /// <summary>Parses the data items of FETCH: a macro (ALL, FAST, FULL), one item, or a parenthesized list.</summary>
@@ -84,8 +88,10 @@ public static class FetchParser
             case "RFC822.HEADER": items.Add(new(FetchKind.Section, "RFC822.HEADER", "HEADER", Peek: true)); return true;
             case "RFC822.TEXT": items.Add(new(FetchKind.Section, "RFC822.TEXT", "TEXT", Peek: false)); return true;
         }
-        bool peek = upper.StartsWith("BODY.PEEK[", StringComparison.Ordinal);
-        if (!peek && !upper.StartsWith("BODY[", StringComparison.Ordinal))
+        bool binary = upper.StartsWith("BINARY", StringComparison.Ordinal);
+        bool size = upper.StartsWith("BINARY.SIZE[", StringComparison.Ordinal);
+        bool peek = upper.StartsWith("BODY.PEEK[", StringComparison.Ordinal) || upper.StartsWith("BINARY.PEEK[", StringComparison.Ordinal);
+        if (!peek && !size && !upper.StartsWith("BODY[", StringComparison.Ordinal) && !upper.StartsWith("BINARY[", StringComparison.Ordinal))
         {
             error = $"Unknown fetch item {text}";
             return false;
@@ -98,12 +104,27 @@ public static class FetchParser
             return false;
         }
         var section = text[(open + 1)..close];
+        if (binary && section.Any(ch => !char.IsAsciiDigit(ch) && ch != '.') || binary && section.EndsWith('.'))
+        {
+            error = "BINARY takes part numbers only";
+            return false;
+        }
         if (!IsValidSection(section))
         {
             error = $"Invalid section {section}";
             return false;
         }
         var rest = text[(close + 1)..];
+        if (size)
+        {
+            if (rest.Length > 0)
+            {
+                error = "BINARY.SIZE takes no partial";
+                return false;
+            }
+            items.Add(new FetchItem(FetchKind.BinarySize, $"BINARY.SIZE[{section}]", section));
+            return true;
+        }
         long? start = null, length = null;
         if (rest.Length > 0)
         {
@@ -121,8 +142,8 @@ public static class FetchParser
             }
             (start, length) = (s, l);
         }
-        var name = $"BODY[{section}]" + (start is null ? string.Empty : $"<{start.Value.ToString(CultureInfo.InvariantCulture)}>");
-        items.Add(new FetchItem(FetchKind.Section, name, section, start, length, peek));
+        var name = (binary ? "BINARY" : "BODY") + $"[{section}]" + (start is null ? string.Empty : $"<{start.Value.ToString(CultureInfo.InvariantCulture)}>");
+        items.Add(new FetchItem(binary ? FetchKind.Binary : FetchKind.Section, name, section, start, length, peek));
         return true;
     }
 

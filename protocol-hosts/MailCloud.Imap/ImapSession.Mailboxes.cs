@@ -33,10 +33,14 @@ public sealed partial class ImapSession
         Write(output, $"* FLAGS ({flags})");
         Write(output, readOnly ? "* OK [PERMANENTFLAGS ()] Read-only mailbox" : $"* OK [PERMANENTFLAGS ({flags} \\*)] Flags permitted");
         Write(output, $"* {snapshot.Messages.Count} EXISTS");
-        Write(output, "* 0 RECENT");
-        var firstUnseen = _selected.Messages.FindIndex(m => !MessageFlags.Has(m.Flags, MessageFlags.Seen));
-        if (firstUnseen >= 0)
-            Write(output, $"* OK [UNSEEN {firstUnseen + 1}] First unseen message");
+        if (!_rev2)
+        {
+            // IMAP4rev1 only: RFC 9051 dropped \Recent and the UNSEEN response code.
+            Write(output, "* 0 RECENT");
+            var firstUnseen = _selected.Messages.FindIndex(m => !MessageFlags.Has(m.Flags, MessageFlags.Seen));
+            if (firstUnseen >= 0)
+                Write(output, $"* OK [UNSEEN {firstUnseen + 1}] First unseen message");
+        }
         Write(output, $"* OK [UIDVALIDITY {folder.UidValidity}] UIDs valid");
         Write(output, $"* OK [UIDNEXT {folder.UidNext}] Predicted next UID");
         Write(output, $"* OK [HIGHESTMODSEQ {Math.Max(1, folder.HighestModSeq)}] Highest");
@@ -137,7 +141,7 @@ public sealed partial class ImapSession
             return "OK LIST completed";
         }
         var folders = await store.ListFoldersAsync(User!, ct);
-        var regexes = patterns.Select(p => PatternRegex(reference + p)).ToList();
+        var regexes = patterns.Select(p => PatternRegex(Decode(reference + p))).ToList();
         bool subscribedOnly = lsub || selection.Contains("SUBSCRIBED");
         bool specialOnly = selection.Contains("SPECIAL-USE");
         bool showSubscribed = subscribedOnly || returns.Contains("SUBSCRIBED");
@@ -153,7 +157,7 @@ public sealed partial class ImapSession
                 attrs.Add("\\Subscribed");
             if (f.SpecialUse is not null && !lsub)
                 attrs.Add(f.SpecialUse);
-            Write(output, $"* {c.Name} ({string.Join(' ', attrs)}) \"{MailboxStore.Separator}\" {ImapFormat.Mailbox(f.Name)}");
+            Write(output, $"* {c.Name} ({string.Join(' ', attrs)}) \"{MailboxStore.Separator}\" {MailboxName(f.Name)}");
             if (statusItems is not null)
                 WriteStatus(output, f, statusItems.Select(t => t.Text.ToUpperInvariant()).ToList());
         }
@@ -170,7 +174,7 @@ public sealed partial class ImapSession
         return new Regex(rx, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
     }
 
-    private static readonly HashSet<string> StatusItems = ["MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ"];
+    private static readonly HashSet<string> StatusItems = ["MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE"];
 
     private async Task<Completion> StatusAsync(IReadOnlyList<ImapToken> a, PipeWriter output, CancellationToken ct)
     {
@@ -187,7 +191,7 @@ public sealed partial class ImapSession
     }
 
     /// <summary>STATUS from the folder's state row alone: counters are kept exact by every change (one read).</summary>
-    private static void WriteStatus(PipeWriter output, FolderInfo f, IReadOnlyList<string> items)
+    private void WriteStatus(PipeWriter output, FolderInfo f, IReadOnlyList<string> items)
     {
         var parts = items.Where(StatusItems.Contains).Select(i => i + " " + (i switch
         {
@@ -196,9 +200,10 @@ public sealed partial class ImapSession
             "UIDNEXT" => f.UidNext,
             "UIDVALIDITY" => f.UidValidity,
             "UNSEEN" => f.Unseen,
+            "SIZE" => f.Bytes,
             _ => Math.Max(1, f.HighestModSeq),
         }));
-        Write(output, $"* STATUS {ImapFormat.Mailbox(f.Name)} ({string.Join(' ', parts)})");
+        Write(output, $"* STATUS {MailboxName(f.Name)} ({string.Join(' ', parts)})");
     }
 
     private async Task<Completion> AppendAsync(IReadOnlyList<ImapToken> a, PipeWriter output, CancellationToken ct)
@@ -272,7 +277,7 @@ public sealed partial class ImapSession
         {
             if (await store.GetFolderAsync(User!, Normalize(c.Args[0].Text), ct) is null)
                 return "NO [NONEXISTENT] No such mailbox";
-            Write(output, $"* QUOTAROOT {ImapFormat.Mailbox(Normalize(c.Args[0].Text))} \"\"");
+            Write(output, $"* QUOTAROOT {MailboxName(Normalize(c.Args[0].Text))} \"\"");
         }
         else if (c.Args[0].Text.Length != 0)
             return "NO [NONEXISTENT] No such quota root";

@@ -12,7 +12,8 @@ namespace MailCloud.Imap;
 /// <summary>Commands on the selected folder's messages: FETCH, STORE, COPY/MOVE, EXPUNGE; and merging in changes made elsewhere.</summary>
 public sealed partial class ImapSession
 {
-    private const int FetchChunk = 250;
+    /// <summary>Messages per table query in FETCH, SEARCH and COPY: one page of the table service.</summary>
+    private const int FetchChunk = 1000;
 
     private static readonly string[] SummaryColumns = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated"];
 
@@ -109,6 +110,11 @@ public sealed partial class ImapSession
         indexes = [];
         error = string.Empty;
         var sel = _selected!;
+        if (token.Kind == ImapTokenKind.Atom && token.Text == "$")
+        {
+            indexes = sel.Messages.Select((m, i) => (m, i)).Where(x => _saved.Contains(x.m.Uid)).Select(x => x.i).ToList();
+            return true;
+        }
         if (token.Kind != ImapTokenKind.Atom || !SequenceSet.TryParse(token.Text, out var set))
         {
             error = "BAD Invalid sequence set";
@@ -151,7 +157,7 @@ public sealed partial class ImapSession
         if (changedSince is { } cs)
             indexes = indexes.Where(i => sel.Messages[i].ModSeq > cs).ToList();
         bool needsRow = items.Any(i => i.NeedsRow);
-        bool setsSeen = !sel.ReadOnly && items.Any(i => i.Kind == FetchKind.Section && !i.Peek);
+        bool setsSeen = !sel.ReadOnly && items.Any(i => i.Kind is FetchKind.Section or FetchKind.Binary && !i.Peek);
         bool missing = false;
         foreach (var chunk in indexes.Chunk(FetchChunk))
         {
@@ -269,6 +275,27 @@ public sealed partial class ImapSession
                     head.Clear();
                     await WriteSectionAsync(output, item, m, row!, parsed, ct);
                     break;
+                case FetchKind.Binary or FetchKind.BinarySize:
+                    Sep();
+                    var decoded = await DecodedPartAsync(item.Section, row!, parsed, ct);
+                    if (decoded is null)
+                    {
+                        head.Append(item.Name).Append(" NIL");
+                        break;
+                    }
+                    if (item.Kind == FetchKind.BinarySize)
+                    {
+                        head.Append(item.Name).Append(' ').Append(decoded.Length);
+                        break;
+                    }
+                    var (bs, bl) = Partial(item, decoded.Length);
+                    var slice = decoded.AsSpan((int)bs, (int)bl);
+                    // literal8 (RFC 3516) only when the data holds NUL, which a plain literal may not.
+                    head.Append(item.Name).Append(' ').Append(slice.Contains((byte)0) ? "~" : string.Empty).Append('{').Append(slice.Length).Append("}\r\n");
+                    output.Write(Encoding.UTF8.GetBytes(head.ToString()));
+                    head.Clear();
+                    output.Write(slice);
+                    break;
             }
         }
         if (includeFlags && !flagsWritten)
@@ -333,6 +360,26 @@ public sealed partial class ImapSession
             if (copied % (256 * 1024) < n)
                 await output.FlushAsync(ct);
         }
+    }
+
+    /// <summary>
+    /// A part's content with its transfer encoding undone (BINARY): the part's MIME header and body are ranged reads.
+    /// Null when the part does not exist. An unknown encoding is served as is.
+    /// </summary>
+    private async Task<byte[]?> DecodedPartAsync(string part, TableEntity row, ParsedMessage? parsed, CancellationToken ct)
+    {
+        IMimePart? root = parsed is not null ? parsed.Root : PartMap.Parse(row.GetString("Parts"));
+        if (root is null)
+            return null;
+        var body = ImapViews.Resolve(root, part);
+        var header = ImapViews.Resolve(root, part.Length == 0 ? "HEADER" : part + ".MIME");
+        if (body is null || header is null)
+            return null;
+        var blob = row.GetString("Blob") ?? string.Empty;
+        async Task<ReadOnlyMemory<byte>> Range(ImapSection s) =>
+            parsed is not null ? parsed.Bytes.AsMemory((int)s.Offset, (int)s.Length) : await DownloadRangeAsync(blob, s.Offset, s.Length, ct);
+        var headers = MimeParser.Parse((await Range(header)).ToArray());
+        return TransferEncoding.Decode((await Range(body)).Span, headers.TransferEncoding);
     }
 
     private static (long Start, long Length) Partial(FetchItem item, long total)
@@ -484,9 +531,14 @@ public sealed partial class ImapSession
         SequenceSet? uids = null;
         if (c.Uid)
         {
-            if (c.Args.Count != 1 || !SequenceSet.TryParse(c.Args[0].Text, out var set))
+            if (c.Args.Count == 1 && c.Args[0].Text == "$")
+                uids = SequenceSet.TryParse(_saved.Count == 0 ? "0" : SequenceSet.Compact(_saved.Order()), out var saved) ? saved : null;
+            else if (c.Args.Count != 1 || !SequenceSet.TryParse(c.Args[0].Text, out var set))
                 return "BAD Syntax: UID EXPUNGE set";
-            uids = set;
+            else
+                uids = set;
+            if (uids is null)
+                return "OK EXPUNGE completed (nothing saved)";
         }
         else if (c.Args.Count != 0)
             return "BAD Syntax: EXPUNGE";

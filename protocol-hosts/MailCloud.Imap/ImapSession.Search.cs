@@ -24,10 +24,13 @@ public sealed partial class ImapSession
             returns = args[1].Items.Select(t => t.Text.ToUpperInvariant()).ToHashSet();
             if (returns.Count == 0)
                 returns.Add("ALL");
-            if (returns.Any(r => r is not ("MIN" or "MAX" or "COUNT" or "ALL")))
+            if (returns.Any(r => r is not ("MIN" or "MAX" or "COUNT" or "ALL" or "SAVE")))
                 return "BAD Unknown RETURN option";
             args.RemoveRange(0, 2);
         }
+        // IMAP4rev2 answers every SEARCH with ESEARCH.
+        if (returns is null && _rev2)
+            returns = ["ALL"];
         if (!SearchParser.TryParse(args, out var key, out var charset, out var error))
             return "BAD " + error;
         if (charset is not null && !charset.Equals("UTF-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("US-ASCII", StringComparison.OrdinalIgnoreCase))
@@ -57,6 +60,13 @@ public sealed partial class ImapSession
             }
         }
         var numbers = found.Select(i => c.Uid ? sel.Messages[i].Uid : i + 1).ToList();
+        if (returns?.Contains("SAVE") == true)
+        {
+            _saved = found.Select(i => sel.Messages[i].Uid).ToHashSet();
+            returns.Remove("SAVE");
+            if (returns.Count == 0)
+                return "OK SEARCH completed, result saved";
+        }
         if (returns is not null)
         {
             var parts = new List<string>();
@@ -111,6 +121,8 @@ public sealed partial class ImapSession
                 return false;
             case FlagKey f:
                 return MessageFlags.Has(m.Flags, f.Flag) == f.Set;
+            case SavedKey:
+                return _saved.Contains(m.Uid);
             case SetKey k:
                 return k.Uid ? k.Set.Contains(m.Uid, sel.LargestUid) : k.Set.Contains(s.Seq, sel.Messages.Count);
             case SizeKey z:

@@ -49,6 +49,10 @@ public sealed partial class ImapSession(
     private string? _saslTag;
     private string? _idleTag;
     private bool _condStore;
+    private bool _rev2;
+
+    /// <summary>UIDs kept by SEARCH RETURN (SAVE), named "$" (RFC 5182); cleared when the folder changes.</summary>
+    private HashSet<long> _saved = [];
     private SelectedFolder? _selected;
 
     public ImapState State { get; private set; } = ImapState.NotAuthenticated;
@@ -72,8 +76,8 @@ public sealed partial class ImapSession(
 
     private string Capabilities()
     {
-        var caps = new List<string> { "IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
-            "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "QUOTA", "QUOTA=RES-STORAGE", "CONDSTORE", "ESEARCH" };
+        var caps = new List<string> { "IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
+            "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "QUOTA", "QUOTA=RES-STORAGE", "CONDSTORE", "ESEARCH", "SEARCHRES", "BINARY", "STATUS=SIZE" };
         if (State == ImapState.NotAuthenticated)
         {
             if (!IsTls && options.Certificate is not null)
@@ -180,6 +184,11 @@ public sealed partial class ImapSession(
                     {
                         _condStore = true;
                         enabled.Add("CONDSTORE");
+                    }
+                    else if (t.IsAtom("IMAP4rev2"))
+                    {
+                        _rev2 = true;
+                        enabled.Add("IMAP4rev2");
                     }
                 }
                 Write(output, "* ENABLED" + string.Concat(enabled.Select(e => " " + e)));
@@ -341,9 +350,9 @@ public sealed partial class ImapSession(
     private long? _quota;
 
     /// <summary>INBOX is case-insensitive (RFC 3501 5.1); other names are kept as the client writes them (modified UTF-7).</summary>
-    private static string Normalize(string name)
+    private string Normalize(string name)
     {
-        name = name.TrimEnd(MailboxStore.Separator);
+        name = Decode(name).TrimEnd(MailboxStore.Separator);
         if (string.Equals(name, "INBOX", StringComparison.OrdinalIgnoreCase))
             return "INBOX";
         if (name.StartsWith("INBOX" + MailboxStore.Separator, StringComparison.OrdinalIgnoreCase))
@@ -351,8 +360,15 @@ public sealed partial class ImapSession(
         return name;
     }
 
+    /// <summary>A name as the client wrote it, in UTF-8: IMAP4rev1 clients write modified UTF-7, IMAP4rev2 clients UTF-8.</summary>
+    private string Decode(string name) => !_rev2 && ModifiedUtf7.TryDecode(name, out var decoded) ? decoded : name;
+
+    /// <summary>A stored (UTF-8) name as this client expects it.</summary>
+    private string MailboxName(string name) => ImapFormat.Mailbox(_rev2 ? name : ModifiedUtf7.Encode(name));
+
     private void Unselect()
     {
+        _saved = [];
         _selected?.Watch.Dispose();
         _selected = null;
         if (State == ImapState.Selected)

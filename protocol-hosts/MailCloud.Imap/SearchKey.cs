@@ -34,6 +34,9 @@ public sealed record FlagKey(string Flag, bool Set) : SearchKey { public overrid
 public sealed record SetKey(SequenceSet Set, bool Uid) : SearchKey { public override int Needs => 0; }
 public sealed record SizeKey(long Size, bool Larger) : SearchKey { public override int Needs => 0; }
 public sealed record ModSeqKey(long ModSeq) : SearchKey { public override int Needs => 0; }
+
+/// <summary>"$": the result a previous SEARCH RETURN (SAVE) kept (RFC 5182).</summary>
+public sealed record SavedKey : SearchKey { public override int Needs => 0; }
 public sealed record DateKey(DateOnly Date, DateCompare Compare, bool Sent) : SearchKey { public override int Needs => Sent ? 1 : 0; }
 
 public sealed record TextKey(SearchText Field, string? HeaderName, string Value) : SearchKey
@@ -115,6 +118,11 @@ public static class SearchParser
             return false;
         }
         var word = t.Text.ToUpperInvariant();
+        if (word == "$")
+        {
+            key = new SavedKey();
+            return true;
+        }
         if (char.IsAsciiDigit(word[0]) || word[0] == '*')
         {
             if (!SequenceSet.TryParse(word, out var set))
@@ -233,6 +241,11 @@ public static class SearchParser
             case "UID":
                 if (!Arg(ref i, out value, out error))
                     return false;
+                if (value == "$")
+                {
+                    key = new SavedKey();
+                    return true;
+                }
                 if (!SequenceSet.TryParse(value, out var uids))
                 {
                     error = "Invalid UID set";

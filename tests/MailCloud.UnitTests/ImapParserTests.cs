@@ -186,3 +186,24 @@ public sealed class ImapParserTests
         public int GetHashCode(ImapSection? obj) => 0;
     }
 }
+
+public sealed class ModifiedUtf7Tests
+{
+    [Theory]
+    [InlineData("INBOX", "INBOX")]
+    [InlineData("Entwürfe", "Entw&APw-rfe")]
+    [InlineData("A&B", "A&-B")]
+    [InlineData("日本語", "&ZeVnLIqe-")]
+    [InlineData("~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-")]
+    public void Round_trips(string name, string encoded)
+    {
+        Assert.Equal(encoded, ModifiedUtf7.Encode(name));
+        Assert.True(ModifiedUtf7.TryDecode(encoded, out var decoded));
+        Assert.Equal(name, decoded);
+    }
+
+    [Theory]
+    [InlineData("&Jjo")]
+    [InlineData("&U,BTF2XlZyyKng!-")]
+    public void Rejects_broken_names(string encoded) => Assert.False(ModifiedUtf7.TryDecode(encoded, out _));
+}

@@ -311,4 +311,49 @@ out(k="charset", v=raw.cmd("SEARCH CHARSET KOI8-R ALL"))
         Assert.Equal("* SEARCH 2", One(r, "utf8b").GetProperty("subject")[0].GetString());
         Assert.Contains("BADCHARSET", One(r, "charset").GetProperty("v").EnumerateArray().Last().GetString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Imap4rev2_utf8_names_binary_esearch_searchres_and_status_size()
+    {
+        var r = await fx.PythonAsync("""
+raw = Raw(); raw.login("u13@example.test")
+# IMAP4rev1 names are modified UTF-7; they are stored as UTF-8.
+out(k="create", v=raw.cmd('CREATE "Entw&APw-rfe"'))
+out(k="list1", v=raw.cmd('LIST "" "Entw*"'))
+msg = b"Subject: bin\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nK=C3=B6ln\r\n--x\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC/w==\r\n--x--\r\n"
+raw.send(("a1 APPEND INBOX {%d+}\r\n" % len(msg)).encode() + msg + b"\r\n")
+out(k="append", v=raw.until("a1"))
+raw.cmd("APPEND INBOX {19+}\r\nSubject: second\r\n\r\n")
+out(k="select", v=raw.cmd("SELECT INBOX"))
+raw.send(b"b1 FETCH 1 (BINARY[1] BINARY.SIZE[2] BINARY.PEEK[2])\r\n")
+data = b""
+while b"b1 OK" not in data and b"b1 NO" not in data and b"b1 BAD" not in data:
+    data += raw.s.recv(65536)
+out(k="binary", v=data.decode("latin-1"))
+out(k="save", v=raw.cmd("SEARCH RETURN (SAVE) SUBJECT second"))
+out(k="use", v=raw.cmd("FETCH $ (UID)"))
+out(k="enable", v=raw.cmd("ENABLE IMAP4rev2"))
+out(k="list2", v=raw.cmd('LIST "" "Entw*"'))
+out(k="select2", v=raw.cmd("SELECT INBOX"))
+out(k="esearch", v=raw.cmd("UID SEARCH ALL"))
+out(k="size", v=raw.cmd("STATUS INBOX (MESSAGES SIZE)"))
+""");
+        string Last(string kind) => One(r, kind).GetProperty("v").EnumerateArray().Last().GetString()!;
+        List<string> All(string kind) => One(r, kind).GetProperty("v").EnumerateArray().Select(x => x.GetString()!).ToList();
+        Assert.Contains(" OK", Last("create"), StringComparison.Ordinal);
+        Assert.Contains("* LIST (\\HasNoChildren) \"/\" \"Entw&APw-rfe\"", All("list1"));
+        Assert.Contains(All("select"), l => l == "* 0 RECENT");
+        var binary = S(One(r, "binary"), "v");
+        Assert.Contains("BINARY[1] {5}\r\nK\u00c3\u00b6ln", binary, StringComparison.Ordinal); // UTF-8 bytes of "Köln" read as Latin-1
+        Assert.Contains("BINARY.SIZE[2] 4", binary, StringComparison.Ordinal);
+        Assert.Contains("BINARY[2] ~{4}\r\n\u0000\u0001\u0002\u00ff", binary, StringComparison.Ordinal);
+        Assert.Contains("FLAGS (\\Seen)", binary, StringComparison.Ordinal);
+        Assert.DoesNotContain(All("save"), l => l.StartsWith("* ", StringComparison.Ordinal));
+        Assert.Contains("* 2 FETCH (UID 2)", All("use"));
+        Assert.Contains("* ENABLED IMAP4rev2", All("enable"));
+        Assert.Contains(All("list2"), l => l.StartsWith("* LIST (\\HasNoChildren) \"/\" {9}", StringComparison.Ordinal) && l.EndsWith("Entw\u00fcrfe", StringComparison.Ordinal));
+        Assert.DoesNotContain(All("select2"), l => l.EndsWith("RECENT", StringComparison.Ordinal));
+        Assert.Contains(All("esearch"), l => l.StartsWith("* ESEARCH (TAG \"r", StringComparison.Ordinal) && l.EndsWith(" UID ALL 1:2", StringComparison.Ordinal));
+        Assert.Contains(All("size"), l => l.StartsWith("* STATUS INBOX (MESSAGES 2 SIZE ", StringComparison.Ordinal) || l.StartsWith("* STATUS \"INBOX\" (MESSAGES 2 SIZE ", StringComparison.Ordinal));
+    }
 }
