@@ -37,7 +37,7 @@ public sealed class InboundProcessor(
         MimeEntity message;
         await using (var download = await _messages.GetBlobClient(item.MessageBlob).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
         await using (var buffered = new BufferedStream(download.Content, 64 * 1024))
-            message = MimeParser.Parse(buffered);
+            message = MimeParser.Parse(buffered, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader });
 
         var verdict = await filter.EvaluateAsync(new MessageContext(item, envelope, message), cancellationToken).ConfigureAwait(false);
         if (verdict.Loop)

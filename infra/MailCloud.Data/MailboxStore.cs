@@ -118,6 +118,10 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         return mailboxes.QueryAsync(filter, select is null ? null : select.Append("Uid").Distinct(), cancellationToken: cancellationToken);
     }
 
+    /// <summary>One message row by UID (a point read, cheaper than a range query for a single message).</summary>
+    public Task<TableEntity?> GetMessageAsync(MailAddress user, string folder, long uid, IEnumerable<string>? select, CancellationToken cancellationToken = default) =>
+        mailboxes.GetEntityIfExistsAsync(TableMailboxUsage.Partition(user), MailboxKeys.MessageRow(folder, uid), select?.Append("Uid").Distinct(), cancellationToken);
+
     public async Task<(long UsedBytes, int Messages)> GetUsageAsync(MailAddress user, CancellationToken cancellationToken = default)
     {
         var row = await mailboxes.GetEntityIfExistsAsync(TableMailboxUsage.Partition(user), TableMailboxUsage.UsageRow, ["UsedBytes", "Messages"], cancellationToken).ConfigureAwait(false);

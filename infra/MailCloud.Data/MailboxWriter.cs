@@ -199,6 +199,8 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         }
         if (s.Date is { } date)
             p["Date"] = date;
+        if (s.Header is { Length: > 0 and <= MessageSummary.MaxStoredHeader } header)
+            p["Header"] = header;
         // A summary larger than a table property holds (32K characters) is marked so IMAP reparses from the blob.
         if (new[] { s.Envelope, s.BodyStructure, s.Body, s.Parts }.Any(v => v.Length > MaxProperty))
             p["SummaryTruncated"] = true;

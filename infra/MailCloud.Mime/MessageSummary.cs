@@ -21,6 +21,12 @@ public sealed record MessageSummary
     public string? MessageIdHeader { get; init; }
     public int ReceivedCount { get; init; }
 
+    /// <summary>The raw header block (when the parse kept it): header fetches and searches need no blob read.</summary>
+    public byte[]? Header { get; init; }
+
+    /// <summary>How much header the index keeps in a row (a work item on a queue must stay under 64 KB).</summary>
+    public const int MaxStoredHeader = 16 * 1024;
+
     public static MessageSummary Of(MimeEntity message) => new()
     {
         Envelope = ImapViews.Envelope(message),
@@ -34,5 +40,6 @@ public sealed record MessageSummary
         Date = message.Date,
         MessageIdHeader = message.MessageId,
         ReceivedCount = message.GetHeaders("Received").Count(),
+        Header = message.RawHeader,
     };
 }

@@ -38,6 +38,9 @@ public sealed class MimeEntity : IMimePart
 
     public List<Header> Headers { get; } = [];
 
+    /// <summary>The raw header block of a top-level message, when the parser was asked to keep it.</summary>
+    public byte[]? RawHeader { get; internal set; }
+
     public long HeaderStart { get; internal set; }
     public long BodyStart { get; internal set; }
     public long End { get; internal set; }

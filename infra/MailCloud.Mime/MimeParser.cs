@@ -9,6 +9,12 @@ public sealed record MimeParserOptions
 
     /// <summary>Lines longer than this are handled in chunks, so memory stays bounded whatever the input.</summary>
     public int MaxLineLength { get; init; } = 64 * 1024;
+
+    /// <summary>
+    /// Keep the top-level header block's raw bytes (<see cref="MimeEntity.RawHeader"/>) when it is no longer than
+    /// this; 0 keeps nothing. The mailbox index stores it so IMAP answers header fetches and searches from the table.
+    /// </summary>
+    public int KeepRootHeaderUpTo { get; init; }
 }
 
 /// <summary>
@@ -30,8 +36,44 @@ public sealed class MimeParser : IDisposable
 
     public static MimeEntity Parse(Stream stream, MimeParserOptions? options = null)
     {
-        using var parser = new MimeParser(stream, options ?? new MimeParserOptions());
-        return parser.ParseEntity(0, null);
+        options ??= new MimeParserOptions();
+        var capture = options.KeepRootHeaderUpTo > 0 ? new PrefixCapture(stream, options.KeepRootHeaderUpTo) : null;
+        using var parser = new MimeParser(capture ?? stream, options);
+        var root = parser.ParseEntity(0, null);
+        if (capture is not null && root.BodyStart <= capture.Captured)
+            root.RawHeader = capture.Prefix(root.BodyStart);
+        return root;
+    }
+
+    /// <summary>Passes a stream through, keeping a copy of its first bytes.</summary>
+    private sealed class PrefixCapture(Stream inner, int limit) : Stream
+    {
+        private readonly MemoryStream _prefix = new();
+
+        public long Captured => _prefix.Length;
+
+        public byte[] Prefix(long length) => _prefix.GetBuffer().AsSpan(0, (int)length).ToArray();
+
+        public override int Read(byte[] buffer, int offset, int count) => Keep(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
+
+        public override int Read(Span<byte> buffer) => Keep(buffer[..inner.Read(buffer)]);
+
+        private int Keep(ReadOnlySpan<byte> read)
+        {
+            if (_prefix.Length < limit)
+                _prefix.Write(read[..(int)Math.Min(read.Length, limit - _prefix.Length)]);
+            return read.Length;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override long Length => throw new NotSupportedException();
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     public void Dispose() => _src.Dispose();

@@ -236,7 +236,7 @@ public sealed partial class ImapSession
         var id = MessageIds.New(now);
         var blob = MessageIds.BlobPath(id, now);
         await messages.GetBlobClient(blob).UploadAsync(new BinaryData(bytes), new Storage.BlobUploadOptions { ContentType = "message/rfc822" }, ct);
-        var summary = MessageSummary.Of(MimeParser.Parse(bytes));
+        var summary = MessageSummary.Of(MimeParser.Parse(bytes, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader }));
         var entry = new MailboxEntry(id, blob, bytes.Length, internalDate.ToUniversalTime(), flags, MailboxWriter.SummaryProperties(summary));
         var added = (await store.Writer.AddAsync(User!, name, [entry], createFolder: false, ct))[0];
         watcher.Notify(User!, name);

@@ -15,7 +15,7 @@ public sealed partial class ImapSession
     /// <summary>Messages per table query in FETCH, SEARCH and COPY: one page of the table service.</summary>
     private const int FetchChunk = 1000;
 
-    private static readonly string[] SummaryColumns = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated"];
+    private static readonly string[] SummaryColumns = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated", "Header"];
 
     /// <summary>
     /// Merges changes made by other sessions and deliveries into this session's view and reports them: flag
@@ -194,8 +194,18 @@ public sealed partial class ImapSession
 
     private async Task<Dictionary<long, TableEntity>> LoadRowsAsync(IReadOnlyList<ViewMessage> chunk, string[]? columns, CancellationToken ct)
     {
-        var wanted = chunk.Select(m => m.Uid).ToHashSet();
         var rows = new Dictionary<long, TableEntity>();
+        if (chunk.Count <= 4)
+        {
+            // A few messages (a client opening one): point reads beat a range query.
+            foreach (var m in chunk)
+            {
+                if (await store.GetMessageAsync(User!, _selected!.Name, m.Uid, columns, ct) is { } row)
+                    rows[m.Uid] = row;
+            }
+            return rows;
+        }
+        var wanted = chunk.Select(m => m.Uid).ToHashSet();
         await foreach (var e in store.QueryMessagesAsync(User!, _selected!.Name, chunk.Min(m => m.Uid), chunk.Max(m => m.Uid), columns, ct))
         {
             var uid = e.GetInt64("Uid") ?? 0;
@@ -332,7 +342,7 @@ public sealed partial class ImapSession
         var blob = row.GetString("Blob") ?? string.Empty;
         if (section.Fields is not null)
         {
-            var range = parsed is not null ? parsed.Bytes.AsMemory((int)section.Offset, (int)section.Length) : await DownloadRangeAsync(blob, section.Offset, section.Length, ct);
+            var range = await ReadRangeAsync(row, parsed, section.Offset, section.Length, ct);
             var data = section.Extract(range.Span);
             var (s, l) = Partial(item, data.Length);
             WriteLiteral(output, data.AsSpan((int)s, (int)l));
@@ -342,9 +352,9 @@ public sealed partial class ImapSession
         output.Write(Encoding.ASCII.GetBytes($"{{{length}}}\r\n"));
         if (length == 0)
             return;
-        if (parsed is not null)
+        if (parsed is not null || row.GetBinary("Header") is { } header && section.Offset + start + length <= header.Length)
         {
-            output.Write(parsed.Bytes.AsSpan((int)(section.Offset + start), (int)length));
+            output.Write((await ReadRangeAsync(row, parsed, section.Offset + start, length, ct)).Span);
             return;
         }
         await using var download = await messages.GetBlobClient(blob).DownloadStreamingAsync(new HttpRange(section.Offset + start, length), cancellationToken: ct);
@@ -375,11 +385,8 @@ public sealed partial class ImapSession
         var header = ImapViews.Resolve(root, part.Length == 0 ? "HEADER" : part + ".MIME");
         if (body is null || header is null)
             return null;
-        var blob = row.GetString("Blob") ?? string.Empty;
-        async Task<ReadOnlyMemory<byte>> Range(ImapSection s) =>
-            parsed is not null ? parsed.Bytes.AsMemory((int)s.Offset, (int)s.Length) : await DownloadRangeAsync(blob, s.Offset, s.Length, ct);
-        var headers = MimeParser.Parse((await Range(header)).ToArray());
-        return TransferEncoding.Decode((await Range(body)).Span, headers.TransferEncoding);
+        var headers = MimeParser.Parse((await ReadRangeAsync(row, parsed, header.Offset, header.Length, ct)).ToArray());
+        return TransferEncoding.Decode((await ReadRangeAsync(row, parsed, body.Offset, body.Length, ct)).Span, headers.TransferEncoding);
     }
 
     private static (long Start, long Length) Partial(FetchItem item, long total)
@@ -394,6 +401,16 @@ public sealed partial class ImapSession
     {
         output.Write(Encoding.ASCII.GetBytes($"{{{data.Length}}}\r\n"));
         output.Write(data);
+    }
+
+    /// <summary>Bytes of a message: from a whole parse, from the header block kept in the row, or a ranged blob read.</summary>
+    private async Task<ReadOnlyMemory<byte>> ReadRangeAsync(TableEntity row, ParsedMessage? parsed, long offset, long length, CancellationToken ct)
+    {
+        if (parsed is not null)
+            return parsed.Bytes.AsMemory((int)offset, (int)length);
+        if (row.GetBinary("Header") is { } header && offset + length <= header.Length)
+            return header.AsMemory((int)offset, (int)length);
+        return await DownloadRangeAsync(row.GetString("Blob") ?? string.Empty, offset, length, ct);
     }
 
     private async Task<ReadOnlyMemory<byte>> DownloadRangeAsync(string blob, long offset, long length, CancellationToken ct)

@@ -12,7 +12,7 @@ namespace MailCloud.Imap;
 /// </summary>
 public sealed partial class ImapSession
 {
-    private static readonly string[] SearchColumns = ["Uid", "Subject", "From", "To", "Cc", "Date", "Parts", "Blob"];
+    private static readonly string[] SearchColumns = ["Uid", "Subject", "From", "To", "Cc", "Date", "Parts", "Blob", "Header"];
 
     private async Task<Completion> SearchAsync(ImapCommand c, PipeWriter output, CancellationToken ct)
     {
@@ -199,7 +199,9 @@ public sealed partial class ImapSession
         var blob = s.Row?.GetString("Blob") ?? string.Empty;
         var root = PartMap.Parse(s.Row?.GetString("Parts"));
         byte[] header;
-        if (root is not null)
+        if (s.Row?.GetBinary("Header") is { } stored)
+            header = stored; // kept in the row at delivery: no blob read
+        else if (root is not null)
             header = (await DownloadRangeAsync(blob, root.HeaderStart, root.BodyStart - root.HeaderStart, ct)).ToArray();
         else
             header = (await ParseWholeAsync(blob, ct)).Bytes;

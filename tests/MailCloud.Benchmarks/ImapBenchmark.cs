@@ -41,7 +41,7 @@ internal static class ImapBenchmark
             var id = MessageIds.New(now);
             var blob = MessageIds.BlobPath(id, now);
             await container.GetBlobClient(blob).UploadAsync(new BinaryData(bytes), cancellationToken: ct);
-            entries[i] = new MailboxEntry(id, blob, bytes.Length, now, i % 3 == 0 ? "\\Seen" : string.Empty, MailboxWriter.SummaryProperties(MessageSummary.Of(MimeParser.Parse(bytes))));
+            entries[i] = new MailboxEntry(id, blob, bytes.Length, now, i % 3 == 0 ? "\\Seen" : string.Empty, MailboxWriter.SummaryProperties(MessageSummary.Of(MimeParser.Parse(bytes, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader }))));
         });
         // Index in order (UIDs follow), 49 messages per entity-group transaction; blob references first, as always.
         foreach (var batch in entries.Chunk(490))
@@ -171,7 +171,7 @@ print("seen %d of %d in %.2f s" % (n - len(pending), n, time.time() - t0), flush
         account.RequestCounter.Reset();
         await python.StandardInput.WriteLineAsync("go");
         await python.StandardInput.FlushAsync();
-        await writer.AddAsync(user, "INBOX", [new MailboxEntry(id, blob, bytes.Length, now, string.Empty, MailboxWriter.SummaryProperties(MessageSummary.Of(MimeParser.Parse(bytes))))], createFolder: false, CancellationToken.None);
+        await writer.AddAsync(user, "INBOX", [new MailboxEntry(id, blob, bytes.Length, now, string.Empty, MailboxWriter.SummaryProperties(MessageSummary.Of(MimeParser.Parse(bytes, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader }))))], createFolder: false, CancellationToken.None);
         var seen = await python.StandardOutput.ReadLineAsync();
         Console.WriteLine($"  new message delivered: {seen} (includes up to one 2 s poll interval); storage requests until then {account.RequestCounter.Total}");
         python.Kill();

@@ -140,7 +140,7 @@ out(k="views", v=t(d))
     }
 
     [Fact]
-    public async Task Envelope_and_flags_never_download_a_message_body()
+    public async Task Envelope_flags_and_header_fetches_never_download_a_message()
     {
         await fx.PythonAsync($$"""
 m = login("u3@example.test")
@@ -156,10 +156,16 @@ typ, d = m.fetch("1:*", "(FLAGS ENVELOPE BODYSTRUCTURE RFC822.SIZE INTERNALDATE 
 out(k="f", n=len(d), v=t(d[0]))
 typ, d = m.uid("fetch", "1:*", "(FLAGS)")
 out(k="g", n=len(d))
+# The header block is kept in the table row: header fetches and header searches read no blob either.
+typ, d = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[HEADER] BODY.PEEK[]<0.10>)")
+out(k="h", v=t(d[0][1]), n=len(d))
+out(k="s", v=t(m.search(None, "HEADER", "Subject", "n2")[1][0]))
 """);
         var after = counter.Snapshot();
         Assert.Equal(3, One(r, "f").GetProperty("n").GetInt32());
         Assert.Contains("\"n0\"", S(One(r, "f"), "v"), StringComparison.Ordinal);
+        Assert.Equal("Subject: n0\r\n\r\n", S(One(r, "h"), "v"));
+        Assert.Equal("3", S(One(r, "s"), "v"));
         var blobRequests = after.Where(kv => kv.Key.StartsWith("blob.", StringComparison.Ordinal)).Sum(kv => kv.Value - before.GetValueOrDefault(kv.Key));
         Assert.Equal(0, blobRequests);
     }
