@@ -20,12 +20,8 @@ namespace MailCloud.Imap;
 public sealed class ImapConnectionHandler(
     ImapServerOptions options,
     ImapListener listener,
-    IMailDirectory directory,
-    MailboxStore store,
-    BlobContainerClient messages,
-    AuthThrottle throttle,
+    MailboxServices services,
     FolderWatcher watcher,
-    ConnectionLimiter limiter,
     ILogger logger,
     CancellationToken stopping)
 {
@@ -35,7 +31,7 @@ public sealed class ImapConnectionHandler(
         PipeReader input = context.Transport.Input;
         PipeWriter output = context.Transport.Output;
         SslStream? ssl = null;
-        using var lease = limiter.TryAcquire(remote);
+        using var lease = services.Limiter.TryAcquire(remote);
         using var scope = logger.BeginScope("imap {Listener} {Client} {ConnectionId}", listener.Name, remote, context.ConnectionId);
         if (lease is null)
         {
@@ -43,7 +39,7 @@ public sealed class ImapConnectionHandler(
             await output.FlushAsync();
             return;
         }
-        using var session = new ImapSession(options, remote, directory, store, messages, throttle, watcher, logger);
+        using var session = new ImapSession(options, remote, services.Directory, services.Store, services.Messages, services.Throttle, watcher, logger);
         try
         {
             if (listener.ImplicitTls)

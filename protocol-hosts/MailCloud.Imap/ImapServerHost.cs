@@ -16,7 +16,6 @@ public static class ImapServerHost
     public static ImapServerOptions OptionsFromSettings(MailCloudSettings settings, X509Certificate2? certificate, Func<string, string?>? environment = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
-        var bind = IPAddress.Parse(settings.BindAddress);
         var options = new ImapServerOptions
         {
             HostName = settings.HostName,
@@ -24,29 +23,20 @@ public static class ImapServerHost
         };
         if (environment("MAILCLOUD_IMAP_POLL") is { Length: > 0 } poll)
             options.PollInterval = Durations.Parse(poll);
-        foreach (var l in MailCloudSettings.Listeners)
-        {
-            if (l.Name == "imap")
-                options.Listeners.Add(new ImapListener(l.Name, new IPEndPoint(bind, settings.Port(l)), ImplicitTls: false));
-            else if (l.Name == "imaps" && certificate is not null)
-                options.Listeners.Add(new ImapListener(l.Name, new IPEndPoint(bind, settings.Port(l)), ImplicitTls: true));
-        }
+        foreach (var (name, endPoint, implicitTls) in MailboxServices.Listeners(settings, certificate is not null, "imap", "imaps"))
+            options.Listeners.Add(new ImapListener(name, endPoint, implicitTls));
         return options;
     }
 
     public static WebApplication Build(ImapServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null)
     {
-        var directory = new CachingMailDirectory(StorageProvisioner.Directory(account), options.DirectoryCacheTtl);
-        var store = new MailboxStore(account.Tables.GetTableClient(StorageNames.MailboxTable), account.Tables.GetTableClient(StorageNames.BlobRefsTable));
-        var messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
-        var throttle = new AuthThrottle(options.AuthMaxFailures, delayPerFailure: options.AuthFailureDelay);
-        var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
+        var services = MailboxServices.Create(account, options.DirectoryCacheTtl, options.AuthMaxFailures, options.AuthFailureDelay, options.MaxConnections, options.MaxConnectionsPerAddress);
         FolderWatcher? watcher = null;
         var app = ProtocolHost.Build(options.Listeners, l => l.EndPoint, (app, listener) =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MailCloud.Imap");
-            watcher ??= new FolderWatcher(store, options.PollInterval, logger);
-            return new ImapConnectionHandler(options, listener, directory, store, messages, throttle, watcher, limiter, logger, app.Lifetime.ApplicationStopping).OnConnectedAsync;
+            watcher ??= new FolderWatcher(services.Store, options.PollInterval, logger);
+            return new ImapConnectionHandler(options, listener, services, watcher, logger, app.Lifetime.ApplicationStopping).OnConnectedAsync;
         }, logging);
         app.Lifetime.ApplicationStopped.Register(() => watcher?.DisposeAsync().AsTask().GetAwaiter().GetResult());
         return app;

@@ -16,11 +16,7 @@ namespace MailCloud.Pop3;
 public sealed class Pop3ConnectionHandler(
     Pop3ServerOptions options,
     Pop3Listener listener,
-    IMailDirectory directory,
-    MailboxStore store,
-    BlobContainerClient messages,
-    AuthThrottle throttle,
-    ConnectionLimiter limiter,
+    MailboxServices services,
     ILogger logger,
     CancellationToken stopping)
 {
@@ -33,7 +29,7 @@ public sealed class Pop3ConnectionHandler(
         PipeReader input = context.Transport.Input;
         PipeWriter output = context.Transport.Output;
         SslStream? ssl = null;
-        using var lease = limiter.TryAcquire(remote);
+        using var lease = services.Limiter.TryAcquire(remote);
         using var scope = logger.BeginScope("pop3 {Listener} {Client} {ConnectionId}", listener.Name, remote, context.ConnectionId);
         if (lease is null)
         {
@@ -41,7 +37,7 @@ public sealed class Pop3ConnectionHandler(
             await output.FlushAsync();
             return;
         }
-        var session = new Pop3Session(options, remote, directory, store, messages, throttle);
+        var session = new Pop3Session(options, remote, services.Directory, services.Store, services.Messages, services.Throttle);
         try
         {
             if (listener.ImplicitTls)

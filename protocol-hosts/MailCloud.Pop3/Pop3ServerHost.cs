@@ -15,33 +15,23 @@ public static class Pop3ServerHost
 {
     public static Pop3ServerOptions OptionsFromSettings(MailCloudSettings settings, X509Certificate2? certificate)
     {
-        var bind = IPAddress.Parse(settings.BindAddress);
         var options = new Pop3ServerOptions
         {
             HostName = settings.HostName,
             Certificate = certificate,
         };
-        foreach (var l in MailCloudSettings.Listeners)
-        {
-            if (l.Name == "pop3")
-                options.Listeners.Add(new Pop3Listener(l.Name, new IPEndPoint(bind, settings.Port(l)), ImplicitTls: false));
-            else if (l.Name == "pop3s" && certificate is not null)
-                options.Listeners.Add(new Pop3Listener(l.Name, new IPEndPoint(bind, settings.Port(l)), ImplicitTls: true));
-        }
+        foreach (var (name, endPoint, implicitTls) in MailboxServices.Listeners(settings, certificate is not null, "pop3", "pop3s"))
+            options.Listeners.Add(new Pop3Listener(name, endPoint, implicitTls));
         return options;
     }
 
     public static WebApplication Build(Pop3ServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null)
     {
-        var directory = new CachingMailDirectory(StorageProvisioner.Directory(account), options.DirectoryCacheTtl);
-        var store = new MailboxStore(account.Tables.GetTableClient(StorageNames.MailboxTable), account.Tables.GetTableClient(StorageNames.BlobRefsTable));
-        var messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
-        var throttle = new AuthThrottle(options.AuthMaxFailures, delayPerFailure: options.AuthFailureDelay);
-        var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
+        var services = MailboxServices.Create(account, options.DirectoryCacheTtl, options.AuthMaxFailures, options.AuthFailureDelay, options.MaxConnections, options.MaxConnectionsPerAddress);
         return ProtocolHost.Build(options.Listeners, l => l.EndPoint, (app, listener) =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MailCloud.Pop3");
-            return new Pop3ConnectionHandler(options, listener, directory, store, messages, throttle, limiter, logger, app.Lifetime.ApplicationStopping).OnConnectedAsync;
+            return new Pop3ConnectionHandler(options, listener, services, logger, app.Lifetime.ApplicationStopping).OnConnectedAsync;
         }, logging);
     }
 }

@@ -77,6 +77,19 @@ public sealed class ImapFixture : PipelineFixture
     }
 }
 
+/// <summary>Reading the JSON lines the client scripts print ({"k": kind, ...}).</summary>
+internal static class JsonLines
+{
+    public static JsonElement One(List<JsonElement> lines, string kind) => lines.Single(l => l.GetProperty("k").GetString() == kind);
+
+    /// <summary>A value as text; arrays (imaplib's nested results) flattened to lines.</summary>
+    public static string S(JsonElement e, string name) => Flat(e.GetProperty(name));
+
+    public static List<string> Lines(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(x => x.GetString()!).ToList();
+
+    private static string Flat(JsonElement e) => e.ValueKind == JsonValueKind.Array ? string.Join("\n", e.EnumerateArray().Select(Flat)) : e.ToString();
+}
+
 internal static class ImapClients
 {
     public const string Prelude = """

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using static MailCloud.FunctionalTests.Imap.JsonLines;
 
 namespace MailCloud.FunctionalTests.Imap;
 
@@ -8,11 +9,6 @@ namespace MailCloud.FunctionalTests.Imap;
 /// </summary>
 public sealed class ImapSessionTests(ImapFixture fx) : IClassFixture<ImapFixture>
 {
-    private static string S(JsonElement e, string name) => e.GetProperty(name).ToString();
-
-    private static JsonElement One(List<JsonElement> lines, string kind) => lines.Single(l => l.GetProperty("k").GetString() == kind);
-
-    private static List<string> Lines(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(x => x.GetString()!).ToList();
 
     [Fact]
     public async Task Store_copy_move_and_expunge_with_uidplus_and_condstore()

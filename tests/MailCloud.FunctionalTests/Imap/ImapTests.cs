@@ -1,17 +1,12 @@
 using System.Text.Json;
 using MailCloud.Storage;
+using static MailCloud.FunctionalTests.Imap.JsonLines;
 
 namespace MailCloud.FunctionalTests.Imap;
 
 /// <summary>IMAP with real clients (python3 imaplib, raw sockets over real TLS) against the real server on Azurite.</summary>
 public sealed class ImapTests(ImapFixture fx) : IClassFixture<ImapFixture>
 {
-    private static string S(JsonElement e, string name) => Flat(e.GetProperty(name));
-
-    /// <summary>A value as text; arrays (imaplib's nested results) flattened to lines.</summary>
-    private static string Flat(JsonElement e) => e.ValueKind == JsonValueKind.Array ? string.Join("\n", e.EnumerateArray().Select(Flat)) : e.ToString();
-
-    private static JsonElement One(List<JsonElement> lines, string kind) => lines.Single(l => l.GetProperty("k").GetString() == kind);
 
     private const string Multipart = "From: \\\"Ann Example\\\" <ann@remote.example>\\r\\nTo: u2@example.test\\r\\nSubject: =?UTF-8?B?R3LDvMOfZQ==?= multipart\\r\\nMessage-ID: <mp1@remote.example>\\r\\nMIME-Version: 1.0\\r\\nContent-Type: multipart/mixed; boundary=\\\"b1\\\"\\r\\n\\r\\npreamble\\r\\n--b1\\r\\nContent-Type: text/plain; charset=utf-8\\r\\n\\r\\nplain part\\r\\n--b1\\r\\nContent-Type: application/octet-stream; name=\\\"a.bin\\\"\\r\\nContent-Transfer-Encoding: base64\\r\\n\\r\\nAAECAwQF\\r\\n--b1--\\r\\n";
 

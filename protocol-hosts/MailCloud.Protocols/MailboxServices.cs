@@ -1,0 +1,33 @@
+using System.Net;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.Storage;
+
+namespace MailCloud.Protocols;
+
+/// <summary>What the mailbox front ends (IMAP, POP3) work with, made once per process and shared by its listeners.</summary>
+public sealed record MailboxServices(IMailDirectory Directory, MailboxStore Store, BlobContainerClient Messages, AuthThrottle Throttle, ConnectionLimiter Limiter)
+{
+    public static MailboxServices Create(StorageAccount account, TimeSpan directoryCacheTtl, int authMaxFailures, TimeSpan authFailureDelay, int maxConnections, int maxConnectionsPerAddress) => new(
+        new CachingMailDirectory(StorageProvisioner.Directory(account), directoryCacheTtl),
+        new MailboxStore(account.Tables.GetTableClient(StorageNames.MailboxTable), account.Tables.GetTableClient(StorageNames.BlobRefsTable)),
+        account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer),
+        new AuthThrottle(authMaxFailures, delayPerFailure: authFailureDelay),
+        new ConnectionLimiter(maxConnections, maxConnectionsPerAddress));
+
+    /// <summary>
+    /// A protocol's two listeners from the settings: the plain one (with STARTTLS/STLS) and, when there is a
+    /// certificate, the implicit-TLS one.
+    /// </summary>
+    public static IEnumerable<(string Name, IPEndPoint EndPoint, bool ImplicitTls)> Listeners(MailCloudSettings settings, bool hasCertificate, string plain, string implicitTls)
+    {
+        var bind = IPAddress.Parse(settings.BindAddress);
+        foreach (var l in MailCloudSettings.Listeners)
+        {
+            if (l.Name == plain)
+                yield return (l.Name, new IPEndPoint(bind, settings.Port(l)), false);
+            else if (l.Name == implicitTls && hasCertificate)
+                yield return (l.Name, new IPEndPoint(bind, settings.Port(l)), true);
+        }
+    }
+}
