@@ -184,8 +184,12 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
         {
             using var rsa = System.Security.Cryptography.RSA.Create();
             rsa.ImportPkcs8PrivateKey(key.PrivateKey, out _);
-            var header = new Mime.DkimSigner(domain, key.Selector, rsa).Sign(content, _time.GetUtcNow());
-            content = [.. System.Text.Encoding.Latin1.GetBytes(header), .. content];
+            var now = _time.GetUtcNow();
+            // Both signatures are over the message as it was: neither covers the other's DKIM-Signature header.
+            var headers = new Dkim.DkimSigner(domain, key.Selector, rsa).Sign(content, now);
+            if (key.Ed25519Key is not null)
+                headers = Dkim.DkimSigner.Ed25519(domain, key.Ed25519Selector!, key.Ed25519Key).Sign(content, now) + headers;
+            content = [.. System.Text.Encoding.Latin1.GetBytes(headers), .. content];
         }
         return _ => Task.FromResult<Stream>(new MemoryStream(content, writable: false));
     }

@@ -183,10 +183,12 @@ internal static class AdminCommands
             var key = await d.EnsureDkimKeyAsync(domain, ct);
             using var rsa = System.Security.Cryptography.RSA.Create();
             rsa.ImportPkcs8PrivateKey(key.PrivateKey, out _);
-            var record = MailCloud.Mime.DkimSigner.DnsRecord(rsa);
             // Zone files hold TXT data as quoted strings of at most 255 characters.
-            var chunks = record.Chunk(255).Select(c => "\"" + new string(c) + "\"");
-            Console.WriteLine($"{key.Selector}._domainkey.{domain.ToLowerInvariant()}. IN TXT ( {string.Join(" ", chunks)} )");
+            void Print(string selector, string record) =>
+                Console.WriteLine($"{selector}._domainkey.{domain.ToLowerInvariant()}. IN TXT ( {string.Join(" ", record.Chunk(255).Select(c => "\"" + new string(c) + "\""))} )");
+            Print(key.Selector, MailCloud.Dkim.DkimSigner.DnsRecord(rsa));
+            if (key.Ed25519Key is not null)
+                Print(key.Ed25519Selector!, MailCloud.Dkim.DkimSigner.Ed25519DnsRecord(key.Ed25519Key));
             return CliErrors.Ok;
         }));
         dkim.Subcommands.Add(show);

@@ -51,6 +51,8 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
                 ["Created"] = created,
                 ["DkimSelector"] = DkimSelector,
                 ["DkimKey"] = key.ExportPkcs8PrivateKey(),
+                ["DkimEdSelector"] = DkimEd25519Selector,
+                ["DkimEdKey"] = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32),
             }, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException e) when (e.Status == 409)
@@ -247,24 +249,44 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
 
     public const string DkimSelector = "mc1";
 
+    /// <summary>RFC 8463 keys need their own selector: one DNS record names one key type.</summary>
+    public const string DkimEd25519Selector = "mc1ed";
+
     public async Task<DkimKeyInfo?> GetDkimKeyAsync(string domain, CancellationToken cancellationToken = default)
     {
         if (!MailAddress.TryNormalizeDomain(domain, out var name, out _))
             return null;
-        var row = await table.GetEntityIfExistsAsync(name, DomainRow, ["DkimSelector", "DkimKey"], cancellationToken).ConfigureAwait(false);
-        return row?.GetBinary("DkimKey") is { Length: > 0 } key ? new DkimKeyInfo(row.GetString("DkimSelector") ?? DkimSelector, key) : null;
+        var row = await table.GetEntityIfExistsAsync(name, DomainRow, ["DkimSelector", "DkimKey", "DkimEdSelector", "DkimEdKey"], cancellationToken).ConfigureAwait(false);
+        return row?.GetBinary("DkimKey") is { Length: > 0 } key
+            ? new DkimKeyInfo(row.GetString("DkimSelector") ?? DkimSelector, key, row.GetString("DkimEdSelector") ?? DkimEd25519Selector, row.GetBinary("DkimEdKey") is { Length: 32 } ed ? ed : null)
+            : null;
     }
 
     public async Task<DkimKeyInfo> EnsureDkimKeyAsync(string domain, CancellationToken cancellationToken = default)
     {
         var name = NormalizeDomain(domain);
-        if (await GetDkimKeyAsync(name, cancellationToken).ConfigureAwait(false) is { } existing)
+        var existing = await GetDkimKeyAsync(name, cancellationToken).ConfigureAwait(false);
+        if (existing?.Ed25519Key is not null)
             return existing;
-        using var key = System.Security.Cryptography.RSA.Create(2048);
-        var info = new DkimKeyInfo(DkimSelector, key.ExportPkcs8PrivateKey());
+        // Missing keys are made; a domain added before Ed25519 signing existed gets its Ed25519 key here.
+        byte[] rsaKey;
+        if (existing is not null)
+            rsaKey = existing.PrivateKey;
+        else
+        {
+            using var key = System.Security.Cryptography.RSA.Create(2048);
+            rsaKey = key.ExportPkcs8PrivateKey();
+        }
+        var info = new DkimKeyInfo(existing?.Selector ?? DkimSelector, rsaKey, DkimEd25519Selector, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         try
         {
-            await table.UpdateEntityAsync(new TableEntity(name, DomainRow) { ["DkimSelector"] = info.Selector, ["DkimKey"] = info.PrivateKey }, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            await table.UpdateEntityAsync(new TableEntity(name, DomainRow)
+            {
+                ["DkimSelector"] = info.Selector,
+                ["DkimKey"] = info.PrivateKey,
+                ["DkimEdSelector"] = info.Ed25519Selector,
+                ["DkimEdKey"] = info.Ed25519Key,
+            }, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {

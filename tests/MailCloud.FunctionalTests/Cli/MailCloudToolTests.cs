@@ -83,6 +83,7 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
         r = await RunAsync(env, null, "dkim", "show", "cli.example");
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.StartsWith("mc1._domainkey.cli.example. IN TXT ( \"v=DKIM1; k=rsa; p=MII", r.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"\nmc1ed\._domainkey\.cli\.example\. IN TXT \( ""v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}="" \)", r.Stdout);
 
         r = await RunAsync(env, null, "domain", "list");
         Assert.Contains("cli.example", r.Stdout.Split('\n'));

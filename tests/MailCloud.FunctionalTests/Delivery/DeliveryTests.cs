@@ -141,16 +141,23 @@ public sealed class DeliveryTests(DeliveryFixture fx) : IClassFixture<DeliveryFi
         // aiosmtpd advertises no DSN, so ENVID/NOTIFY are (correctly) not sent.
         Assert.DoesNotContain("ENVID", got.GetProperty("mail_options").ToString(), StringComparison.Ordinal);
 
-        // Signed with example.test's DKIM key, and an independent verifier (dkimpy) agrees.
+        // Signed twice with example.test's keys (ed25519-sha256 first, then rsa-sha256), and an independent verifier
+        // (dkimpy, with python3-nacl for Ed25519) passes both, each key served under its own selector.
         var data = got.GetProperty("data").GetString()!;
-        Assert.StartsWith("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.test; s=mc1;", data.Replace("\r\n\t", " ", StringComparison.Ordinal), StringComparison.Ordinal);
+        var unfolded = data.Replace("\r\n\t", " ", StringComparison.Ordinal);
+        Assert.StartsWith("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.test; s=mc1ed;", unfolded, StringComparison.Ordinal);
+        Assert.Contains("\r\nDKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.test; s=mc1;", unfolded, StringComparison.Ordinal);
         var key = (await StorageProvisioner.Directory(fx.Account).GetDkimKeyAsync("example.test"))!;
         using var rsa = System.Security.Cryptography.RSA.Create();
         rsa.ImportPkcs8PrivateKey(key.PrivateKey, out _);
-        var verify = await ExternalProcess.RunAsync("/usr/bin/python3", ["-c",
-            "import dkim, sys\nrecord = sys.argv[1].encode()\nprint('pass' if dkim.verify(sys.stdin.buffer.read(), dnsfunc=lambda name, timeout=5: record) else 'fail')",
-            MailCloud.Mime.DkimSigner.DnsRecord(rsa)], data);
-        Assert.Equal("pass", verify.Stdout.Trim());
+        var verify = await ExternalProcess.RunAsync("/usr/bin/python3", ["-c", """
+import dkim, sys
+records = {b"mc1._domainkey.example.test": sys.argv[1].encode(), b"mc1ed._domainkey.example.test": sys.argv[2].encode()}
+d = dkim.DKIM(sys.stdin.buffer.read())
+print(" ".join("pass" if d.verify(idx=i, dnsfunc=lambda name, timeout=5: records.get(name.rstrip(b"."))) else "fail" for i in range(2)))
+""", Dkim.DkimSigner.DnsRecord(rsa), Dkim.DkimSigner.Ed25519DnsRecord(key.Ed25519Key!)], data);
+        Assert.True(verify.ExitCode == 0, verify.Stderr);
+        Assert.Equal("pass pass", verify.Stdout.Trim());
     }
 
     [Fact]

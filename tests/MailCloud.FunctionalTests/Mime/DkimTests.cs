@@ -1,4 +1,5 @@
 using System.Text;
+using MailCloud.Dkim;
 using MailCloud.Mime;
 
 namespace MailCloud.FunctionalTests.Mime;
@@ -40,6 +41,28 @@ print("pass" if dkim.verify(message, dnsfunc=lambda name, timeout=5: record if n
         // Relaxed canonicalization: re-folding whitespace in transit does not break it.
         var refolded = Encoding.Latin1.GetBytes(Encoding.Latin1.GetString(signed).Replace("Subject: Signed mail", "Subject:   Signed\r\n   mail", StringComparison.Ordinal));
         Assert.Equal("pass", await VerifyAsync(refolded, record));
+    }
+
+    [Fact]
+    public async Task Ed25519_signatures_verify_and_tampering_is_detected()
+    {
+        var key = DkimSigner.CreateEd25519Key();
+        var record = DkimSigner.Ed25519DnsRecord(key);
+        var message = new MessageBuilder { Body = new TextPart("Hello from an Ed25519 key\n") }
+            .Address("From", (null, "joerg@example.test")).Address("To", (null, "bob@remote.test")).Subject("Ed25519 mail").ToBytes();
+        var signed = Encoding.Latin1.GetBytes(DkimSigner.Ed25519("example.test", "mc1", key).Sign(message, DateTimeOffset.UtcNow)).Concat(message).ToArray();
+        Assert.Contains("a=ed25519-sha256;", Encoding.Latin1.GetString(signed).Replace("\r\n\t", " ", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Equal("pass", await VerifyAsync(signed, record));
+        var tampered = Encoding.Latin1.GetBytes(Encoding.Latin1.GetString(signed).Replace("Hello from", "Hullo from", StringComparison.Ordinal));
+        Assert.Equal("fail", await VerifyAsync(tampered, record));
+    }
+
+    [Fact]
+    public void Ed25519_public_key_matches_rfc8032_test_vector_1()
+    {
+        var seed = Convert.FromHexString("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+        var publicKey = Convert.FromHexString("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+        Assert.Equal("v=DKIM1; k=ed25519; p=" + Convert.ToBase64String(publicKey), DkimSigner.Ed25519DnsRecord(seed));
     }
 
     [Fact]

@@ -2,15 +2,50 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace MailCloud.Mime;
+namespace MailCloud.Dkim;
 
 /// <summary>
-/// DKIM signing (RFC 6376), rsa-sha256 with relaxed/relaxed canonicalization. Produces the DKIM-Signature header to
-/// prepend; the message bytes are not changed. (ed25519-sha256, RFC 8463, needs an Ed25519 implementation the .NET
-/// base library does not have.)
+/// DKIM signing (RFC 6376) with relaxed/relaxed canonicalization: rsa-sha256, or ed25519-sha256 (RFC 8463: PureEdDSA
+/// over the SHA-256 of the header data). Produces the DKIM-Signature header to prepend; the message bytes are not
+/// changed. Mail signed with both carries two signatures, so verifiers that know only RSA still pass it.
 /// </summary>
-public sealed partial class DkimSigner(string domain, string selector, RSA key)
+public sealed partial class DkimSigner
 {
+    private readonly string _domain;
+    private readonly string _selector;
+    private readonly string _algorithm;
+    private readonly Func<byte[], byte[]> _sign;
+
+    private DkimSigner(string domain, string selector, string algorithm, Func<byte[], byte[]> sign) =>
+        (_domain, _selector, _algorithm, _sign) = (domain, selector, algorithm, sign);
+
+    /// <summary>rsa-sha256 with this key (the signer uses it; the caller keeps ownership).</summary>
+    public DkimSigner(string domain, string selector, RSA key)
+        : this(domain, selector, "rsa-sha256", data => key.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1))
+    {
+    }
+
+    /// <summary>ed25519-sha256 with a 32-byte private key (the RFC 8032 seed).</summary>
+    public static DkimSigner Ed25519(string domain, string selector, byte[] privateKey)
+    {
+        var key = privateKey.ToArray();
+        return new DkimSigner(domain, selector, "ed25519-sha256", data =>
+        {
+            using var k = NSec.Cryptography.Key.Import(NSec.Cryptography.SignatureAlgorithm.Ed25519, key, NSec.Cryptography.KeyBlobFormat.RawPrivateKey);
+            return NSec.Cryptography.SignatureAlgorithm.Ed25519.Sign(k, SHA256.HashData(data));
+        });
+    }
+
+    /// <summary>A new Ed25519 private key (32 random bytes, RFC 8032 5.1.5).</summary>
+    public static byte[] CreateEd25519Key() => RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>The TXT record of an Ed25519 key: k=ed25519 and the raw 32-byte public key (RFC 8463 4.2).</summary>
+    public static string Ed25519DnsRecord(byte[] privateKey)
+    {
+        using var k = NSec.Cryptography.Key.Import(NSec.Cryptography.SignatureAlgorithm.Ed25519, privateKey, NSec.Cryptography.KeyBlobFormat.RawPrivateKey);
+        return "v=DKIM1; k=ed25519; p=" + Convert.ToBase64String(k.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey));
+    }
+
     /// <summary>Signed when present; From always. Listing a name once signs its last occurrence.</summary>
     public static readonly IReadOnlyList<string> DefaultHeaders =
         ["from", "to", "cc", "subject", "date", "message-id", "reply-to", "in-reply-to", "references", "mime-version", "content-type", "content-transfer-encoding", "list-id", "list-unsubscribe"];
@@ -48,12 +83,12 @@ public sealed partial class DkimSigner(string domain, string selector, RSA key)
                 }
             }
         }
-        var tags = $"v=1; a=rsa-sha256; c=relaxed/relaxed; d={domain}; s={selector}; t={now.ToUnixTimeSeconds()}; h={string.Join(':', signed.Select(s => s.Name))}; bh={bodyHash}; b=";
+        var tags = $"v=1; a={_algorithm}; c=relaxed/relaxed; d={_domain}; s={_selector}; t={now.ToUnixTimeSeconds()}; h={string.Join(':', signed.Select(s => s.Name))}; bh={bodyHash}; b=";
         var input = new StringBuilder();
         foreach (var (_, raw) in signed)
             input.Append(CanonicalHeader(raw)).Append("\r\n");
         input.Append(CanonicalHeader("DKIM-Signature: " + tags));
-        var signature = Convert.ToBase64String(key.SignData(Encoding.Latin1.GetBytes(input.ToString()), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1));
+        var signature = Convert.ToBase64String(_sign(Encoding.Latin1.GetBytes(input.ToString())));
         // Fold after each "; " (relaxed canonicalization turns the fold back into the single space that was signed).
         return "DKIM-Signature: " + tags.Replace("; ", ";\r\n\t", StringComparison.Ordinal) + signature + "\r\n";
     }
