@@ -27,6 +27,8 @@ public sealed record Envelope
     /// <summary>7BIT, 8BITMIME or BINARYMIME.</summary>
     public string Body { get; init; } = "7BIT";
     public bool SmtpUtf8 { get; init; }
+    /// <summary>The message came in BDAT chunks (RFC 3030) rather than DATA.</summary>
+    public bool Chunked { get; init; }
     /// <summary>The authenticated user (submission or authenticated MX session), null otherwise.</summary>
     public string? AuthenticatedUser { get; init; }
     public required string ClientAddress { get; init; }

@@ -42,7 +42,7 @@ public sealed class SmtpConnectException(string message, Exception? inner = null
 /// <summary>
 /// Sends one message to one SMTP server: EHLO (HELO fallback), STARTTLS when offered (opportunistic unless required),
 /// AUTH PLAIN/LOGIN for relay hosts, PIPELINING of MAIL and RCPTs, SIZE and SMTPUTF8 checks, DSN parameters when the
-/// peer supports DSN. Returns a reply per recipient; a reply to MAIL or DATA applies to every recipient it covers.
+/// peer supports DSN, BDAT (RFC 3030) when it offers CHUNKING, DATA otherwise. Returns a reply per recipient; a reply to MAIL or DATA applies to every recipient it covers.
 /// </summary>
 public static class SmtpDeliveryClient
 {
@@ -168,12 +168,22 @@ public static class SmtpDeliveryClient
                 await conn.TryQuitAsync().ConfigureAwait(false);
                 return new SmtpSendResult(results, tls, tlsProblem);
             }
-            var data = await conn.CommandAsync("DATA", cancellationToken).ConfigureAwait(false);
-            if (data.Code != 354)
-                return new SmtpSendResult(results.Select(r => r.Accepted ? r with { Code = data.Code, Reply = data.Text } : r).ToList(), tls, tlsProblem);
-            await using (var content = await openMessage(cancellationToken).ConfigureAwait(false))
-                await conn.WriteDotStuffedAsync(content, cancellationToken).ConfigureAwait(false);
-            var end = await conn.ReadReplyAsync(cancellationToken, TimeSpan.FromMinutes(10)).ConfigureAwait(false);
+            Reply end;
+            if (features.ContainsKey("CHUNKING"))
+            {
+                // RFC 3030: the bytes as they are, in counted chunks; no dot-stuffing, no end marker to scan for.
+                await using var content = await openMessage(cancellationToken).ConfigureAwait(false);
+                end = await conn.WriteChunksAsync(content, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var data = await conn.CommandAsync("DATA", cancellationToken).ConfigureAwait(false);
+                if (data.Code != 354)
+                    return new SmtpSendResult(results.Select(r => r.Accepted ? r with { Code = data.Code, Reply = data.Text } : r).ToList(), tls, tlsProblem);
+                await using (var content = await openMessage(cancellationToken).ConfigureAwait(false))
+                    await conn.WriteDotStuffedAsync(content, cancellationToken).ConfigureAwait(false);
+                end = await conn.ReadReplyAsync(cancellationToken, TimeSpan.FromMinutes(10)).ConfigureAwait(false);
+            }
             await conn.TryQuitAsync().ConfigureAwait(false);
             return new SmtpSendResult(results.Select(r => r.Accepted ? r with { Code = end.Code, Reply = end.Text } : r).ToList(), tls, tlsProblem);
         }
@@ -332,6 +342,31 @@ public static class SmtpDeliveryClient
                 if (n == 0)
                     throw new IOException("connection closed by the peer");
                 _end += n;
+            }
+        }
+
+        /// <summary>
+        /// Sends the message as BDAT chunks of up to 1 MiB, the last one marked LAST, reading each chunk's reply;
+        /// returns the final reply, or the first refusal (which then applies to the whole message).
+        /// </summary>
+        public async Task<Reply> WriteChunksAsync(Stream content, CancellationToken ct)
+        {
+            const int ChunkSize = 1024 * 1024;
+            var current = new byte[ChunkSize];
+            var next = new byte[ChunkSize];
+            int currentLength = await content.ReadAtLeastAsync(current, ChunkSize, throwOnEndOfStream: false, ct).ConfigureAwait(false);
+            while (true)
+            {
+                int nextLength = currentLength < ChunkSize ? 0 : await content.ReadAtLeastAsync(next, ChunkSize, throwOnEndOfStream: false, ct).ConfigureAwait(false);
+                bool last = nextLength == 0;
+                await stream.WriteAsync(Encoding.ASCII.GetBytes($"BDAT {currentLength}{(last ? " LAST" : string.Empty)}\r\n"), ct).ConfigureAwait(false);
+                await stream.WriteAsync(current.AsMemory(0, currentLength), ct).ConfigureAwait(false);
+                await stream.FlushAsync(ct).ConfigureAwait(false);
+                var reply = await ReadReplyAsync(ct, last ? TimeSpan.FromMinutes(10) : null).ConfigureAwait(false);
+                if (last || reply.Code != 250)
+                    return reply;
+                (current, next) = (next, current);
+                currentLength = nextLength;
             }
         }
 

@@ -80,6 +80,7 @@ public sealed class SmtpSession(
         _recipients.Clear();
         DeclaredSize = 0;
         Body = "7BIT";
+        Chunked = false;
         SmtpUtf8 = false;
         Ret = null;
         EnvId = null;
@@ -308,11 +309,15 @@ public sealed class SmtpSession(
         return long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out size);
     }
 
+    /// <summary>The message is coming (or came) in BDAT chunks.</summary>
+    public bool Chunked { get; private set; }
+
     private SmtpStep Bdat(SmtpCommand command)
     {
         if (!TryParseBdat(command.Argument, out var size, out var last))
             return new SmtpStep(new SmtpReply(501, "5.5.4", "Syntax: BDAT size [LAST]"));
         State = SmtpState.Chunking;
+        Chunked = true;
         return new SmtpStep(null, SmtpAction.ReceiveChunk, size, last);
     }
 
@@ -324,6 +329,7 @@ public sealed class SmtpSession(
         Ret = Ret,
         EnvId = EnvId,
         Body = Body,
+        Chunked = Chunked,
         SmtpUtf8 = SmtpUtf8,
         AuthenticatedUser = User?.Address.Address,
         ClientAddress = clientAddress.ToString(),

@@ -8,6 +8,7 @@ using MailCloud.FunctionalTests.Dns;
 using MailCloud.Functions;
 using MailCloud.LocalDev;
 using MailCloud.Pipeline;
+using MailCloud.Smtp;
 using MailCloud.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
@@ -18,7 +19,8 @@ namespace MailCloud.FunctionalTests.Delivery;
 /// <summary>
 /// Remote delivery end to end: Azurite, the functions through the trigger driver, dnsmasq for MX lookups, and
 /// aiosmtpd peers as the remote mail servers (127.0.0.3 = mx1.remote.test, 127.0.0.7 = mx.defer.test; nothing
-/// listens on 127.0.0.8 = mx.down.test).
+/// listens on 127.0.0.8 = mx.down.test), and a second MailCloud (its own Azurite and SMTP server) as
+/// mx.chunky.test on 127.0.0.11: a peer that offers CHUNKING and DSN, which aiosmtpd does not.
 /// </summary>
 public sealed class DeliveryFixture : IAsyncLifetime
 {
@@ -30,6 +32,9 @@ public sealed class DeliveryFixture : IAsyncLifetime
     public AzuriteProcess Azurite { get; private set; } = null!;
     public StorageAccount Account { get; private set; } = null!;
     public SmtpPeers Peers { get; private set; } = null!;
+    public AzuriteProcess PeerAzurite { get; private set; } = null!;
+    public StorageAccount PeerAccount { get; private set; } = null!;
+    private WebApplication? _peerSmtp;
     public int PeerPort { get; } = AzuriteProcess.FreePort();
     public DeliveryOptions Options => new() { RemotePort = PeerPort, RetrySchedule = [TimeSpan.FromSeconds(1)], Lifetime = TimeSpan.FromSeconds(6) };
 
@@ -43,6 +48,17 @@ public sealed class DeliveryFixture : IAsyncLifetime
         await directory.AddDomainAsync("example.test");
         await directory.AddUserAsync(MailAddress.Parse("alice@example.test"), "correct horse");
         Peers = await SmtpPeers.StartAsync(PeerPort, ["127.0.0.3", "127.0.0.7"]);
+
+        PeerAzurite = await AzuriteProcess.StartAsync(Path.Combine(_data, "peer-azurite"));
+        PeerAccount = new StorageAccount(PeerAzurite.Connection);
+        await StorageProvisioner.EnsureCreatedAsync(PeerAccount);
+        var peerDirectory = StorageProvisioner.Directory(PeerAccount);
+        await peerDirectory.AddDomainAsync("chunky.test");
+        await peerDirectory.AddUserAsync(MailAddress.Parse("carol@chunky.test"), "peer password");
+        var peerOptions = new SmtpServerOptions { HostName = "mx.chunky.test", MxGreetingDelay = TimeSpan.Zero, Certificate = DevCertificate.LoadOrCreate(Path.Combine(_data, "peer.pfx")) };
+        peerOptions.Listeners.Add(new SmtpListener("smtp", new IPEndPoint(IPAddress.Parse("127.0.0.11"), PeerPort), SmtpListenerRole.Mx, false));
+        _peerSmtp = SmtpServerHost.Build(peerOptions, PeerAccount, l => l.AddFilter(_ => false));
+        await _peerSmtp.StartAsync();
 
         int port = AzuriteProcess.FreePort();
         _functions = FunctionsApp.Build(Account, "mx.mailcloud.test", port, logging: l => l.AddFilter(_ => false),
@@ -121,6 +137,12 @@ public sealed class DeliveryFixture : IAsyncLifetime
             await _functions.DisposeAsync();
         }
         await Peers.DisposeAsync();
+        if (_peerSmtp is not null)
+        {
+            await _peerSmtp.StopAsync();
+            await _peerSmtp.DisposeAsync();
+        }
+        await PeerAzurite.DisposeAsync();
         await Azurite.DisposeAsync();
         await Dns.DisposeAsync();
         try { Directory.Delete(_data, true); } catch (IOException) { }
@@ -158,6 +180,37 @@ print(" ".join("pass" if d.verify(idx=i, dnsfunc=lambda name, timeout=5: records
 """, Dkim.DkimSigner.DnsRecord(rsa), Dkim.DkimSigner.Ed25519DnsRecord(key.Ed25519Key!)], data);
         Assert.True(verify.ExitCode == 0, verify.Stderr);
         Assert.Equal("pass pass", verify.Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task A_peer_offering_chunking_and_dsn_gets_bdat_and_the_dsn_parameters()
+    {
+        await fx.SubmitAsync(["carol@chunky.test"], "to a mailcloud peer", envId: "env-77", notify: "SUCCESS,FAILURE");
+        // The peer is a MailCloud: what it accepted is a work item on its own inbound queue.
+        var inbound = fx.PeerAccount.Queues.GetQueueClient(StorageNames.InboundQueue);
+        var spool = new StorageMessageSpool(fx.PeerAccount);
+        (InboundWorkItem Item, Envelope Envelope)? got = null;
+        for (int i = 0; i < 100 && got is null; i++)
+        {
+            foreach (var m in await inbound.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30)))
+                got = await spool.ReadWorkItemAsync(m.Body);
+            if (got is null)
+                await Task.Delay(200);
+        }
+        Assert.NotNull(got);
+        var (item, envelope) = got.Value;
+        Assert.True(envelope.Chunked, "sent with BDAT");
+        Assert.Equal("alice@example.test", envelope.Sender);
+        Assert.Equal("env-77", envelope.EnvId);
+        var rcpt = Assert.Single(envelope.Recipients);
+        Assert.Equal("carol@chunky.test", rcpt.Address);
+        Assert.Equal("SUCCESS,FAILURE", rcpt.Notify);
+        Assert.Equal("rfc822;carol@chunky.test", rcpt.OriginalRecipient);
+        Assert.NotNull(envelope.Tls); // opportunistic STARTTLS with the peer's self-signed certificate
+        var text = (await fx.PeerAccount.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(item.MessageBlob).DownloadContentAsync()).ToString();
+        // Byte-exact after the peer's own Received line: both signatures, then the message with its leading-dot line unstuffed.
+        Assert.Contains("\r\nDKIM-Signature: v=1; a=ed25519-sha256;", text.Replace("\r\n\t", " ", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.EndsWith("Subject: to a mailcloud peer\r\n\r\nbody of to a mailcloud peer\r\n.line with a dot\r\n", text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -30,6 +30,7 @@ public sealed class DnsmasqFixture : IAsyncLifetime
         // Deferring and rejecting peers for delivery tests, and a domain whose only MX is down.
         "--mx-host=defer.test,mx.defer.test,10", "--host-record=mx.defer.test,127.0.0.7", "--local=/defer.test/",
         "--mx-host=down.test,mx.down.test,10", "--host-record=mx.down.test,127.0.0.8", "--local=/down.test/",
+        "--mx-host=chunky.test,mx.chunky.test,10", "--host-record=mx.chunky.test,127.0.0.11", "--local=/chunky.test/",
     ];
 
     public async Task InitializeAsync()

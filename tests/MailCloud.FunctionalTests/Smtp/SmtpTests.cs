@@ -260,12 +260,14 @@ c.cmd("QUIT"); c.close()
         Assert.StartsWith("354", piped[4], StringComparison.Ordinal);
         var (pipedItem, pipedEnvelope) = await smtp.TakeWorkItemAsync(Id(Reply("piped-end")));
         Assert.Equal(["alice@example.test", "bob@example.test"], pipedEnvelope.Recipients.Select(x => x.Address));
+        Assert.False(pipedEnvelope.Chunked);
         Assert.DoesNotContain("\tfor <", await smtp.ReadMessageAsync(pipedItem), StringComparison.Ordinal); // several recipients: no "for"
 
         Assert.StartsWith("250 2.0.0 ", Reply("bdat1"), StringComparison.Ordinal);
         Assert.StartsWith("250 2.0.0 Ok: queued as", Reply("bdat2"), StringComparison.Ordinal);
         var (item, envelope) = await smtp.TakeWorkItemAsync(Id(Reply("bdat2")));
         Assert.Equal("BINARYMIME", envelope.Body);
+        Assert.True(envelope.Chunked);
         var blob = (await smtp.Account.Blobs.GetBlobContainerClient("messages").GetBlobClient(item.MessageBlob).DownloadContentAsync()).ToArray();
         var expectedTail = "Subject: chunked\r\n\r\n.not stuffed\r\n"u8.ToArray().Concat(new byte[] { 0, 0xff }).Concat("binary\r\n.\r\n"u8.ToArray()).ToArray();
         Assert.Equal(expectedTail, blob[^expectedTail.Length..]);
