@@ -19,10 +19,19 @@ public sealed class Bouncer(StorageAccount account, string hostName, ILogger log
     private readonly StorageMessageSpool _spool = new(account);
     private readonly BlobContainerClient _messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
 
-    public async Task BounceAsync(string bounceId, string sender, string? ret, string? envId, DateTimeOffset receivedAt, string messageBlob,
+    public Task BounceAsync(string bounceId, string sender, string? ret, string? envId, DateTimeOffset receivedAt, string messageBlob,
+        IReadOnlyList<BounceRecipient> failures, CancellationToken cancellationToken) =>
+        NotifyAsync(bounceId, "failed", sender, ret, envId, receivedAt, messageBlob, failures, cancellationToken);
+
+    /// <summary>
+    /// A DSN with <paramref name="action"/> "failed" (a bounce) or "delayed" (a warning), to recipients whose NOTIFY
+    /// asks for it (FAILURE or DELAY; no NOTIFY means both).
+    /// </summary>
+    public async Task NotifyAsync(string bounceId, string action, string sender, string? ret, string? envId, DateTimeOffset receivedAt, string messageBlob,
         IReadOnlyList<BounceRecipient> failures, CancellationToken cancellationToken)
     {
-        var wanted = failures.Where(f => f.Recipient.Notify is null || f.Recipient.Notify.Contains("FAILURE", StringComparison.OrdinalIgnoreCase)).ToList();
+        var condition = action == "delayed" ? "DELAY" : "FAILURE";
+        var wanted = failures.Where(f => f.Recipient.Notify is null || f.Recipient.Notify.Contains(condition, StringComparison.OrdinalIgnoreCase)).ToList();
         if (sender.Length == 0 || wanted.Count == 0)
         {
             logger.LogInformation("{BounceId}: {Count} recipient(s) failed; no bounce (null sender or NOTIFY)", bounceId, failures.Count);
@@ -30,7 +39,7 @@ public sealed class Bouncer(StorageAccount account, string hostName, ILogger log
         }
         var original = (await _messages.GetBlobClient(messageBlob).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).ToArray();
         var dsn = DsnBuilder.Build(hostName, $"postmaster@{hostName}", sender,
-            wanted.Select(f => new DsnRecipient(f.Recipient.Address, "failed", f.Status, f.Recipient.OriginalRecipient, f.RemoteMta, f.Diagnostic)).ToList(),
+            wanted.Select(f => new DsnRecipient(f.Recipient.Address, action, f.Status, f.Recipient.OriginalRecipient, f.RemoteMta, f.Diagnostic)).ToList(),
             original, headersOnly: ret == "HDRS", envId, receivedAt, MimeParser.Parse(original).Subject);
         var envelope = new Envelope
         {

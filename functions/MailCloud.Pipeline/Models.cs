@@ -49,4 +49,7 @@ public sealed record OutboundWorkItem
     [JsonPropertyName("size")] public long Size { get; init; }
     [JsonPropertyName("smtputf8")] public bool SmtpUtf8 { get; init; }
     [JsonPropertyName("body")] public string Body { get; init; } = "7BIT";
+
+    /// <summary>The sender has been told the message is delayed (at most once).</summary>
+    [JsonPropertyName("delayNotified")] public bool DelayNotified { get; init; }
 }

@@ -22,6 +22,12 @@ public sealed record DeliveryOptions
     /// <summary>How long a message may wait for delivery before it bounces (RFC 5321 suggests 4–5 days).</summary>
     public TimeSpan Lifetime { get; init; } = TimeSpan.FromDays(5);
 
+    /// <summary>
+    /// After this long still undelivered, the sender gets one "delayed" DSN (RFC 3464 Action: delayed) unless its
+    /// NOTIFY excludes DELAY; null sends none.
+    /// </summary>
+    public TimeSpan? DelayNotice { get; init; } = TimeSpan.FromHours(4);
+
     /// <summary>Smart host ("host:port") for everything remote, e.g. where outbound port 25 is blocked.</summary>
     public string? RelayHost { get; init; }
     public NetworkCredential? RelayCredentials { get; init; }
@@ -37,6 +43,8 @@ public sealed record DeliveryOptions
             options = options with { RetrySchedule = schedule.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Durations.Parse).ToList() };
         if (env("MAILCLOUD_QUEUE_LIFETIME") is { Length: > 0 } lifetime)
             options = options with { Lifetime = Durations.Parse(lifetime) };
+        if (env("MAILCLOUD_DELAY_NOTICE") is { Length: > 0 } notice)
+            options = options with { DelayNotice = notice.Trim() is "off" or "0" ? null : Durations.Parse(notice) };
         if (env("MAILCLOUD_RELAY_HOST") is { Length: > 0 } relay)
         {
             options = options with { RelayHost = relay, RelayImplicitTls = string.Equals(env("MAILCLOUD_RELAY_TLS"), "implicit", StringComparison.OrdinalIgnoreCase) };
@@ -162,7 +170,14 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
             logger.LogInformation("{Count} recipient(s) expired after {Attempts} attempts", deferred.Count, item.Attempt + 1);
             return true;
         }
-        var retry = item with { Recipients = deferred.Select(d => d.Recipient).ToList(), Attempt = item.Attempt + 1 };
+        bool notify = options.DelayNotice is { } after && !item.DelayNotified && now - item.ReceivedAt >= after;
+        if (notify)
+        {
+            // One notice per message and domain (the notice id is fixed, so a retried work item cannot send a second).
+            await _bouncer.NotifyAsync($"dly{item.MessageId}-{StableHash(item.Key)}", "delayed", item.Sender, item.Ret, item.EnvId, item.ReceivedAt, item.MessageBlob,
+                deferred.Select(d => new BounceRecipient(d.Recipient, StatusOf(d.Reply, "4.0.0"), d.Reply)).ToList(), cancellationToken).ConfigureAwait(false);
+        }
+        var retry = item with { Recipients = deferred.Select(d => d.Recipient).ToList(), Attempt = item.Attempt + 1, DelayNotified = item.DelayNotified || notify };
         await _outbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(retry, WorkItemJson.Options)), delay, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("{Count} recipient(s) deferred; attempt {Attempt} in {Delay}", deferred.Count, retry.Attempt + 1, delay);
         return false;

@@ -36,7 +36,7 @@ public sealed class DeliveryFixture : IAsyncLifetime
     public StorageAccount PeerAccount { get; private set; } = null!;
     private WebApplication? _peerSmtp;
     public int PeerPort { get; } = AzuriteProcess.FreePort();
-    public DeliveryOptions Options => new() { RemotePort = PeerPort, RetrySchedule = [TimeSpan.FromSeconds(1)], Lifetime = TimeSpan.FromSeconds(6) };
+    public DeliveryOptions Options => new() { RemotePort = PeerPort, RetrySchedule = [TimeSpan.FromSeconds(1)], Lifetime = TimeSpan.FromSeconds(6), DelayNotice = TimeSpan.FromSeconds(2) };
 
     public async Task InitializeAsync()
     {
@@ -240,13 +240,23 @@ print(" ".join("pass" if d.verify(idx=i, dnsfunc=lambda name, timeout=5: records
     }
 
     [Fact]
-    public async Task A_domain_down_for_the_whole_lifetime_bounces_once()
+    public async Task A_domain_down_for_the_whole_lifetime_warns_once_then_bounces_once()
     {
         await fx.SubmitAsync(["someone@down.test"], "never arrives");
         var bounce = await fx.WaitForMailboxAsync("Undelivered Mail Returned to Sender: never arrives", TimeSpan.FromSeconds(40));
         var text = await fx.BlobTextAsync(bounce);
         Assert.Contains("Status: 4.4.7", text, StringComparison.Ordinal);
         Assert.Contains("delivery time expired", text, StringComparison.Ordinal);
+        // Past the delay-notice time (2 s here) the sender was told once that the message is still being retried.
+        var warnings = await fx.MessagesWithSubjectAsync("Delayed Mail (still being retried): never arrives", 2, TimeSpan.FromSeconds(3));
+        var warning = Assert.Single(warnings);
+        Assert.Contains("Action: delayed", warning, StringComparison.Ordinal);
+        Assert.Contains("Final-Recipient: rfc822; someone@down.test", warning, StringComparison.Ordinal);
+
+        // NOTIFY=FAILURE (without DELAY) asks for no warning: only the bounce comes.
+        await fx.SubmitAsync(["other@down.test"], "failure only", notify: "FAILURE");
+        await fx.WaitForMailboxAsync("Undelivered Mail Returned to Sender: failure only", TimeSpan.FromSeconds(40));
+        Assert.Empty(await fx.MessagesWithSubjectAsync("Delayed Mail (still being retried): failure only", 1, TimeSpan.FromSeconds(2)));
     }
 
     [Fact]
