@@ -64,6 +64,7 @@ module functions 'modules/functions.bicep' = {
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    keyVaultUri: keyVault.outputs.uri
   }
 }
 

@@ -5,6 +5,8 @@ param storageAccountName string
 param identityId string
 param identityClientId string
 param appInsightsConnectionString string
+@description('Key Vault holding the DKIM private keys the deliver function signs with.')
+param keyVaultUri string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -52,6 +54,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
         { name: 'MAILCLOUD_STORAGE_ACCOUNT', value: storageAccountName }
         { name: 'AZURE_CLIENT_ID', value: identityClientId }
+        { name: 'MAILCLOUD_KEYVAULT_URI', value: keyVaultUri }
       ]
     }
   }

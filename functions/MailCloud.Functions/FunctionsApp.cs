@@ -20,7 +20,7 @@ namespace MailCloud.Functions;
 public static class FunctionsApp
 {
     public static WebApplication Build(StorageAccount account, string hostName, int port, string bindAddress = "127.0.0.1", Action<ILoggingBuilder>? logging = null,
-        TimeSpan? orphanAge = null, DeliveryOptions? delivery = null, MailCloud.Dns.DnsResolver? dns = null)
+        TimeSpan? orphanAge = null, DeliveryOptions? delivery = null, MailCloud.Dns.DnsResolver? dns = null, ISecretStore? secrets = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -32,7 +32,8 @@ public static class FunctionsApp
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MailCloud.Functions");
-        var directory = new CachingMailDirectory(StorageProvisioner.Directory(account), TimeSpan.FromSeconds(30));
+        // DKIM private keys come from Key Vault when the deployment has one (the directory row only names them).
+        var directory = new CachingMailDirectory(StorageProvisioner.Directory(account, secrets), TimeSpan.FromSeconds(30));
         var indexer = new MailboxIndexer(account.Tables.GetTableClient(StorageNames.MailboxTable), account.Tables.GetTableClient(StorageNames.BlobRefsTable));
         var inbound = new InboundProcessor(account, directory, MessageFilter.Default(hostName), indexer, hostName, logger);
         var housekeeping = new Housekeeping(account, orphanAge ?? TimeSpan.FromDays(30), logger);

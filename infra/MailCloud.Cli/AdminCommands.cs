@@ -12,7 +12,7 @@ internal static class AdminCommands
     {
         var settings = new MailCloudSettings();
         var account = StorageFactory.Account(settings, StorageClientOptions.FailFast());
-        return StorageProvisioner.Directory(account);
+        return StorageProvisioner.Directory(account, StorageFactory.Secrets(settings));
     }
 
     /// <summary>Runs a command against the directory; creating the table on first use so admin works before the first `up`.</summary>

@@ -91,7 +91,7 @@ internal static class UpCommand
 
             // The functions: the custom handler in-process, driven by the local trigger driver (host.json + function.json).
             var functionsPort = settings.FunctionsPort;
-            functions = MailCloud.Functions.FunctionsApp.Build(account, smtpOptions.HostName, functionsPort, logging: QuietFramework);
+            functions = MailCloud.Functions.FunctionsApp.Build(account, smtpOptions.HostName, functionsPort, logging: QuietFramework, secrets: StorageFactory.Secrets(settings));
             await functions.StartAsync(stop.Token);
             var (hostSettings, triggers) = FunctionsDriver.Load(Path.Combine(RepoRoot(), "host.json"), Path.Combine(RepoRoot(), "functions"));
             driver = new FunctionsDriver(account, new Uri($"http://127.0.0.1:{functionsPort}/"), hostSettings, triggers, line => Console.WriteLine($"driver: {line}"));

@@ -46,6 +46,9 @@ public sealed class MailCloudSettings
     /// <summary>This server's name in SMTP/POP3 greetings, Received: headers and bounces (MAILCLOUD_HOSTNAME).</summary>
     public string HostName => NonEmpty(_env("MAILCLOUD_HOSTNAME")) ?? "localhost";
 
+    /// <summary>Azure Key Vault for DKIM private keys (MAILCLOUD_KEYVAULT_URI); unset keeps them in the directory table.</summary>
+    public Uri? KeyVaultUri => NonEmpty(_env("MAILCLOUD_KEYVAULT_URI")) is { } v ? new Uri(v.EndsWith('/') ? v : v + "/") : null;
+
     /// <summary>Address the front ends bind to (loopback unless told otherwise).</summary>
     public string BindAddress => NonEmpty(_env(BindVariable)) ?? "127.0.0.1";
 

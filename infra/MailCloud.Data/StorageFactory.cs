@@ -15,4 +15,10 @@ public static class StorageFactory
     }
 
     public static StorageAccount Account(MailCloudSettings settings, StorageClientOptions? options = null) => new(Connection(settings), options);
+
+    /// <summary>Key Vault at MAILCLOUD_KEYVAULT_URI, reached with the managed identity (or the admin's Azure login); null when unset.</summary>
+    public static ISecretStore? Secrets(MailCloudSettings settings) =>
+        settings.KeyVaultUri is { } uri
+            ? new KeyVaultSecrets(uri, new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = Environment.GetEnvironmentVariable("AZURE_CLIENT_ID") }))
+            : null;
 }

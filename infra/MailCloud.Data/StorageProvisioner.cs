@@ -15,6 +15,7 @@ public static class StorageProvisioner
         await Task.WhenAll(tasks).ConfigureAwait(false);
     }
 
-    public static TableMailDirectory Directory(StorageAccount account) =>
-        new(account.Tables.GetTableClient(StorageNames.DirectoryTable));
+    /// <param name="secrets">Where DKIM private keys go (Key Vault in Azure, see <see cref="StorageFactory.Secrets"/>); null keeps them in the directory table.</param>
+    public static TableMailDirectory Directory(StorageAccount account, ISecretStore? secrets = null) =>
+        new(account.Tables.GetTableClient(StorageNames.DirectoryTable), secrets: secrets);
 }

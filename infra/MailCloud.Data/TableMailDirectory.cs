@@ -8,7 +8,8 @@ namespace MailCloud.Data;
 /// The directory in one table: partition = domain (A-label), rows <c>domain</c>, <c>user:&lt;local&gt;</c>,
 /// <c>alias:&lt;local&gt;</c>. A recipient lookup is one partition query; a login is one point read.
 /// </summary>
-public sealed class TableMailDirectory(TableClient table, TimeProvider? time = null) : IMailDirectory
+/// <param name="secrets">With a vault, DKIM private keys are kept there and the domain row names them; without one they are in the row.</param>
+public sealed class TableMailDirectory(TableClient table, TimeProvider? time = null, ISecretStore? secrets = null) : IMailDirectory
 {
     private const string DomainRow = "domain";
     private const string UserPrefix = "user:";
@@ -44,16 +45,11 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         var created = _time.GetUtcNow();
         try
         {
-            // Every hosted domain gets a DKIM key at once, so its mail can be signed from the first message on.
+            // Every hosted domain gets its DKIM keys at once, so its mail can be signed from the first message on.
             using var key = System.Security.Cryptography.RSA.Create(2048);
-            await table.AddEntityAsync(new TableEntity(name, DomainRow)
-            {
-                ["Created"] = created,
-                ["DkimSelector"] = DkimSelector,
-                ["DkimKey"] = key.ExportPkcs8PrivateKey(),
-                ["DkimEdSelector"] = DkimEd25519Selector,
-                ["DkimEdKey"] = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32),
-            }, cancellationToken).ConfigureAwait(false);
+            var row = new TableEntity(name, DomainRow) { ["Created"] = created };
+            await PutDkimKeysAsync(row, new DkimKeyInfo(DkimSelector, key.ExportPkcs8PrivateKey(), DkimEd25519Selector, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), cancellationToken).ConfigureAwait(false);
+            await table.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
@@ -252,13 +248,48 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
     /// <summary>RFC 8463 keys need their own selector: one DNS record names one key type.</summary>
     public const string DkimEd25519Selector = "mc1ed";
 
+    /// <summary>Puts the keys into the vault (the row gets their names) or, without a vault, into the row itself.</summary>
+    private async Task PutDkimKeysAsync(TableEntity row, DkimKeyInfo keys, CancellationToken cancellationToken)
+    {
+        row["DkimSelector"] = keys.Selector;
+        row["DkimEdSelector"] = keys.Ed25519Selector;
+        foreach (var (column, algorithm, value) in new[] { ("DkimKey", "rsa", keys.PrivateKey), ("DkimEdKey", "ed25519", keys.Ed25519Key) })
+        {
+            if (value is null)
+                continue;
+            if (secrets is null)
+            {
+                row[column] = value;
+                continue;
+            }
+            var secretName = KeyVaultSecrets.DkimSecretName(row.PartitionKey, algorithm);
+            await secrets.SetAsync(secretName, value, cancellationToken).ConfigureAwait(false);
+            row[column + "Ref"] = secretName;
+            row[column] = Array.Empty<byte>(); // a key written here before the vault existed is replaced by the reference
+        }
+    }
+
+    private async Task<byte[]?> ReadKeyAsync(TableEntity row, string column, CancellationToken cancellationToken)
+    {
+        if (row.GetString(column + "Ref") is { Length: > 0 } secretName)
+        {
+            // Kept in the vault: without access to it this process cannot sign (it logs nothing secret, just skips).
+            return secrets is null ? null : await secrets.GetAsync(secretName, cancellationToken).ConfigureAwait(false);
+        }
+        return row.GetBinary(column);
+    }
+
     public async Task<DkimKeyInfo?> GetDkimKeyAsync(string domain, CancellationToken cancellationToken = default)
     {
         if (!MailAddress.TryNormalizeDomain(domain, out var name, out _))
             return null;
-        var row = await table.GetEntityIfExistsAsync(name, DomainRow, ["DkimSelector", "DkimKey", "DkimEdSelector", "DkimEdKey"], cancellationToken).ConfigureAwait(false);
-        return row?.GetBinary("DkimKey") is { Length: > 0 } key
-            ? new DkimKeyInfo(row.GetString("DkimSelector") ?? DkimSelector, key, row.GetString("DkimEdSelector") ?? DkimEd25519Selector, row.GetBinary("DkimEdKey") is { Length: 32 } ed ? ed : null)
+        var row = await table.GetEntityIfExistsAsync(name, DomainRow, ["DkimSelector", "DkimKey", "DkimKeyRef", "DkimEdSelector", "DkimEdKey", "DkimEdKeyRef"], cancellationToken).ConfigureAwait(false);
+        if (row is null)
+            return null;
+        var key = await ReadKeyAsync(row, "DkimKey", cancellationToken).ConfigureAwait(false);
+        var ed = await ReadKeyAsync(row, "DkimEdKey", cancellationToken).ConfigureAwait(false);
+        return key is { Length: > 0 }
+            ? new DkimKeyInfo(row.GetString("DkimSelector") ?? DkimSelector, key, row.GetString("DkimEdSelector") ?? DkimEd25519Selector, ed is { Length: 32 } ? ed : null)
             : null;
     }
 
@@ -280,13 +311,11 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         var info = new DkimKeyInfo(existing?.Selector ?? DkimSelector, rsaKey, DkimEd25519Selector, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         try
         {
-            await table.UpdateEntityAsync(new TableEntity(name, DomainRow)
-            {
-                ["DkimSelector"] = info.Selector,
-                ["DkimKey"] = info.PrivateKey,
-                ["DkimEdSelector"] = info.Ed25519Selector,
-                ["DkimEdKey"] = info.Ed25519Key,
-            }, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            if (await table.GetEntityIfExistsAsync(name, DomainRow, ["RowKey"], cancellationToken).ConfigureAwait(false) is null)
+                throw new RequestFailedException(404, "no domain row");
+            var row = new TableEntity(name, DomainRow);
+            await PutDkimKeysAsync(row, info, cancellationToken).ConfigureAwait(false);
+            await table.UpdateEntityAsync(row, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {

@@ -36,7 +36,7 @@ public sealed class DeliveryFixture : IAsyncLifetime
     public StorageAccount PeerAccount { get; private set; } = null!;
     private WebApplication? _peerSmtp;
     public int PeerPort { get; } = AzuriteProcess.FreePort();
-    public DeliveryOptions Options => new() { RemotePort = PeerPort, RetrySchedule = [TimeSpan.FromSeconds(1)], Lifetime = TimeSpan.FromSeconds(6), DelayNotice = TimeSpan.FromSeconds(2) };
+    public DeliveryOptions Options => new() { RemotePort = PeerPort, RetrySchedule = [TimeSpan.FromSeconds(1)], Lifetime = TimeSpan.FromSeconds(6), DelayNotice = TimeSpan.FromSeconds(1) };
 
     public async Task InitializeAsync()
     {
@@ -247,7 +247,7 @@ print(" ".join("pass" if d.verify(idx=i, dnsfunc=lambda name, timeout=5: records
         var text = await fx.BlobTextAsync(bounce);
         Assert.Contains("Status: 4.4.7", text, StringComparison.Ordinal);
         Assert.Contains("delivery time expired", text, StringComparison.Ordinal);
-        // Past the delay-notice time (2 s here) the sender was told once that the message is still being retried.
+        // Past the delay-notice time (1 s here) the sender was told once that the message is still being retried.
         var warnings = await fx.MessagesWithSubjectAsync("Delayed Mail (still being retried): never arrives", 2, TimeSpan.FromSeconds(3));
         var warning = Assert.Single(warnings);
         Assert.Contains("Action: delayed", warning, StringComparison.Ordinal);
