@@ -172,14 +172,50 @@ public sealed class DeliveryTests(DeliveryFixture fx) : IClassFixture<DeliveryFi
         var key = (await StorageProvisioner.Directory(fx.Account).GetDkimKeyAsync("example.test"))!;
         using var rsa = System.Security.Cryptography.RSA.Create();
         rsa.ImportPkcs8PrivateKey(key.PrivateKey, out _);
-        var verify = await ExternalProcess.RunAsync("/usr/bin/python3", ["-c", """
-import dkim, sys
-records = {b"mc1._domainkey.example.test": sys.argv[1].encode(), b"mc1ed._domainkey.example.test": sys.argv[2].encode()}
+        // The keys are published in a real DNS zone (a second dnsmasq), and two independent verifiers look them up there:
+        // dkimpy (Debian python3-dkim, python3-nacl for Ed25519) through dnspython, and npm mailauth through node's resolver.
+        // dnsmasq makes each comma-separated piece one character-string (at most 255 bytes; DKIM records have no commas).
+        static string Txt(string name, string record) => $"--txt-record={name}," + string.Join(",", record.Chunk(255).Select(c => new string(c)));
+        var zone = new DnsmasqFixture([
+            Txt("mc1._domainkey.example.test", Dkim.DkimSigner.DnsRecord(rsa)),
+            Txt("mc1ed._domainkey.example.test", Dkim.DkimSigner.Ed25519DnsRecord(key.Ed25519Key!)),
+            "--local=/example.test/",
+        ]);
+        await zone.InitializeAsync();
+        try
+        {
+            await VerifyWithDnsAsync(zone.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), data);
+        }
+        finally
+        {
+            await zone.DisposeAsync();
+        }
+    }
+
+    private static async Task VerifyWithDnsAsync(string port, string data)
+    {
+        var dkimpy = await ExternalProcess.RunAsync("/usr/bin/python3", ["-c", """
+import dkim, sys, dns.resolver
+r = dns.resolver.Resolver(configure=False); r.nameservers = ["127.0.0.1"]; r.port = int(sys.argv[1])
+def txt(name, timeout=5):
+    return b"".join(b"".join(rd.strings) for rd in r.resolve(name.decode().rstrip("."), "TXT"))
 d = dkim.DKIM(sys.stdin.buffer.read())
-print(" ".join("pass" if d.verify(idx=i, dnsfunc=lambda name, timeout=5: records.get(name.rstrip(b"."))) else "fail" for i in range(2)))
-""", Dkim.DkimSigner.DnsRecord(rsa), Dkim.DkimSigner.Ed25519DnsRecord(key.Ed25519Key!)], data);
-        Assert.True(verify.ExitCode == 0, verify.Stderr);
-        Assert.Equal("pass pass", verify.Stdout.Trim());
+print(" ".join("pass" if d.verify(idx=i, dnsfunc=txt) else "fail" for i in range(2)))
+""", port], data);
+        Assert.True(dkimpy.ExitCode == 0, dkimpy.Stderr);
+        Assert.Equal("pass pass", dkimpy.Stdout.Trim());
+        var mailauth = await ExternalProcess.RunAsync("node", ["-e", """
+const { dkimVerify } = require('mailauth/lib/dkim/verify');
+const { Resolver } = require('dns').promises;
+const resolver = new Resolver(); resolver.setServers(['127.0.0.1:' + process.argv[1]]);
+let input = [];
+process.stdin.on('data', c => input.push(c)).on('end', async () => {
+  const result = await dkimVerify(Buffer.concat(input), { resolver: (name, type) => resolver.resolve(name, type) });
+  console.log(result.results.map(r => `${r.algo} ${r.selector} ${r.status.result}`).join('\n'));
+});
+""", port], data, env: new Dictionary<string, string> { ["NODE_PATH"] = Path.Combine(MailCloudToolTests.RepoRoot(), "node_modules") });
+        Assert.True(mailauth.ExitCode == 0, mailauth.Stderr);
+        Assert.Equal(["ed25519-sha256 mc1ed pass", "rsa-sha256 mc1 pass"], mailauth.Stdout.Trim().Split('\n'));
     }
 
     [Fact]
