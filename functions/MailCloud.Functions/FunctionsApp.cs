@@ -35,9 +35,11 @@ public static class FunctionsApp
         // DKIM private keys come from Key Vault when the deployment has one (the directory row only names them).
         var directory = new CachingMailDirectory(StorageProvisioner.Directory(account, secrets), TimeSpan.FromSeconds(30));
         var indexer = new MailboxIndexer(account.Tables.GetTableClient(StorageNames.MailboxTable), account.Tables.GetTableClient(StorageNames.BlobRefsTable));
-        var inbound = new InboundProcessor(account, directory, MessageFilter.Default(hostName), indexer, hostName, logger);
+        var resolver = dns ?? MailCloud.Dns.DnsResolver.FromEnvironment();
+        var authentication = new MailCloud.Pipeline.Authentication.AuthenticationCheck(resolver, account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer));
+        var inbound = new InboundProcessor(account, directory, MessageFilter.Default(hostName, authentication), indexer, hostName, logger);
         var housekeeping = new Housekeeping(account, orphanAge ?? TimeSpan.FromDays(30), logger);
-        var deliverer = new RemoteDeliverer(account, dns ?? MailCloud.Dns.DnsResolver.FromEnvironment(), delivery ?? DeliveryOptions.FromEnvironment(), hostName, logger, directory: directory);
+        var deliverer = new RemoteDeliverer(account, resolver, delivery ?? DeliveryOptions.FromEnvironment(), hostName, logger, directory: directory);
 
         app.MapPost("/inbound", (HttpContext ctx) => InvokeAsync(ctx, logger, async (item, ct) =>
         {

@@ -47,7 +47,9 @@ public sealed class SubmittedSpamFlagCheck : IMessageCheck
 
 public sealed class MessageFilter(IEnumerable<IMessageCheck> checks, string hostName, double spamThreshold = 5)
 {
-    public static MessageFilter Default(string hostName) => new([new LoopCheck(), new SubmittedSpamFlagCheck()], hostName);
+    /// <param name="authentication">SPF/DKIM/DMARC (<see cref="Authentication.AuthenticationCheck"/>); without it Authentication-Results says none.</param>
+    public static MessageFilter Default(string hostName, IMessageCheck? authentication = null) =>
+        new(authentication is null ? [new LoopCheck(), new SubmittedSpamFlagCheck()] : [new LoopCheck(), authentication, new SubmittedSpamFlagCheck()], hostName);
 
     public async Task<Verdict> EvaluateAsync(MessageContext context, CancellationToken cancellationToken)
     {

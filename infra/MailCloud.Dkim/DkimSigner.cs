@@ -93,7 +93,7 @@ public sealed partial class DkimSigner
         return "DKIM-Signature: " + tags.Replace("; ", ";\r\n\t", StringComparison.Ordinal) + signature + "\r\n";
     }
 
-    private static (byte[] Headers, byte[] Body) Split(ReadOnlySpan<byte> message)
+    internal static (byte[] Headers, byte[] Body) Split(ReadOnlySpan<byte> message)
     {
         int crlf = message.IndexOf("\r\n\r\n"u8);
         int lf = message.IndexOf("\n\n"u8);
@@ -104,9 +104,9 @@ public sealed partial class DkimSigner
         return (message.ToArray(), []);
     }
 
-    private sealed record RawHeader(string Name, string Raw);
+    internal sealed record RawHeader(string Name, string Raw);
 
-    private static List<RawHeader> ParseHeaders(byte[] block)
+    internal static List<RawHeader> ParseHeaders(byte[] block)
     {
         // Headers are read as Latin-1 so every byte survives canonicalization unchanged (8-bit headers included).
         var text = Encoding.Latin1.GetString(block);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.Dns;
@@ -28,7 +29,17 @@ public sealed class DeliveryFixture : IAsyncLifetime
     private WebApplication? _functions;
     private FunctionsDriver? Driver { get; set; }
 
-    public DnsmasqFixture Dns { get; } = new();
+    /// <summary>remote.test's DKIM key (selector "auth") for the inbound authentication tests; published in the zone with a reject DMARC policy.</summary>
+    public static readonly System.Security.Cryptography.RSA RemoteDkimKey = System.Security.Cryptography.RSA.Create(2048);
+
+    public DnsmasqFixture Dns { get; } = new()
+    {
+        ExtraRecords =
+        [
+            "--txt-record=auth._domainkey.remote.test," + string.Join(",", Dkim.DkimSigner.DnsRecord(RemoteDkimKey).Chunk(255).Select(c => new string(c))),
+            "--txt-record=_dmarc.remote.test,v=DMARC1; p=reject",
+        ],
+    };
     public AzuriteProcess Azurite { get; private set; } = null!;
     public StorageAccount Account { get; private set; } = null!;
     public SmtpPeers Peers { get; private set; } = null!;
@@ -89,21 +100,37 @@ public sealed class DeliveryFixture : IAsyncLifetime
         return await new StorageMessageSpool(Account).StoreAsync(MessageIds.New(now), envelope, new MemoryStream(Encoding.UTF8.GetBytes(message)), CancellationToken.None);
     }
 
-    public async Task<TableEntity> WaitForMailboxAsync(string subjectPart, TimeSpan? timeout = null)
+    /// <summary>Spools a message as the MX front end would have accepted it from <paramref name="client"/>.</summary>
+    public async Task SpoolFromMxAsync(string client, string sender, byte[] message)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var envelope = new Envelope
+        {
+            Sender = sender,
+            Recipients = [new EnvelopeRecipient("alice@example.test")],
+            ClientAddress = client,
+            Helo = "mail.remote.test",
+            Listener = "mx",
+            ReceivedAt = now,
+        };
+        await new StorageMessageSpool(Account).StoreAsync(MessageIds.New(now), envelope, new MemoryStream(message), CancellationToken.None);
+    }
+
+    public async Task<TableEntity> WaitForMailboxAsync(string subjectPart, TimeSpan? timeout = null, string folder = "INBOX")
     {
         var mailboxes = Account.Tables.GetTableClient(StorageNames.MailboxTable);
         var partition = TableMailboxUsage.Partition(MailAddress.Parse("alice@example.test"));
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (DateTime.UtcNow < deadline)
         {
-            await foreach (var e in mailboxes.QueryAsync(TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix("msg:INBOX:"))))
+            await foreach (var e in mailboxes.QueryAsync(TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix($"msg:{folder}:"))))
             {
                 if (e.GetString("Subject")?.Contains(subjectPart, StringComparison.Ordinal) == true)
                     return e;
             }
             await Task.Delay(200);
         }
-        throw new TimeoutException($"no '{subjectPart}' in alice's INBOX");
+        throw new TimeoutException($"no '{subjectPart}' in alice's {folder}");
     }
 
     /// <summary>The raw text of every message in alice's INBOX with this subject, once there are <paramref name="count"/> (or the time is up).</summary>
@@ -176,11 +203,11 @@ public sealed class DeliveryTests(DeliveryFixture fx) : IClassFixture<DeliveryFi
         // dkimpy (Debian python3-dkim, python3-nacl for Ed25519) through dnspython, and npm mailauth through node's resolver.
         // dnsmasq makes each comma-separated piece one character-string (at most 255 bytes; DKIM records have no commas).
         static string Txt(string name, string record) => $"--txt-record={name}," + string.Join(",", record.Chunk(255).Select(c => new string(c)));
-        var zone = new DnsmasqFixture([
+        var zone = new DnsmasqFixture { ExtraRecords = [
             Txt("mc1._domainkey.example.test", Dkim.DkimSigner.DnsRecord(rsa)),
             Txt("mc1ed._domainkey.example.test", Dkim.DkimSigner.Ed25519DnsRecord(key.Ed25519Key!)),
             "--local=/example.test/",
-        ]);
+        ] };
         await zone.InitializeAsync();
         try
         {
@@ -247,6 +274,52 @@ process.stdin.on('data', c => input.push(c)).on('end', async () => {
         // Byte-exact after the peer's own Received line: both signatures, then the message with its leading-dot line unstuffed.
         Assert.Contains("\r\nDKIM-Signature: v=1; a=ed25519-sha256;", text.Replace("\r\n\t", " ", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.EndsWith("Subject: to a mailcloud peer\r\n\r\nbody of to a mailcloud peer\r\n.line with a dot\r\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Incoming_mail_gets_spf_dkim_and_dmarc_results_and_spoofs_go_to_junk()
+    {
+        // Signed by an independent signer (npm mailauth) with remote.test's key, whose record is in the dnsmasq zone.
+        var message = "From: News <news@remote.test>\r\nTo: alice@example.test\r\nSubject: SUBJECT\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <m@remote.test>\r\n\r\nSigned body line\r\n";
+        async Task<string> SignAsync(string text, string canonicalization = "relaxed/relaxed")
+        {
+            var r = await ExternalProcess.RunAsync("node", ["-e", """
+const { dkimSign } = require('mailauth/lib/dkim/sign');
+let input = []; process.stdin.on('data', c => input.push(c)).on('end', async () => {
+  const msg = Buffer.concat(input);
+  const res = await dkimSign(msg, { signatureData: [{ signingDomain: 'remote.test', selector: 'auth', privateKey: process.env.DKIM_KEY, algorithm: 'rsa-sha256', canonicalization: process.env.CANON }] });
+  if (res.errors && res.errors.length) { console.error(JSON.stringify(res.errors)); process.exit(1); }
+  process.stdout.write(res.signatures + msg.toString('latin1'));
+});
+"""], text, env: new Dictionary<string, string>
+            {
+                ["NODE_PATH"] = Path.Combine(MailCloudToolTests.RepoRoot(), "node_modules"),
+                ["DKIM_KEY"] = DeliveryFixture.RemoteDkimKey.ExportPkcs8PrivateKeyPem(),
+                ["CANON"] = canonicalization,
+            });
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            return r.Stdout;
+        }
+        var good = await SignAsync(message.Replace("SUBJECT", "auth good", StringComparison.Ordinal));
+        await fx.SpoolFromMxAsync("127.0.0.1", "news@remote.test", Encoding.Latin1.GetBytes(good));
+        var simple = await SignAsync(message.Replace("SUBJECT", "auth simple", StringComparison.Ordinal), "simple/simple");
+        await fx.SpoolFromMxAsync("127.0.0.1", "news@remote.test", Encoding.Latin1.GetBytes(simple));
+        var tampered = (await SignAsync(message.Replace("SUBJECT", "auth tampered", StringComparison.Ordinal))).Replace("Signed body line", "Changed body line", StringComparison.Ordinal);
+        await fx.SpoolFromMxAsync("127.0.0.1", "news@remote.test", Encoding.Latin1.GetBytes(tampered));
+        // A spoof: remote.test's From from an address its SPF does not allow, unsigned; DMARC p=reject → Junk.
+        await fx.SpoolFromMxAsync("192.0.2.1", "news@remote.test", Encoding.Latin1.GetBytes(message.Replace("SUBJECT", "auth spoof", StringComparison.Ordinal)));
+
+        string Results(TableEntity row) => JsonDocument.Parse(row.GetString("Verdict")!).RootElement.GetProperty("authenticationResults").GetString()!;
+        var ok = Results(await fx.WaitForMailboxAsync("auth good"));
+        Assert.Equal("mx.mailcloud.test; spf=pass smtp.mailfrom=news@remote.test; dkim=pass header.d=remote.test header.s=auth header.a=rsa-sha256; dmarc=pass (p=reject) header.from=remote.test", ok);
+        Assert.Contains("dkim=pass header.d=remote.test", Results(await fx.WaitForMailboxAsync("auth simple")), StringComparison.Ordinal);
+        var bad = Results(await fx.WaitForMailboxAsync("auth tampered"));
+        Assert.Contains("spf=pass", bad, StringComparison.Ordinal);
+        Assert.Contains("dkim=fail (body hash did not verify) header.d=remote.test", bad, StringComparison.Ordinal);
+        Assert.Contains("dmarc=pass", bad, StringComparison.Ordinal); // SPF is aligned
+        var spoof = await fx.WaitForMailboxAsync("auth spoof", folder: "Junk");
+        Assert.Equal("mx.mailcloud.test; spf=fail smtp.mailfrom=news@remote.test; dkim=none; dmarc=fail (p=reject) header.from=remote.test", Results(spoof));
+        Assert.True(spoof.GetBoolean("Spam"));
     }
 
     [Fact]

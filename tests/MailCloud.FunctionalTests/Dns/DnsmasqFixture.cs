@@ -8,14 +8,12 @@ namespace MailCloud.FunctionalTests.Dns;
 /// A real DNS server (dnsmasq from Debian's dnsmasq-base) on 127.0.0.1 at a free port, authoritative-ish for
 /// remote.test: MX preferences, A fallback, NXDOMAIN, null MX, TXT, a TXT set too big for UDP, an IDN name.
 /// </summary>
-public sealed class DnsmasqFixture(IEnumerable<string>? extraRecords = null) : IAsyncLifetime
+public sealed class DnsmasqFixture : IAsyncLifetime
 {
     private Process? _process;
 
-    public DnsmasqFixture()
-        : this(null)
-    {
-    }
+    /// <summary>More records as dnsmasq options (a test's own zone data).</summary>
+    public IReadOnlyList<string> ExtraRecords { get; init; } = [];
 
     public int Port { get; } = AzuriteProcess.FreePort();
     public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
@@ -42,7 +40,7 @@ public sealed class DnsmasqFixture(IEnumerable<string>? extraRecords = null) : I
     {
         var args = new List<string> { "-k", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", $"--port={Port}", "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root", "--local-ttl=300" };
         args.AddRange(Records);
-        args.AddRange(extraRecords ?? []);
+        args.AddRange(ExtraRecords);
         for (int i = 0; i < 8; i++)
             args.Add($"--txt-record=big.remote.test,{new string((char)('a' + i), 250)}");
         var psi = new ProcessStartInfo(File.Exists("/usr/sbin/dnsmasq") ? "/usr/sbin/dnsmasq" : "dnsmasq") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };

@@ -34,7 +34,10 @@ public class PipelineFixture : SmtpFixture
     protected override async Task OnStartedAsync()
     {
         int port = AzuriteProcess.FreePort();
-        _functions = FunctionsApp.Build(Account, Options.HostName, port, logging: l => l.AddFilter(_ => false));
+        // No DNS server here: SPF/DMARC lookups fail at once (a closed local port) and say temperror, so these tests
+        // never depend on the machine's resolver. AuthenticationTests cover the checks against a real DNS server.
+        var noDns = new MailCloud.Dns.DnsResolver([new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, AzuriteProcess.FreePort())], TimeSpan.FromMilliseconds(300), attempts: 1);
+        _functions = FunctionsApp.Build(Account, Options.HostName, port, logging: l => l.AddFilter(_ => false), dns: noDns);
         await _functions.StartAsync();
         var repo = MailCloudToolTests.RepoRoot();
         var (settings, triggers) = FunctionsDriver.Load(Path.Combine(repo, "host.json"), Path.Combine(repo, "functions"));
