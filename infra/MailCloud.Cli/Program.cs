@@ -9,4 +9,6 @@ root.Subcommands.Add(AdminCommands.User());
 root.Subcommands.Add(AdminCommands.Alias());
 root.Subcommands.Add(AdminCommands.MailingList());
 root.Subcommands.Add(AdminCommands.Dkim());
+foreach (var command in AdminCommands.Backup())
+    root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();
