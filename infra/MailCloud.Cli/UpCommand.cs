@@ -44,6 +44,7 @@ internal static class UpCommand
         Microsoft.AspNetCore.Builder.WebApplication? functions = null;
         Microsoft.AspNetCore.Builder.WebApplication? pop3 = null;
         Microsoft.AspNetCore.Builder.WebApplication? imap = null;
+        Microsoft.AspNetCore.Builder.WebApplication? web = null;
         FunctionsDriver? driver = null;
         StorageConnection connection;
         string adminHint;
@@ -87,7 +88,10 @@ internal static class UpCommand
             var imapOptions = MailCloud.Imap.ImapServerHost.OptionsFromSettings(settings, cert);
             imap = MailCloud.Imap.ImapServerHost.Build(imapOptions, account, QuietFramework);
             await imap.StartAsync(stop.Token);
-            var running = smtpOptions.Listeners.Select(l => l.Name).Concat(pop3Options.Listeners.Select(l => l.Name)).Concat(imapOptions.Listeners.Select(l => l.Name)).ToHashSet();
+            var webPort = settings.Port(MailCloudSettings.Listeners.Single(l => l.Name == "web"));
+            web = MailCloud.Web.WebHost.Build(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(settings.BindAddress), webPort), MailCloud.Web.ClientEndpoints.FromSettings(settings), account, QuietFramework);
+            await web.StartAsync(stop.Token);
+            var running = smtpOptions.Listeners.Select(l => l.Name).Concat(pop3Options.Listeners.Select(l => l.Name)).Concat(imapOptions.Listeners.Select(l => l.Name)).Append("web").ToHashSet();
 
             // The functions: the custom handler in-process, driven by the local trigger driver (host.json + function.json).
             var functionsPort = settings.FunctionsPort;
@@ -119,6 +123,11 @@ internal static class UpCommand
             {
                 await functions.StopAsync(CancellationToken.None);
                 await functions.DisposeAsync();
+            }
+            if (web is not null)
+            {
+                await web.StopAsync(CancellationToken.None);
+                await web.DisposeAsync();
             }
             if (imap is not null)
             {

@@ -167,6 +167,22 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
             };
             Assert.Equal(0, (await RunAsync(env, null, "domain", "add", "up.example")).ExitCode);
 
+            // Every front end listens, the web one included: health and client autoconfiguration over HTTP (curl).
+            Assert.DoesNotContain("not built yet", text, StringComparison.Ordinal);
+            var web = $"http://127.0.0.1:{psi.Environment["MAILCLOUD_WEB_PORT"]}";
+            var health = await ExternalProcess.RunAsync("curl", ["-sS", "-f", $"{web}/healthz"]);
+            Assert.True(health.ExitCode == 0, health.Stderr);
+            Assert.Contains("\"ok\"", health.Stdout, StringComparison.Ordinal);
+            var config = await ExternalProcess.RunAsync("curl", ["-sS", "-f", $"{web}/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=ann@up.example"]);
+            Assert.True(config.ExitCode == 0, config.Stderr);
+            var servers = System.Xml.Linq.XDocument.Parse(config.Stdout).Descendants("incomingServer").ToList();
+            Assert.Contains(servers, x => (string?)x.Attribute("type") == "imap" && x.Element("port")!.Value == psi.Environment["MAILCLOUD_IMAPS_PORT"] && x.Element("socketType")!.Value == "SSL");
+            Assert.Equal("up.example", System.Xml.Linq.XDocument.Parse(config.Stdout).Descendants("domain").Single().Value);
+            var discover = await ExternalProcess.RunAsync("curl", ["-sS", "-f", "-H", "Content-Type: text/xml", "--data-binary",
+                "<Autodiscover><Request><EMailAddress>ann@up.example</EMailAddress></Request></Autodiscover>", $"{web}/autodiscover/autodiscover.xml"]);
+            Assert.True(discover.ExitCode == 0, discover.Stderr);
+            Assert.Contains("<LoginName>ann@up.example</LoginName>", discover.Stdout, StringComparison.Ordinal);
+
             using (var kill = Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
                 await kill!.WaitForExitAsync();
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));

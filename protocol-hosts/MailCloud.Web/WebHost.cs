@@ -1,0 +1,129 @@
+using System.Net;
+using System.Security;
+using MailCloud.Core;
+using MailCloud.Protocols;
+using MailCloud.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace MailCloud.Web;
+
+/// <summary>Where mail clients should connect, as autoconfiguration documents tell them (public host name and ports).</summary>
+public sealed record ClientEndpoints(string HostName, int Imaps, int Imap, int Pop3s, int Submissions, int Submission)
+{
+    public static ClientEndpoints FromSettings(MailCloudSettings settings)
+    {
+        int Port(string name) => settings.Port(MailCloudSettings.Listeners.Single(l => l.Name == name));
+        return new(settings.HostName, Port("imaps"), Port("imap"), Port("pop3s"), Port("submissions"), Port("submission"));
+    }
+}
+
+/// <summary>
+/// The HTTP front end: <c>/healthz</c> (storage reachable?), Thunderbird autoconfig
+/// (<c>/mail/config-v1.1.xml</c>, also under <c>/.well-known/autoconfig/</c>) and Outlook autodiscover
+/// (<c>/autodiscover/autodiscover.xml</c>). Users' passwords are never asked for or sent here. The admin API and
+/// webmail are not built yet; this host is where they go.
+/// </summary>
+public static class WebHost
+{
+    public static WebApplication Build(IPEndPoint endPoint, ClientEndpoints endpoints, StorageAccount account, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        ProtocolHost.ConfigureLogging(builder.Logging, logging);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(endPoint));
+        var app = builder.Build();
+        var directory = account.Tables.GetTableClient(StorageNames.DirectoryTable);
+
+        app.MapGet("/healthz", async (CancellationToken ct) =>
+        {
+            try
+            {
+                await directory.QueryPageAsync(top: 1, select: ["PartitionKey"], cancellationToken: ct);
+                return Results.Json(new { status = "ok" });
+            }
+            catch (Exception e) when (StorageErrors.IsStorageFailure(e))
+            {
+                return Results.Json(new { status = "storage unreachable" }, statusCode: 503);
+            }
+        });
+
+        IResult Autoconfig(string? emailaddress) => Results.Text(ThunderbirdConfig(endpoints, emailaddress), "application/xml; charset=utf-8");
+        app.MapGet("/mail/config-v1.1.xml", (string? emailaddress) => Autoconfig(emailaddress));
+        app.MapGet("/.well-known/autoconfig/mail/config-v1.1.xml", (string? emailaddress) => Autoconfig(emailaddress));
+        app.MapPost("/autodiscover/autodiscover.xml", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            var body = await reader.ReadToEndAsync();
+            var email = System.Text.RegularExpressions.Regex.Match(body, "<EMailAddress>([^<]{1,320})</EMailAddress>").Groups[1].Value;
+            return Results.Text(OutlookAutodiscover(endpoints, email), "application/xml; charset=utf-8");
+        });
+        return app;
+    }
+
+    /// <summary>Thunderbird's autoconfig format (config-v1.1): IMAP and POP3 over TLS, submission with implicit TLS and STARTTLS.</summary>
+    public static string ThunderbirdConfig(ClientEndpoints e, string? email)
+    {
+        var domain = email is not null && email.Contains('@', StringComparison.Ordinal) ? email[(email.LastIndexOf('@') + 1)..] : e.HostName;
+        string X(string s) => SecurityElement.Escape(s);
+        string Server(string kind, string type, int port, string socket) => $"""
+                <{kind} type="{type}">
+                  <hostname>{X(e.HostName)}</hostname>
+                  <port>{port}</port>
+                  <socketType>{socket}</socketType>
+                  <authentication>password-cleartext</authentication>
+                  <username>%EMAILADDRESS%</username>
+                </{kind}>
+            """;
+        return $"""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <clientConfig version="1.1">
+              <emailProvider id="{X(domain)}">
+                <domain>{X(domain)}</domain>
+                <displayName>MailCloud ({X(domain)})</displayName>
+            {Server("incomingServer", "imap", e.Imaps, "SSL")}
+            {Server("incomingServer", "imap", e.Imap, "STARTTLS")}
+            {Server("incomingServer", "pop3", e.Pop3s, "SSL")}
+            {Server("outgoingServer", "smtp", e.Submissions, "SSL")}
+            {Server("outgoingServer", "smtp", e.Submission, "STARTTLS")}
+              </emailProvider>
+            </clientConfig>
+            """;
+    }
+
+    /// <summary>Outlook's POX autodiscover answer (MS-OXDSCLI) with the IMAP and SMTP settings.</summary>
+    public static string OutlookAutodiscover(ClientEndpoints e, string email)
+    {
+        string X(string s) => SecurityElement.Escape(s);
+        return $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006">
+              <Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a">
+                <Account>
+                  <AccountType>email</AccountType>
+                  <Action>settings</Action>
+                  <Protocol>
+                    <Type>IMAP</Type>
+                    <Server>{X(e.HostName)}</Server>
+                    <Port>{e.Imaps}</Port>
+                    <LoginName>{X(email)}</LoginName>
+                    <SPA>off</SPA>
+                    <SSL>on</SSL>
+                    <AuthRequired>on</AuthRequired>
+                  </Protocol>
+                  <Protocol>
+                    <Type>SMTP</Type>
+                    <Server>{X(e.HostName)}</Server>
+                    <Port>{e.Submissions}</Port>
+                    <LoginName>{X(email)}</LoginName>
+                    <SPA>off</SPA>
+                    <SSL>on</SSL>
+                    <AuthRequired>on</AuthRequired>
+                  </Protocol>
+                </Account>
+              </Response>
+            </Autodiscover>
+            """;
+    }
+}
