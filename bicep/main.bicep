@@ -15,6 +15,7 @@ param location string = resourceGroup().location
 param smtpImage string = ''
 param imapImage string = ''
 param pop3Image string = ''
+param webImage string = ''
 
 @description('Mail host name clients and MX records point at (used for TLS and HELO).')
 param mailHostName string
@@ -82,6 +83,7 @@ module frontEnds 'modules/containerapps.bicep' = if (!empty(smtpImage)) {
     smtpImage: smtpImage
     imapImage: imapImage
     pop3Image: pop3Image
+    webImage: webImage
   }
 }
 
