@@ -193,6 +193,7 @@ public sealed partial class MailboxStore
         var folderKey = MailboxKeys.FolderRow(folder);
         var changed = new List<FlagChange>();
         var modified = new List<long>();
+        var steps = new List<(long, long)>();
         foreach (var chunk in uids.Chunk(90))
         {
             for (int attempt = 0; ; attempt++)
@@ -251,9 +252,11 @@ public sealed partial class MailboxStore
                 }
                 changed.AddRange(chunkChanges);
                 modified.AddRange(chunkModified);
+                if (actions.Count > 0)
+                    steps.Add((modSeq - 1, modSeq));
                 break;
             }
         }
-        return new FlagUpdateResult(changed, modified);
+        return new FlagUpdateResult(changed, modified, steps);
     }
 }

@@ -32,8 +32,25 @@ public sealed record FolderSnapshot(long UidValidity, IReadOnlyList<MailboxMessa
 /// <summary>A message whose flags a STORE changed, with its new MODSEQ.</summary>
 public sealed record FlagChange(long Uid, string Flags, long ModSeq);
 
-/// <summary>What a flag update did: the changes, and the messages left alone because they changed since UNCHANGEDSINCE.</summary>
-public sealed record FlagUpdateResult(IReadOnlyList<FlagChange> Changed, IReadOnlyList<long> Modified);
+/// <summary>
+/// What a flag update did: the changes, the messages left alone because they changed since UNCHANGEDSINCE, and the
+/// folder's HIGHESTMODSEQ before and after each transaction (a caller that knew the first "before" value knows
+/// that nothing else changed the folder in between when the steps chain up).
+/// </summary>
+public sealed record FlagUpdateResult(IReadOnlyList<FlagChange> Changed, IReadOnlyList<long> Modified, IReadOnlyList<(long Before, long After)> Steps)
+{
+    /// <summary>The folder's HIGHESTMODSEQ after this update, if the update followed <paramref name="known"/> with no change by anyone else in between.</summary>
+    public long? ContinuesFrom(long known)
+    {
+        foreach (var (before, after) in Steps)
+        {
+            if (before != known)
+                return null;
+            known = after;
+        }
+        return known;
+    }
+}
 
 /// <summary>
 /// Reading and changing mailboxes for the access protocols (IMAP, POP3): folders (list, create, delete, rename,

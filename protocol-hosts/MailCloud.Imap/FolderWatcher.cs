@@ -55,6 +55,18 @@ public sealed class FolderWatcher : IAsyncDisposable
             e.Signal();
     }
 
+    /// <summary>
+    /// <paramref name="own"/>'s session changed its folder and already knows the result: the others are told, and
+    /// the session is spared re-reading its own change unless something else was announced in the meantime.
+    /// </summary>
+    public static void NotifyOwn(Subscription own, ref long seenVersion)
+    {
+        var before = own.Version;
+        var after = own.Signal();
+        if (before == seenVersion && after == before + 1)
+            seenVersion = after;
+    }
+
     private async Task<FolderChanges> ReadAsync(Entry entry, long since, CancellationToken ct)
     {
         var folder = await _store.GetFolderAsync(entry.User, entry.Folder, ct).ConfigureAwait(false);
@@ -125,13 +137,14 @@ public sealed class FolderWatcher : IAsyncDisposable
         public ConcurrentDictionary<(long Version, long Since), Task<FolderChanges>> Reads { get; } = new();
         public ConcurrentDictionary<long, Task<HashSet<long>>> UidLists { get; } = new();
 
-        public void Signal()
+        public long Signal()
         {
-            Interlocked.Increment(ref Version);
+            var version = Interlocked.Increment(ref Version);
             Reads.Clear();
             UidLists.Clear();
             var old = Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             old.TrySetResult();
+            return version;
         }
     }
 
@@ -149,6 +162,8 @@ public sealed class FolderWatcher : IAsyncDisposable
 
         /// <summary>Completes at the next change.</summary>
         public Task Changed => _entry.Changed;
+
+        internal long Signal() => _entry.Signal();
 
         /// <summary>While true, the folder is polled for changes made elsewhere.</summary>
         public bool Idling

@@ -172,8 +172,7 @@ public sealed partial class ImapSession
                     var result = await store.UpdateFlagsAsync(User!, sel.Name, unseen, f => f.Add(MessageFlags.Seen), cancellationToken: ct);
                     ApplyFlagChanges(result.Changed);
                     flagsChanged.UnionWith(result.Changed.Select(x => x.Uid));
-                    if (result.Changed.Count > 0)
-                        watcher.Notify(User!, sel.Name);
+                    sel.OwnUpdate(result);
                 }
             }
             foreach (var index in chunk)
@@ -223,7 +222,7 @@ public sealed partial class ImapSession
             var i = sel.IndexOf(ch.Uid);
             if (i >= 0)
                 sel.Messages[i] = sel.Messages[i] with { Flags = ViewMessage.Share(ch.Flags), ModSeq = ch.ModSeq };
-            sel.HighestModSeq = Math.Max(sel.HighestModSeq, ch.ModSeq);
+            // HIGHESTMODSEQ moves only in SelectedFolder.OwnUpdate or a sync: jumping over another session's change would lose it.
         }
     }
 
@@ -462,10 +461,9 @@ public sealed partial class ImapSession
                 set.UnionWith(flags);
             },
         };
-        var result = uids.Count == 0 ? new FlagUpdateResult([], []) : await store.UpdateFlagsAsync(User!, sel.Name, uids, change, unchangedSince, ct);
+        var result = uids.Count == 0 ? new FlagUpdateResult([], [], []) : await store.UpdateFlagsAsync(User!, sel.Name, uids, change, unchangedSince, ct);
         ApplyFlagChanges(result.Changed);
-        if (result.Changed.Count > 0)
-            watcher.Notify(User!, sel.Name);
+        sel.OwnUpdate(result);
         var changedUids = result.Changed.Select(x => x.Uid).ToHashSet();
         var modified = result.Modified.ToHashSet();
         foreach (var index in indexes)

@@ -43,7 +43,24 @@ internal sealed class SelectedFolder(string name, bool readOnly, long uidValidit
     public List<ViewMessage> Messages { get; } = messages;
     public HashSet<long> Expunged { get; } = [];
     public FolderWatcher.Subscription Watch { get; } = watch;
-    public long SeenVersion { get; set; } = watch.Version;
+    public long SeenVersion = watch.Version;
+
+    /// <summary>
+    /// After this session's own flag update: its view is already current, so when nothing else changed the folder
+    /// (the MODSEQ steps follow on from what the view knew) it moves its MODSEQ on and skips re-reading the change.
+    /// </summary>
+    public void OwnUpdate(FlagUpdateResult result)
+    {
+        if (result.Steps.Count == 0)
+            return;
+        if (result.ContinuesFrom(HighestModSeq) is { } now)
+        {
+            HighestModSeq = now;
+            FolderWatcher.NotifyOwn(Watch, ref SeenVersion);
+        }
+        else
+            Watch.Signal(); // others changed it too: everyone, this session included, catches up
+    }
 
     public long LargestUid => Messages.Count == 0 ? 0 : Messages[^1].Uid;
 

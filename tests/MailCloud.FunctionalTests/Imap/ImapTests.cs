@@ -166,6 +166,37 @@ out(k="s", v=t(m.search(None, "HEADER", "Subject", "n2")[1][0]))
     }
 
     [Fact]
+    public async Task Marking_a_message_read_costs_two_table_requests()
+    {
+        await fx.PythonAsync("""
+m = login("u14@example.test")
+m.append("INBOX", None, None, b"Subject: to read\r\n\r\nx\r\n")
+""");
+        const string Session = """
+raw = Raw(); raw.login("u14@example.test"); raw.cmd("SELECT INBOX")
+if STORE: out(k="store", v=raw.cmd("STORE 1 +FLAGS (\\Seen)"))
+raw.cmd("LOGOUT")
+""";
+        var counter = fx.Account.Tables.RequestCounter;
+        var detail = new List<string>();
+        async Task<long> TableRequestsAsync(bool store)
+        {
+            var before = counter.Snapshot();
+            await fx.PythonAsync($"STORE = {(store ? "True" : "False")}\n" + Session);
+            var after = counter.Snapshot();
+            // Table requests only: the counter is shared with the trigger driver's queue polling.
+            var table = after.Where(kv => kv.Key.StartsWith("table.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key));
+            detail.Add(string.Join(", ", table.Where(kv => kv.Value != 0).Select(kv => $"{kv.Key} +{kv.Value}")));
+            return table.Values.Sum();
+        }
+        await TableRequestsAsync(store: false); // warm the directory cache
+        var baseline = await TableRequestsAsync(store: false);
+        var withStore = await TableRequestsAsync(store: true);
+        // One query (folder row + the message's row) and one entity-group transaction; the session does not re-read its own change.
+        Assert.True(withStore - baseline == 2, string.Join(" | ", detail));
+    }
+
+    [Fact]
     public async Task Folders_can_be_created_listed_renamed_subscribed_and_deleted()
     {
         var r = await fx.PythonAsync("""
