@@ -49,8 +49,18 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         }
         var results = new List<AddedEntry>(entries.Count);
-        foreach (var chunk in entries.Chunk(ChunkSize))
-            results.AddRange(await AddChunkAsync(user, partition, folder, chunk, createFolder, cancellationToken).ConfigureAwait(false));
+        try
+        {
+            foreach (var chunk in entries.Chunk(ChunkSize))
+                results.AddRange(await AddChunkAsync(user, partition, folder, chunk, createFolder, cancellationToken).ConfigureAwait(false));
+        }
+        catch (FolderNotFoundException) when (results.Count == 0)
+        {
+            // Nothing was added: the references just written would keep their blobs alive for ever.
+            foreach (var e in entries)
+                await blobRefs.DeleteEntityAsync(TableKeys.Escape(e.Blob), MailboxKeys.BlobRefRow(partition, folder, e.MessageId), cancellationToken: cancellationToken).ConfigureAwait(false);
+            throw;
+        }
         return results;
     }
 

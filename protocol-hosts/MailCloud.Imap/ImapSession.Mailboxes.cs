@@ -228,8 +228,6 @@ public sealed partial class ImapSession
         var bytes = a[^1].Bytes;
         if (bytes.Length == 0)
             return "NO Cannot append an empty message";
-        if (await store.GetFolderAsync(User!, name, ct) is null)
-            return "NO [TRYCREATE] No such mailbox";
         if (await OverQuotaAsync(bytes.Length, ct))
             return "NO [OVERQUOTA] Mailbox is full";
         var now = DateTimeOffset.UtcNow;
@@ -238,7 +236,17 @@ public sealed partial class ImapSession
         await messages.GetBlobClient(blob).UploadAsync(new BinaryData(bytes), new Storage.BlobUploadOptions { ContentType = "message/rfc822" }, ct);
         var summary = MessageSummary.Of(MimeParser.Parse(bytes, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader }));
         var entry = new MailboxEntry(id, blob, bytes.Length, internalDate.ToUniversalTime(), flags, MailboxWriter.SummaryProperties(summary));
-        var added = (await store.Writer.AddAsync(User!, name, [entry], createFolder: false, ct))[0];
+        AddedEntry added;
+        try
+        {
+            added = (await store.Writer.AddAsync(User!, name, [entry], createFolder: false, ct))[0];
+        }
+        catch (FolderNotFoundException)
+        {
+            // Checked by the write itself rather than by a read before every APPEND; the uploaded blob has no
+            // reference and housekeeping removes it.
+            return "NO [TRYCREATE] No such mailbox";
+        }
         watcher.Notify(User!, name);
         return $"OK [APPENDUID {added.UidValidity} {added.Uid}] APPEND completed";
     }

@@ -497,9 +497,6 @@ public sealed partial class ImapSession
         if (move && sel.ReadOnly)
             return "NO [READ-ONLY] Mailbox is read-only";
         var target = Normalize(a[1].Text);
-        var targetFolder = await store.GetFolderAsync(User!, target, ct);
-        if (targetFolder is null)
-            return "NO [TRYCREATE] No such mailbox";
         var chosen = indexes.Select(i => sel.Messages[i]).Where(m => !sel.Expunged.Contains(m.Uid)).ToList();
         if (chosen.Count == 0)
             return $"OK {c.Name} completed";
@@ -520,10 +517,17 @@ public sealed partial class ImapSession
                     row.GetDateTimeOffset("InternalDate") ?? m.InternalDate, row.GetString("Flags") ?? m.Flags, MailboxWriter.CopyProperties(row)));
                 sources.Add(m.Uid);
             }
-            results.AddRange(await store.Writer.AddAsync(User!, target, entries, createFolder: false, ct));
+            try
+            {
+                results.AddRange(await store.Writer.AddAsync(User!, target, entries, createFolder: false, ct));
+            }
+            catch (FolderNotFoundException)
+            {
+                return "NO [TRYCREATE] No such mailbox";
+            }
         }
         watcher.Notify(User!, target);
-        var code = results.Count == 0 ? string.Empty : $"[COPYUID {targetFolder.UidValidity} {SequenceSet.Compact(sources)} {SequenceSet.Compact(results.Select(r => r.Uid))}] ";
+        var code = results.Count == 0 ? string.Empty : $"[COPYUID {results[0].UidValidity} {SequenceSet.Compact(sources)} {SequenceSet.Compact(results.Select(r => r.Uid))}] ";
         if (!move)
             return $"OK {code}COPY completed";
         // MOVE (RFC 6851): the COPYUID comes untagged before the EXPUNGEs.

@@ -59,6 +59,9 @@ out(k="quota", v=raw.cmd("GETQUOTAROOT INBOX"))
         Assert.Contains("BAD", Lines(One(r, "badflag"), "v")[^1], StringComparison.Ordinal);
         Assert.Matches(@"OK \[COPYUID \d+ 1:2 1:2\]", Lines(One(r, "copy"), "v")[^1]);
         Assert.Contains("TRYCREATE", Lines(One(r, "copy-missing"), "v")[^1], StringComparison.Ordinal);
+        // The refused copy left no blob reference behind (it would keep the message's blob alive for ever).
+        await foreach (var reference in fx.Account.Tables.GetTableClient(MailCloud.Core.StorageNames.BlobRefsTable).QueryAsync())
+            Assert.DoesNotContain("|Nowhere|", reference.RowKey, StringComparison.Ordinal);
         var move = Lines(One(r, "move"), "v");
         Assert.Matches(@"^\* OK \[COPYUID \d+ 2 1\]", move[0]);
         Assert.Equal("* 2 EXPUNGE", move[1]);
