@@ -185,25 +185,38 @@ public sealed class FolderWatcher : IAsyncDisposable
         /// The folder's state and its messages changed after <paramref name="since"/>. Sessions asking for the same
         /// thing at the same change version share one read; <paramref name="fresh"/> (NOOP) always reads.
         /// </summary>
-        public Task<FolderChanges> ReadChangesAsync(long since, bool fresh, CancellationToken ct)
+        public async Task<FolderChanges> ReadChangesAsync(long since, bool fresh, CancellationToken ct)
         {
             if (fresh)
-                return _owner.ReadAsync(_entry, since, ct);
+                return await _owner.ReadAsync(_entry, since, ct).ConfigureAwait(false);
             var key = (Version, since);
             var task = _entry.Reads.GetOrAdd(key, _ => _owner.ReadAsync(_entry, since, _owner._stop.Token));
-            if (task.IsFaulted || task.IsCanceled)
+            try
+            {
+                return await task.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception) when (task.IsFaulted || task.IsCanceled)
+            {
+                // A failed read is not shared: the next session to ask reads again.
                 _entry.Reads.TryRemove(new KeyValuePair<(long, long), Task<FolderChanges>>(key, task));
-            return task.WaitAsync(ct);
+                throw;
+            }
         }
 
         /// <summary>The UIDs the folder holds (to find expunges), shared per change version like <see cref="ReadChangesAsync"/>.</summary>
-        public Task<HashSet<long>> ListUidsAsync(CancellationToken ct)
+        public async Task<HashSet<long>> ListUidsAsync(CancellationToken ct)
         {
             var version = Version;
             var task = _entry.UidLists.GetOrAdd(version, _ => _owner._store.ListUidsAsync(_entry.User, _entry.Folder, _owner._stop.Token));
-            if (task.IsFaulted || task.IsCanceled)
+            try
+            {
+                return await task.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception) when (task.IsFaulted || task.IsCanceled)
+            {
                 _entry.UidLists.TryRemove(new KeyValuePair<long, Task<HashSet<long>>>(version, task));
-            return task.WaitAsync(ct);
+                throw;
+            }
         }
 
         public void Dispose()
