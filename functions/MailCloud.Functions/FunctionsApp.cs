@@ -20,7 +20,7 @@ namespace MailCloud.Functions;
 public static class FunctionsApp
 {
     public static WebApplication Build(StorageAccount account, string hostName, int port, string bindAddress = "127.0.0.1", Action<ILoggingBuilder>? logging = null,
-        TimeSpan? orphanAge = null, DeliveryOptions? delivery = null, MailCloud.Dns.DnsResolver? dns = null, ISecretStore? secrets = null)
+        TimeSpan? orphanAge = null, DeliveryOptions? delivery = null, MailCloud.Dns.DnsResolver? dns = null, ISecretStore? secrets = null, IReadOnlyList<string>? dnsbl = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -37,7 +37,8 @@ public static class FunctionsApp
         var indexer = new MailboxIndexer(account.Tables.GetTableClient(StorageNames.MailboxTable), account.Tables.GetTableClient(StorageNames.BlobRefsTable));
         var resolver = dns ?? MailCloud.Dns.DnsResolver.FromEnvironment();
         var authentication = new MailCloud.Pipeline.Authentication.AuthenticationCheck(resolver, account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer));
-        var inbound = new InboundProcessor(account, directory, MessageFilter.Default(hostName, authentication), indexer, hostName, logger);
+        var blockLists = new MailCloud.Pipeline.Authentication.DnsblCheck(resolver, dnsbl ?? MailCloud.Pipeline.Authentication.DnsblCheck.ZonesFromEnvironment());
+        var inbound = new InboundProcessor(account, directory, MessageFilter.Default(hostName, authentication, blockLists), indexer, hostName, logger);
         var housekeeping = new Housekeeping(account, orphanAge ?? TimeSpan.FromDays(30), logger);
         var deliverer = new RemoteDeliverer(account, resolver, delivery ?? DeliveryOptions.FromEnvironment(), hostName, logger, directory: directory);
 

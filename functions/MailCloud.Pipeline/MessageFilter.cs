@@ -47,9 +47,10 @@ public sealed class SubmittedSpamFlagCheck : IMessageCheck
 
 public sealed class MessageFilter(IEnumerable<IMessageCheck> checks, string hostName, double spamThreshold = 5)
 {
-    /// <param name="authentication">SPF/DKIM/DMARC (<see cref="Authentication.AuthenticationCheck"/>); without it Authentication-Results says none.</param>
-    public static MessageFilter Default(string hostName, IMessageCheck? authentication = null) =>
-        new(authentication is null ? [new LoopCheck(), new SubmittedSpamFlagCheck()] : [new LoopCheck(), authentication, new SubmittedSpamFlagCheck()], hostName);
+    /// <param name="network">Checks that need the network: SPF/DKIM/DMARC (<see cref="Authentication.AuthenticationCheck"/>;
+    /// without it Authentication-Results says none) and block lists (<see cref="Authentication.DnsblCheck"/>).</param>
+    public static MessageFilter Default(string hostName, params IMessageCheck[] network) =>
+        new([new LoopCheck(), .. network, new SubmittedSpamFlagCheck()], hostName);
 
     public async Task<Verdict> EvaluateAsync(MessageContext context, CancellationToken cancellationToken)
     {

@@ -80,3 +80,13 @@ public sealed class MailAuthenticationTests
     [InlineData("news.bbc.co.uk", "bbc.co.uk")]
     public void Dmarc_organizational_domains(string domain, string expected) => Assert.Equal(expected, Dmarc.OrganizationalDomain(domain));
 }
+
+public sealed class DnsblTests
+{
+    [Theory]
+    [InlineData("192.0.2.1", "1.2.0.192")]
+    [InlineData("::ffff:192.0.2.1", "1.2.0.192")]
+    [InlineData("2001:db8:1:2:3:4:567:89ab", "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2")]
+    public void Reversed_names_follow_rfc5782(string ip, string expected) =>
+        Assert.Equal(expected, MailCloud.Pipeline.Authentication.DnsblCheck.ReversedName(System.Net.IPAddress.Parse(ip)));
+}

@@ -38,6 +38,8 @@ public sealed class DeliveryFixture : IAsyncLifetime
         [
             "--txt-record=auth._domainkey.remote.test," + string.Join(",", Dkim.DkimSigner.DnsRecord(RemoteDkimKey).Chunk(255).Select(c => new string(c))),
             "--txt-record=_dmarc.remote.test,v=DMARC1; p=reject",
+            // A block list (RFC 5782) listing 192.0.2.66.
+            "--host-record=66.2.0.192.bl.test,127.0.0.2", "--local=/bl.test/",
         ],
     };
     public AzuriteProcess Azurite { get; private set; } = null!;
@@ -73,7 +75,7 @@ public sealed class DeliveryFixture : IAsyncLifetime
 
         int port = AzuriteProcess.FreePort();
         _functions = FunctionsApp.Build(Account, "mx.mailcloud.test", port, logging: l => l.AddFilter(_ => false),
-            delivery: Options, dns: new DnsResolver([Dns.EndPoint], TimeSpan.FromSeconds(1)));
+            delivery: Options, dns: new DnsResolver([Dns.EndPoint], TimeSpan.FromSeconds(1)), dnsbl: ["bl.test"]);
         await _functions.StartAsync();
         var repo = MailCloudToolTests.RepoRoot();
         var (settings, triggers) = FunctionsDriver.Load(Path.Combine(repo, "host.json"), Path.Combine(repo, "functions"));
@@ -320,6 +322,18 @@ let input = []; process.stdin.on('data', c => input.push(c)).on('end', async () 
         var spoof = await fx.WaitForMailboxAsync("auth spoof", folder: "Junk");
         Assert.Equal("mx.mailcloud.test; spf=fail smtp.mailfrom=news@remote.test; dkim=none; dmarc=fail (p=reject) header.from=remote.test", Results(spoof));
         Assert.True(spoof.GetBoolean("Spam"));
+    }
+
+    [Fact]
+    public async Task Mail_from_an_address_on_a_block_list_goes_to_junk()
+    {
+        const string message = "From: someone@elsewhere.test\r\nTo: alice@example.test\r\nSubject: SUBJECT\r\n\r\nhello\r\n";
+        await fx.SpoolFromMxAsync("192.0.2.66", "someone@elsewhere.test", Encoding.ASCII.GetBytes(message.Replace("SUBJECT", "from a listed host", StringComparison.Ordinal)));
+        await fx.SpoolFromMxAsync("192.0.2.67", "someone@elsewhere.test", Encoding.ASCII.GetBytes(message.Replace("SUBJECT", "from an unlisted host", StringComparison.Ordinal)));
+        var listed = await fx.WaitForMailboxAsync("from a listed host", folder: "Junk");
+        Assert.Contains("192.0.2.66 is listed in bl.test", listed.GetString("Verdict"), StringComparison.Ordinal);
+        var clean = await fx.WaitForMailboxAsync("from an unlisted host");
+        Assert.False(clean.GetBoolean("Spam"));
     }
 
     [Fact]
