@@ -123,6 +123,17 @@ public sealed class ImapConnectionHandler(
                 }
                 if (result is null)
                     continue; // IDLE consumed the input itself
+                if (action == ImapAction.Compress)
+                {
+                    // RFC 4978: deflate (raw, no zlib header) both ways from the next byte on, inside TLS when TLS is on.
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    await output.FlushAsync();
+                    var duplex = new DuplexPipeStream(input, output);
+                    input = PipeReader.Create(new System.IO.Compression.DeflateStream(duplex, System.IO.Compression.CompressionMode.Decompress, leaveOpen: true));
+                    output = PipeWriter.Create(new System.IO.Compression.DeflateStream(duplex, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true));
+                    acknowledged = 0;
+                    continue;
+                }
                 if (action == ImapAction.StartTls)
                 {
                     // RFC 3501 6.2.1: anything the client pipelined after STARTTLS is discarded.

@@ -21,6 +21,9 @@ public enum ImapAction
 
     /// <summary>IDLE began; the handler waits for DONE and for folder changes.</summary>
     Idle,
+
+    /// <summary>COMPRESS DEFLATE was accepted: everything after the tagged OK is compressed (RFC 4978).</summary>
+    Compress,
 }
 
 /// <summary>What a command ends with: the tagged line (null when the command is not finished yet) and what the connection does next.</summary>
@@ -50,6 +53,7 @@ public sealed partial class ImapSession(
     private string? _idleTag;
     private bool _condStore;
     private bool _rev2;
+    private bool _compressed;
 
     /// <summary>UIDs kept by SEARCH RETURN (SAVE), named "$" (RFC 5182); cleared when the folder changes.</summary>
     private HashSet<long> _saved = [];
@@ -78,6 +82,8 @@ public sealed partial class ImapSession(
     {
         var caps = new List<string> { "IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
             "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "QUOTA", "QUOTA=RES-STORAGE", "CONDSTORE", "ESEARCH", "SEARCHRES", "BINARY", "STATUS=SIZE" };
+        if (!_compressed && State != ImapState.NotAuthenticated)
+            caps.Add("COMPRESS=DEFLATE");
         if (State == ImapState.NotAuthenticated)
         {
             if (!IsTls && options.Certificate is not null)
@@ -216,6 +222,13 @@ public sealed partial class ImapSession(
                 return await AppendAsync(a, output, ct);
             case "GETQUOTAROOT" or "GETQUOTA":
                 return await QuotaAsync(c, output, ct);
+            case "COMPRESS":
+                if (a.Count != 1 || !a[0].IsAtom("DEFLATE"))
+                    return "BAD Syntax: COMPRESS DEFLATE";
+                if (_compressed)
+                    return "NO [COMPRESSIONACTIVE] Compression is already on";
+                _compressed = true;
+                return new Completion("OK DEFLATE active", ImapAction.Compress);
             case "SETQUOTA":
                 return "NO [NOPERM] Quotas are set by the administrator (mailcloud user quota)";
             case "IDLE":

@@ -26,6 +26,7 @@ public static class ImapStateTable
         ["AUTHENTICATE"] = NotAuthenticated,
         ["LOGIN"] = NotAuthenticated,
         ["ENABLE"] = Authenticated,
+        ["COMPRESS"] = Authenticated,
         ["SELECT"] = Authenticated,
         ["EXAMINE"] = Authenticated,
         ["CREATE"] = Authenticated,

@@ -184,6 +184,41 @@ out(k="r", v=res)
     }
 
     [Fact]
+    public async Task Compress_deflate_carries_the_rest_of_the_session()
+    {
+        var r = await fx.PythonAsync("""
+import zlib
+m = login("u15@example.test")
+m.append("INBOX", None, None, b"Subject: squeezed\r\n\r\n" + b"compressible text " * 200 + b"\r\n")
+raw = Raw(); raw.login("u15@example.test")
+out(k="caps", v=raw.cmd("CAPABILITY"))
+raw.send("z1 COMPRESS DEFLATE\r\n")
+out(k="ok", v=raw.line())
+comp = zlib.compressobj(wbits=-15); decomp = zlib.decompressobj(wbits=-15)
+def zcmd(tag, text):
+    raw.s.sendall(comp.compress((tag + " " + text + "\r\n").encode()) + comp.flush(zlib.Z_SYNC_FLUSH))
+    data, wire = b"", 0
+    while not re.search((r"(^|\r\n)" + tag + r" [A-Z]+ [^\r\n]*\r\n$").encode(), data):
+        chunk = raw.s.recv(65536)
+        if not chunk: break
+        wire += len(chunk)
+        data += decomp.decompress(chunk)
+    return data.decode("latin-1"), wire
+sel, _ = zcmd("z2", "SELECT INBOX")
+body, wire = zcmd("z3", "FETCH 1 BODY.PEEK[]")
+again, _ = zcmd("z4", "COMPRESS DEFLATE")
+out(k="select", v=sel); out(k="body", v=body, wire=wire, plain=len(body)); out(k="again", v=again)
+""");
+        Assert.Contains(Lines(One(r, "caps"), "v"), l => l.Contains(" COMPRESS=DEFLATE", StringComparison.Ordinal));
+        Assert.Equal("z1 OK DEFLATE active", S(One(r, "ok"), "v"));
+        Assert.Contains("z2 OK [READ-WRITE]", S(One(r, "select"), "v"), StringComparison.Ordinal);
+        var body = One(r, "body");
+        Assert.Contains("compressible text compressible text", S(body, "v"), StringComparison.Ordinal);
+        Assert.True(body.GetProperty("wire").GetInt32() < body.GetProperty("plain").GetInt32() / 4, "the wire carried compressed data");
+        Assert.Contains("z4 NO [COMPRESSIONACTIVE]", S(One(r, "again"), "v"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Over_quota_append_is_refused()
     {
         var r = await fx.PythonAsync("""
