@@ -27,13 +27,12 @@ public sealed class ImapConnectionHandler(
 {
     public async Task OnConnectedAsync(ConnectionContext context)
     {
-        var remote = (context.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
         PipeReader input = context.Transport.Input;
         PipeWriter output = context.Transport.Output;
         SslStream? ssl = null;
-        using var lease = services.Limiter.TryAcquire(remote);
-        using var scope = logger.BeginScope("imap {Listener} {Client} {ConnectionId}", listener.Name, remote, context.ConnectionId);
-        if (lease is null)
+        using var admission = new ConnectionAdmission(context, services.Limiter, logger, "imap", listener.Name);
+        var remote = admission.Remote;
+        if (!admission.Admitted)
         {
             ImapSession.Write(output, "* BYE [UNAVAILABLE] Too many connections, try again later");
             await output.FlushAsync();

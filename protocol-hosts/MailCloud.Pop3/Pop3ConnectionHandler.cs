@@ -25,13 +25,12 @@ public sealed class Pop3ConnectionHandler(
 
     public async Task OnConnectedAsync(ConnectionContext context)
     {
-        var remote = (context.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
         PipeReader input = context.Transport.Input;
         PipeWriter output = context.Transport.Output;
         SslStream? ssl = null;
-        using var lease = services.Limiter.TryAcquire(remote);
-        using var scope = logger.BeginScope("pop3 {Listener} {Client} {ConnectionId}", listener.Name, remote, context.ConnectionId);
-        if (lease is null)
+        using var admission = new ConnectionAdmission(context, services.Limiter, logger, "pop3", listener.Name);
+        var remote = admission.Remote;
+        if (!admission.Admitted)
         {
             Pop3Session.Write(output, "-ERR [SYS/TEMP] Too many connections, try again later");
             await output.FlushAsync();

@@ -60,11 +60,10 @@ public sealed class SmtpConnectionHandler(
 
     public async Task OnConnectedAsync(ConnectionContext context)
     {
-        var remote = (context.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
         var c = new Connection { Input = context.Transport.Input, Output = context.Transport.Output };
-        using var lease = limiter.TryAcquire(remote);
-        using var scope = logger.BeginScope("smtp {Listener} {Client} {ConnectionId}", listener.Name, remote, context.ConnectionId);
-        if (lease is null)
+        using var admission = new ConnectionAdmission(context, limiter, logger, "smtp", listener.Name);
+        var remote = admission.Remote;
+        if (!admission.Admitted)
         {
             logger.LogWarning("connection refused: connection limit reached");
             await WriteAsync(c, new SmtpReply(421, "4.7.0", "Too many connections, try again later"));
