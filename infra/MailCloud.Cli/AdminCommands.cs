@@ -203,6 +203,20 @@ internal static class AdminCommands
         return [backup, restore];
     }
 
+    /// <summary><c>admin-token</c>: a new token for the admin API; only its hash is configured anywhere.</summary>
+    public static Command AdminToken()
+    {
+        var command = new Command("admin-token", "Make a new admin API token: prints it once, and the MAILCLOUD_ADMIN_TOKEN_SHA256 value to configure.");
+        command.SetAction(_ =>
+        {
+            var (token, hash) = MailCloud.Web.AdminApi.NewToken();
+            Console.WriteLine($"token (keep it; it is not stored anywhere): {token}");
+            Console.WriteLine($"export MAILCLOUD_ADMIN_TOKEN_SHA256={hash}");
+            return CliErrors.Ok;
+        });
+        return command;
+    }
+
     public static Command Dkim()
     {
         var dkim = new Command("dkim", "DKIM signing keys (one per domain, created by 'domain add').");

@@ -89,7 +89,8 @@ internal static class UpCommand
             imap = MailCloud.Imap.ImapServerHost.Build(imapOptions, account, QuietFramework);
             await imap.StartAsync(stop.Token);
             var webPort = settings.Port(MailCloudSettings.Listeners.Single(l => l.Name == "web"));
-            web = MailCloud.Web.WebHost.Build(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(settings.BindAddress), webPort), MailCloud.Web.ClientEndpoints.FromSettings(settings), account, QuietFramework);
+            web = MailCloud.Web.WebHost.Build(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(settings.BindAddress), webPort), MailCloud.Web.ClientEndpoints.FromSettings(settings), account, QuietFramework,
+                adminTokenSha256: settings.AdminTokenSha256, secrets: StorageFactory.Secrets(settings));
             await web.StartAsync(stop.Token);
             var running = smtpOptions.Listeners.Select(l => l.Name).Concat(pop3Options.Listeners.Select(l => l.Name)).Concat(imapOptions.Listeners.Select(l => l.Name)).Append("web").ToHashSet();
 

@@ -49,6 +49,9 @@ public sealed class MailCloudSettings
     /// <summary>Azure Key Vault for DKIM private keys (MAILCLOUD_KEYVAULT_URI); unset keeps them in the directory table.</summary>
     public Uri? KeyVaultUri => NonEmpty(_env("MAILCLOUD_KEYVAULT_URI")) is { } v ? new Uri(v.EndsWith('/') ? v : v + "/") : null;
 
+    /// <summary>SHA-256 (hex) of the admin API's bearer token (MAILCLOUD_ADMIN_TOKEN_SHA256); unset keeps the API off.</summary>
+    public string? AdminTokenSha256 => NonEmpty(_env("MAILCLOUD_ADMIN_TOKEN_SHA256"));
+
     /// <summary>Address the front ends bind to (loopback unless told otherwise).</summary>
     public string BindAddress => NonEmpty(_env(BindVariable)) ?? "127.0.0.1";
 

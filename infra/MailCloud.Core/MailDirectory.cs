@@ -2,7 +2,6 @@ namespace MailCloud.Core;
 
 public sealed record DomainInfo(string Name, DateTimeOffset Created, MailAddress? CatchAll = null);
 
-/// <summary>A domain's DKIM signing key: selector and the RSA private key (PKCS#8).</summary>
 /// <summary>A domain's DKIM keys: RSA (PKCS#8) under <paramref name="Selector"/>, Ed25519 (32-byte seed) under <paramref name="Ed25519Selector"/>.</summary>
 public sealed record DkimKeyInfo(string Selector, byte[] PrivateKey, string? Ed25519Selector = null, byte[]? Ed25519Key = null);
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security;
 using MailCloud.Core;
+using MailCloud.Data;
 using MailCloud.Protocols;
 using MailCloud.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -23,12 +24,14 @@ public sealed record ClientEndpoints(string HostName, int Imaps, int Imap, int P
 /// <summary>
 /// The HTTP front end: <c>/healthz</c> (storage reachable?), Thunderbird autoconfig
 /// (<c>/mail/config-v1.1.xml</c>, also under <c>/.well-known/autoconfig/</c>) and Outlook autodiscover
-/// (<c>/autodiscover/autodiscover.xml</c>). Users' passwords are never asked for or sent here. The admin API and
-/// webmail are not built yet; this host is where they go.
+/// (<c>/autodiscover/autodiscover.xml</c>), and the token-guarded admin API (<see cref="AdminApi"/>). Webmail is
+/// not built yet; this host is where it goes.
 /// </summary>
 public static class WebHost
 {
-    public static WebApplication Build(IPEndPoint endPoint, ClientEndpoints endpoints, StorageAccount account, Action<ILoggingBuilder>? logging = null)
+    /// <param name="adminTokenSha256">SHA-256 (hex) of the admin API's bearer token; null keeps the API off.</param>
+    public static WebApplication Build(IPEndPoint endPoint, ClientEndpoints endpoints, StorageAccount account, Action<ILoggingBuilder>? logging = null,
+        string? adminTokenSha256 = null, ISecretStore? secrets = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         ProtocolHost.ConfigureLogging(builder.Logging, logging);
@@ -59,6 +62,7 @@ public static class WebHost
             var email = System.Text.RegularExpressions.Regex.Match(body, "<EMailAddress>([^<]{1,320})</EMailAddress>").Groups[1].Value;
             return Results.Text(OutlookAutodiscover(endpoints, email), "application/xml; charset=utf-8");
         });
+        AdminApi.Map(app, StorageProvisioner.Directory(account, secrets), adminTokenSha256, new AuthThrottle(maxFailures: 10));
         return app;
     }
 

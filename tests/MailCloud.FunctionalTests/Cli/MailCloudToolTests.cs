@@ -132,6 +132,13 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
         foreach (var listener in MailCloud.Core.MailCloudSettings.Listeners)
             psi.Environment[listener.EnvironmentVariable] = AzuriteProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         psi.Environment["MAILCLOUD_SMTP_PORT"] = "12525";
+        // The admin API's token, made by the tool itself; only its hash goes into the environment.
+        var tokenRun = await RunAsync(Env(), null, "admin-token");
+        Assert.Equal(0, tokenRun.ExitCode);
+        var token = System.Text.RegularExpressions.Regex.Match(tokenRun.Stdout, @"token \(keep it; it is not stored anywhere\): (\S+)").Groups[1].Value;
+        var hash = System.Text.RegularExpressions.Regex.Match(tokenRun.Stdout, @"export MAILCLOUD_ADMIN_TOKEN_SHA256=([0-9a-f]{64})").Groups[1].Value;
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(token))).ToLowerInvariant(), hash);
+        psi.Environment["MAILCLOUD_ADMIN_TOKEN_SHA256"] = hash;
         psi.Environment["MAILCLOUD_FUNCTIONS_PORT"] = AzuriteProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var p = Process.Start(psi)!;
         var output = new StringBuilder();
@@ -182,6 +189,30 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
                 "<Autodiscover><Request><EMailAddress>ann@up.example</EMailAddress></Request></Autodiscover>", $"{web}/autodiscover/autodiscover.xml"]);
             Assert.True(discover.ExitCode == 0, discover.Stderr);
             Assert.Contains("<LoginName>ann@up.example</LoginName>", discover.Stdout, StringComparison.Ordinal);
+
+            // The admin API: refused without the token, and a user it creates can log in over IMAP at once.
+            Task<ExternalProcess.Result> Api(string method, string path, string? json = null, string? bearer = null) =>
+                ExternalProcess.RunAsync("curl", ["-sS", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H", "Content-Type: application/json",
+                    .. bearer is null ? Array.Empty<string>() : ["-H", $"Authorization: Bearer {bearer}"], .. json is null ? Array.Empty<string>() : ["--data-binary", json], $"{web}{path}"]);
+            static string Status(ExternalProcess.Result r) => r.Stdout.TrimEnd().Split('\n')[^1];
+            Assert.Equal("401", Status(await Api("GET", "/api/domains")));
+            Assert.Equal("401", Status(await Api("GET", "/api/domains", bearer: "not-the-token")));
+            var domains = await Api("GET", "/api/domains", bearer: token);
+            Assert.Equal("200", Status(domains));
+            Assert.Contains("\"up.example\"", domains.Stdout, StringComparison.Ordinal);
+            Assert.Equal("201", Status(await Api("POST", "/api/users", """{"address":"api@up.example","password":"from the api","quotaBytes":1000000}""", token)));
+            Assert.Equal("409", Status(await Api("POST", "/api/users", """{"address":"api@up.example","password":"another long password"}""", token)));
+            Assert.Equal("400", Status(await Api("POST", "/api/users", """{"address":"not an address","password":"x"}""", token)));
+            var users = await Api("GET", "/api/domains/up.example/users", bearer: token);
+            Assert.Contains("\"api@up.example\"", users.Stdout, StringComparison.Ordinal);
+            var imapLogin = await ExternalProcess.PythonAsync($$"""
+import imaplib, ssl
+m = imaplib.IMAP4("127.0.0.1", {{psi.Environment["MAILCLOUD_IMAP_PORT"]}}, timeout=20)
+m.starttls(ssl_context=ssl._create_unverified_context())
+print(m.login("api@up.example", "from the api")[0])
+""");
+            Assert.True(imapLogin.ExitCode == 0, imapLogin.Stderr);
+            Assert.Equal("OK", imapLogin.Stdout.Trim());
 
             using (var kill = Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
                 await kill!.WaitForExitAsync();

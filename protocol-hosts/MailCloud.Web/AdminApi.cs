@@ -1,0 +1,126 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using MailCloud.Core;
+using MailCloud.Protocols;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace MailCloud.Web;
+
+/// <summary>
+/// The administration API under <c>/api</c> (JSON): domains, users (password, quota), aliases — what
+/// <c>./mailcloud</c> does, for an admin UI or scripts. A bearer token guards it; only its SHA-256 is configured
+/// (<c>MAILCLOUD_ADMIN_TOKEN_SHA256</c>, from <c>./mailcloud admin-token</c>), so the token itself is stored nowhere.
+/// Without that setting the API answers 404. Failed tokens are throttled per address like mail logins.
+/// </summary>
+public static class AdminApi
+{
+    public sealed record DomainRequest(string Name);
+    public sealed record UserRequest(string Address, string Password, long? QuotaBytes);
+    public sealed record PasswordRequest(string Password);
+    public sealed record QuotaRequest(long? QuotaBytes);
+    public sealed record AliasRequest(string Address, IReadOnlyList<string> Targets);
+
+    /// <summary>A new random token and the hash to configure.</summary>
+    public static (string Token, string Sha256) NewToken()
+    {
+        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return (token, Hash(token));
+    }
+
+    public static string Hash(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token))).ToLowerInvariant();
+
+    public static void Map(WebApplication app, IMailDirectory directory, string? tokenSha256, AuthThrottle throttle)
+    {
+        var api = app.MapGroup("/api");
+        api.AddEndpointFilter(async (context, next) =>
+        {
+            if (string.IsNullOrEmpty(tokenSha256))
+                return Results.NotFound(new { error = "the admin API is off (set MAILCLOUD_ADMIN_TOKEN_SHA256)" });
+            var client = context.HttpContext.Connection.RemoteIpAddress ?? IPAddress.None;
+            if (throttle.IsBlocked(client))
+                return Results.Json(new { error = "too many failed attempts, try again later" }, statusCode: 429);
+            var header = context.HttpContext.Request.Headers.Authorization.ToString();
+            var presented = header.StartsWith("Bearer ", StringComparison.Ordinal) ? Hash(header[7..].Trim()) : string.Empty;
+            if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presented), Encoding.ASCII.GetBytes(tokenSha256.ToLowerInvariant())))
+            {
+                var delay = throttle.RecordFailure(client);
+                if (delay > TimeSpan.Zero)
+                    await Task.Delay(delay);
+                context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+                return Results.Json(new { error = "a valid admin token is required" }, statusCode: 401);
+            }
+            throttle.RecordSuccess(client);
+            try
+            {
+                return await next(context);
+            }
+            catch (DirectoryException e)
+            {
+                var status = e.Kind switch
+                {
+                    DirectoryErrorKind.NotFound or DirectoryErrorKind.DomainNotHosted => 404,
+                    DirectoryErrorKind.AlreadyExists or DirectoryErrorKind.NotEmpty => 409,
+                    _ => 400,
+                };
+                return Results.Json(new { error = e.Message }, statusCode: status);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                return Results.Json(new { error = e.Message }, statusCode: 400);
+            }
+        });
+
+        api.MapGet("/domains", async (CancellationToken ct) =>
+            (await directory.ListDomainsAsync(ct)).Select(d => new { name = d.Name, created = d.Created, catchAll = d.CatchAll?.Address }));
+        api.MapPost("/domains", async (DomainRequest body, CancellationToken ct) =>
+        {
+            var d = await directory.AddDomainAsync(body.Name, ct);
+            return Results.Created($"/api/domains/{d.Name}", new { name = d.Name, created = d.Created });
+        });
+        api.MapDelete("/domains/{name}", async (string name, bool? force, CancellationToken ct) =>
+        {
+            await directory.RemoveDomainAsync(name, force ?? false, ct);
+            return Results.NoContent();
+        });
+        api.MapGet("/domains/{name}/users", async (string name, CancellationToken ct) =>
+            (await directory.ListUsersAsync(name, ct)).Select(u => new { address = u.Address.Address, quotaBytes = u.QuotaBytes, created = u.Created, disabled = u.Disabled }));
+        api.MapPost("/users", async (UserRequest body, CancellationToken ct) =>
+        {
+            var u = await directory.AddUserAsync(Address(body.Address), body.Password, body.QuotaBytes, ct);
+            return Results.Created($"/api/users/{u.Address.Address}", new { address = u.Address.Address, quotaBytes = u.QuotaBytes });
+        });
+        api.MapDelete("/users/{address}", async (string address, CancellationToken ct) =>
+        {
+            await directory.RemoveUserAsync(Address(address), ct);
+            return Results.NoContent();
+        });
+        api.MapPut("/users/{address}/password", async (string address, PasswordRequest body, CancellationToken ct) =>
+        {
+            await directory.SetPasswordAsync(Address(address), body.Password, ct);
+            return Results.NoContent();
+        });
+        api.MapPut("/users/{address}/quota", async (string address, QuotaRequest body, CancellationToken ct) =>
+        {
+            await directory.SetQuotaAsync(Address(address), body.QuotaBytes, ct);
+            return Results.NoContent();
+        });
+        api.MapGet("/domains/{name}/aliases", async (string name, CancellationToken ct) =>
+            (await directory.ListAliasesAsync(name, ct)).Select(a => new { address = a.Address.Address, targets = a.Targets.Select(t => t.Address) }));
+        api.MapPost("/aliases", async (AliasRequest body, CancellationToken ct) =>
+        {
+            var a = await directory.AddAliasAsync(Address(body.Address), body.Targets.Select(Address).ToList(), ct);
+            return Results.Created($"/api/aliases/{a.Address.Address}", new { address = a.Address.Address, targets = a.Targets.Select(t => t.Address) });
+        });
+        api.MapDelete("/aliases/{address}", async (string address, CancellationToken ct) =>
+        {
+            await directory.RemoveAliasAsync(Address(address), ct);
+            return Results.NoContent();
+        });
+    }
+
+    private static MailAddress Address(string text) =>
+        MailAddress.TryParse(text, out var a, out var error) ? a : throw new FormatException($"invalid address: {error}");
+}
