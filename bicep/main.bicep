@@ -16,6 +16,8 @@ param smtpImage string = ''
 param imapImage string = ''
 param pop3Image string = ''
 param webImage string = ''
+@description('SHA-256 of the admin API token (./mailcloud admin-token); empty keeps the admin API off.')
+param adminTokenSha256 string = ''
 
 @description('Mail host name clients and MX records point at (used for TLS and HELO).')
 param mailHostName string
@@ -84,6 +86,7 @@ module frontEnds 'modules/containerapps.bicep' = if (!empty(smtpImage)) {
     imapImage: imapImage
     pop3Image: pop3Image
     webImage: webImage
+    adminTokenSha256: adminTokenSha256
   }
 }
 

@@ -14,6 +14,8 @@ param smtpImage string
 param imapImage string
 param pop3Image string
 param webImage string = ''
+@description('SHA-256 of the admin API token (./mailcloud admin-token); empty keeps the admin API off.')
+param adminTokenSha256 string = ''
 
 resource env 'Microsoft.App/managedEnvironments@2024-03-01' = {
   name: '${name}-env'
@@ -40,6 +42,7 @@ var publicPorts = [
   { name: 'MAILCLOUD_POP3_PORT', value: '110' }
   { name: 'MAILCLOUD_POP3S_PORT', value: '995' }
   { name: 'MAILCLOUD_WEB_PORT', value: '8080' }
+  { name: 'MAILCLOUD_ADMIN_TOKEN_SHA256', value: adminTokenSha256 }
 ]
 
 var frontEnds = [
