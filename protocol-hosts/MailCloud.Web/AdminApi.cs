@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Routing;
 namespace MailCloud.Web;
 
 /// <summary>
-/// The administration API under <c>/api</c> (JSON): domains, users (password, quota), aliases — what
+/// The administration API under <c>/api</c> (JSON): domains (catch-all), users (password, quota), aliases, mailing lists — what
 /// <c>./mailcloud</c> does, for an admin UI or scripts. A bearer token guards it; only its SHA-256 is configured
 /// (<c>MAILCLOUD_ADMIN_TOKEN_SHA256</c>, from <c>./mailcloud admin-token</c>), so the token itself is stored nowhere.
 /// Without that setting the API answers 404. Failed tokens are throttled per address like mail logins.
@@ -22,6 +22,8 @@ public static class AdminApi
     public sealed record PasswordRequest(string Password);
     public sealed record QuotaRequest(long? QuotaBytes);
     public sealed record AliasRequest(string Address, IReadOnlyList<string> Targets);
+    public sealed record ListRequest(string Address, IReadOnlyList<string> Members);
+    public sealed record CatchAllRequest(string? Target);
 
     /// <summary>A new random token and the hash to configure.</summary>
     public static (string Token, string Sha256) NewToken()
@@ -117,6 +119,23 @@ public static class AdminApi
         api.MapDelete("/aliases/{address}", async (string address, CancellationToken ct) =>
         {
             await directory.RemoveAliasAsync(Address(address), ct);
+            return Results.NoContent();
+        });
+        api.MapGet("/domains/{name}/lists", async (string name, CancellationToken ct) =>
+            (await directory.ListListsAsync(name, ct)).Select(l => new { address = l.Address.Address, members = l.Members.Select(m => m.Address) }));
+        api.MapPost("/lists", async (ListRequest body, CancellationToken ct) =>
+        {
+            var l = await directory.AddListAsync(Address(body.Address), body.Members.Select(Address).ToList(), ct);
+            return Results.Created($"/api/lists/{l.Address.Address}", new { address = l.Address.Address, members = l.Members.Select(m => m.Address) });
+        });
+        api.MapDelete("/lists/{address}", async (string address, CancellationToken ct) =>
+        {
+            await directory.RemoveListAsync(Address(address), ct);
+            return Results.NoContent();
+        });
+        api.MapPut("/domains/{name}/catchall", async (string name, CatchAllRequest body, CancellationToken ct) =>
+        {
+            await directory.SetCatchAllAsync(name, body.Target is { Length: > 0 } t ? Address(t) : null, ct);
             return Results.NoContent();
         });
     }

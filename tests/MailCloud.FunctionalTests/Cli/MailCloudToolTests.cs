@@ -203,6 +203,11 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
             Assert.Equal("201", Status(await Api("POST", "/api/users", """{"address":"api@up.example","password":"from the api","quotaBytes":1000000}""", token)));
             Assert.Equal("409", Status(await Api("POST", "/api/users", """{"address":"api@up.example","password":"another long password"}""", token)));
             Assert.Equal("400", Status(await Api("POST", "/api/users", """{"address":"not an address","password":"x"}""", token)));
+            Assert.Equal("201", Status(await Api("POST", "/api/lists", """{"address":"team@up.example","members":["api@up.example","friend@else.example"]}""", token)));
+            Assert.Contains("\"friend@else.example\"", (await Api("GET", "/api/domains/up.example/lists", bearer: token)).Stdout, StringComparison.Ordinal);
+            Assert.Equal("204", Status(await Api("PUT", "/api/domains/up.example/catchall", """{"target":"api@up.example"}""", token)));
+            Assert.Contains("\"catchAll\":\"api@up.example\"", (await Api("GET", "/api/domains", bearer: token)).Stdout, StringComparison.Ordinal);
+            Assert.Equal("404", Status(await Api("DELETE", "/api/aliases/nobody@up.example", bearer: token)));
             var users = await Api("GET", "/api/domains/up.example/users", bearer: token);
             Assert.Contains("\"api@up.example\"", users.Stdout, StringComparison.Ordinal);
             var imapLogin = await ExternalProcess.PythonAsync($$"""
