@@ -40,11 +40,13 @@ internal static class UpCommand
         Directory.CreateDirectory(dataDir);
 
         AzuriteProcess? azurite = null;
-        Microsoft.AspNetCore.Builder.WebApplication? smtp = null;
-        Microsoft.AspNetCore.Builder.WebApplication? functions = null;
-        Microsoft.AspNetCore.Builder.WebApplication? pop3 = null;
-        Microsoft.AspNetCore.Builder.WebApplication? imap = null;
-        Microsoft.AspNetCore.Builder.WebApplication? web = null;
+        // Started in order, stopped in reverse: the SMTP front end (started first) drains last, before storage goes.
+        var apps = new List<Microsoft.AspNetCore.Builder.WebApplication>();
+        async Task StartAsync(Microsoft.AspNetCore.Builder.WebApplication app)
+        {
+            apps.Add(app);
+            await app.StartAsync(stop.Token);
+        }
         FunctionsDriver? driver = null;
         StorageConnection connection;
         string adminHint;
@@ -79,34 +81,30 @@ internal static class UpCommand
             using var cert = DevCertificate.LoadOrCreate(certPath);
             Console.WriteLine($"TLS certificate: {certPath} (self-signed, {cert.Subject}, expires {cert.NotAfter:yyyy-MM-dd})");
 
+            var secrets = StorageFactory.Secrets(settings);
             var smtpOptions = SmtpServerHost.OptionsFromSettings(settings, cert);
-            smtp = SmtpServerHost.Build(smtpOptions, account, QuietFramework);
-            await smtp.StartAsync(stop.Token);
+            await StartAsync(SmtpServerHost.Build(smtpOptions, account, QuietFramework));
             var pop3Options = MailCloud.Pop3.Pop3ServerHost.OptionsFromSettings(settings, cert);
-            pop3 = MailCloud.Pop3.Pop3ServerHost.Build(pop3Options, account, QuietFramework);
-            await pop3.StartAsync(stop.Token);
+            await StartAsync(MailCloud.Pop3.Pop3ServerHost.Build(pop3Options, account, QuietFramework));
             var imapOptions = MailCloud.Imap.ImapServerHost.OptionsFromSettings(settings, cert);
-            imap = MailCloud.Imap.ImapServerHost.Build(imapOptions, account, QuietFramework);
-            await imap.StartAsync(stop.Token);
+            await StartAsync(MailCloud.Imap.ImapServerHost.Build(imapOptions, account, QuietFramework));
             var webPort = settings.Port(MailCloudSettings.Listeners.Single(l => l.Name == "web"));
-            web = MailCloud.Web.WebHost.Build(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(settings.BindAddress), webPort), MailCloud.Web.ClientEndpoints.FromSettings(settings), account, QuietFramework,
-                adminTokenSha256: settings.AdminTokenSha256, secrets: StorageFactory.Secrets(settings));
-            await web.StartAsync(stop.Token);
+            await StartAsync(MailCloud.Web.WebHost.Build(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(settings.BindAddress), webPort), MailCloud.Web.ClientEndpoints.FromSettings(settings), account, QuietFramework,
+                adminTokenSha256: settings.AdminTokenSha256, secrets: secrets));
             var running = smtpOptions.Listeners.Select(l => l.Name).Concat(pop3Options.Listeners.Select(l => l.Name)).Concat(imapOptions.Listeners.Select(l => l.Name)).Append("web").ToHashSet();
 
             // The functions: the custom handler in-process, driven by the local trigger driver (host.json + function.json).
             var functionsPort = settings.FunctionsPort;
-            functions = MailCloud.Functions.FunctionsApp.Build(account, smtpOptions.HostName, functionsPort, logging: QuietFramework, secrets: StorageFactory.Secrets(settings));
-            await functions.StartAsync(stop.Token);
+            await StartAsync(MailCloud.Functions.FunctionsApp.Build(account, smtpOptions.HostName, functionsPort, logging: QuietFramework, secrets: secrets));
             var (hostSettings, triggers) = FunctionsDriver.Load(Path.Combine(RepoRoot(), "host.json"), Path.Combine(RepoRoot(), "functions"));
             driver = new FunctionsDriver(account, new Uri($"http://127.0.0.1:{functionsPort}/"), hostSettings, triggers, line => Console.WriteLine($"driver: {line}"));
             driver.Start();
 
-            // Front ends that are not built yet are listed plainly as such.
+            // A listener that did not start (implicit TLS without a certificate) is listed plainly as such.
             foreach (var listener in MailCloudSettings.Listeners)
             {
                 var port = settings.Port(listener);
-                var status = running.Contains(listener.Name) ? "listening" : "not built yet, nothing listens here";
+                var status = running.Contains(listener.Name) ? "listening" : "not listening (no TLS certificate)";
                 Console.WriteLine($"  {listener.Protocol,-16} {settings.BindAddress}:{port,-5} ({listener.Security}) - {status}");
             }
             Console.WriteLine($"  functions        127.0.0.1:{settings.FunctionsPort,-5} (custom handler) - {string.Join(", ", triggers.Select(t => t.Queue is null ? $"{t.Function} (timer {t.Schedule})" : $"{t.Function} (queue {t.Queue})"))}");
@@ -120,31 +118,11 @@ internal static class UpCommand
         {
             if (driver is not null)
                 await driver.DisposeAsync();
-            if (functions is not null)
+            for (int i = apps.Count - 1; i >= 0; i--)
             {
-                await functions.StopAsync(CancellationToken.None);
-                await functions.DisposeAsync();
-            }
-            if (web is not null)
-            {
-                await web.StopAsync(CancellationToken.None);
-                await web.DisposeAsync();
-            }
-            if (imap is not null)
-            {
-                await imap.StopAsync(CancellationToken.None);
-                await imap.DisposeAsync();
-            }
-            if (pop3 is not null)
-            {
-                await pop3.StopAsync(CancellationToken.None);
-                await pop3.DisposeAsync();
-            }
-            if (smtp is not null)
-            {
-                // Lets transactions in flight finish (Kestrel drains connections) before storage goes away.
-                await smtp.StopAsync(CancellationToken.None);
-                await smtp.DisposeAsync();
+                // Kestrel drains connections, so SMTP transactions in flight finish before storage goes away.
+                await apps[i].StopAsync(CancellationToken.None);
+                await apps[i].DisposeAsync();
             }
             if (azurite is not null)
                 await azurite.DisposeAsync();

@@ -27,9 +27,8 @@ public sealed class ImapConnectionHandler(
 {
     public async Task OnConnectedAsync(ConnectionContext context)
     {
-        PipeReader input = context.Transport.Input;
-        PipeWriter output = context.Transport.Output;
-        SslStream? ssl = null;
+        await using var pipes = new ConnectionPipes(context.Transport.Input, context.Transport.Output);
+        var (input, output) = (pipes.Input, pipes.Output);
         using var admission = new ConnectionAdmission(context, services.Limiter, logger, "imap", listener.Name);
         var remote = admission.Remote;
         if (!admission.Admitted)
@@ -43,10 +42,9 @@ public sealed class ImapConnectionHandler(
         {
             if (listener.ImplicitTls)
             {
-                var tls = options.Certificate is null ? null : await TlsUpgrade.TryUpgradeAsync(input, output, options.Certificate, stopping);
-                if (tls is null)
+                if (await pipes.StartTlsAsync(options.Certificate, stopping) is null)
                     return;
-                (ssl, input, output) = (tls.Stream, tls.Input, tls.Output);
+                (input, output) = (pipes.Input, pipes.Output);
                 session.OnTlsEstablished();
             }
             session.Greeting(output);
@@ -127,9 +125,8 @@ public sealed class ImapConnectionHandler(
                     // RFC 4978: deflate (raw, no zlib header) both ways from the next byte on, inside TLS when TLS is on.
                     input.AdvanceTo(buffer.Start, buffer.End);
                     await output.FlushAsync();
-                    var duplex = new DuplexPipeStream(input, output);
-                    input = PipeReader.Create(new System.IO.Compression.DeflateStream(duplex, System.IO.Compression.CompressionMode.Decompress, leaveOpen: true));
-                    output = PipeWriter.Create(new System.IO.Compression.DeflateStream(duplex, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true));
+                    pipes.StartDeflate();
+                    (input, output) = (pipes.Input, pipes.Output);
                     acknowledged = 0;
                     continue;
                 }
@@ -138,10 +135,9 @@ public sealed class ImapConnectionHandler(
                     // RFC 3501 6.2.1: anything the client pipelined after STARTTLS is discarded.
                     input.AdvanceTo(result.Value.Buffer.End);
                     await output.FlushAsync();
-                    var tls = await TlsUpgrade.TryUpgradeAsync(input, output, options.Certificate!, stopping);
-                    if (tls is null)
+                    if (await pipes.StartTlsAsync(options.Certificate, stopping) is null)
                         return;
-                    (ssl, input, output) = (tls.Stream, tls.Input, tls.Output);
+                    (input, output) = (pipes.Input, pipes.Output);
                     session.OnTlsEstablished();
                     acknowledged = 0;
                     continue;
@@ -155,11 +151,6 @@ public sealed class ImapConnectionHandler(
         catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException or ObjectDisposedException)
         {
             logger.LogDebug("connection ended: {Reason}", e.GetType().Name);
-        }
-        finally
-        {
-            if (ssl is not null)
-                await ssl.DisposeAsync();
         }
     }
 

@@ -25,9 +25,8 @@ public sealed class Pop3ConnectionHandler(
 
     public async Task OnConnectedAsync(ConnectionContext context)
     {
-        PipeReader input = context.Transport.Input;
-        PipeWriter output = context.Transport.Output;
-        SslStream? ssl = null;
+        await using var pipes = new ConnectionPipes(context.Transport.Input, context.Transport.Output);
+        var (input, output) = (pipes.Input, pipes.Output);
         using var admission = new ConnectionAdmission(context, services.Limiter, logger, "pop3", listener.Name);
         var remote = admission.Remote;
         if (!admission.Admitted)
@@ -41,10 +40,9 @@ public sealed class Pop3ConnectionHandler(
         {
             if (listener.ImplicitTls)
             {
-                var tls = options.Certificate is null ? null : await TlsUpgrade.TryUpgradeAsync(input, output, options.Certificate, stopping);
-                if (tls is null)
+                if (await pipes.StartTlsAsync(options.Certificate, stopping) is null)
                     return;
-                (ssl, input, output) = (tls.Stream, tls.Input, tls.Output);
+                (input, output) = (pipes.Input, pipes.Output);
                 session.OnTlsEstablished();
             }
             session.Greeting(output);
@@ -92,10 +90,9 @@ public sealed class Pop3ConnectionHandler(
                     // RFC 2595: what the client sent after STLS is not to be trusted; discard it.
                     input.AdvanceTo(result.Buffer.End);
                     await output.FlushAsync();
-                    var tls = await TlsUpgrade.TryUpgradeAsync(input, output, options.Certificate!, stopping);
-                    if (tls is null)
+                    if (await pipes.StartTlsAsync(options.Certificate, stopping) is null)
                         return;
-                    (ssl, input, output) = (tls.Stream, tls.Input, tls.Output);
+                    (input, output) = (pipes.Input, pipes.Output);
                     session.OnTlsEstablished();
                     continue;
                 }
@@ -114,8 +111,6 @@ public sealed class Pop3ConnectionHandler(
             // A session that ends without QUIT deletes nothing, and frees the maildrop at once.
             if (session.Lock is not null)
                 await session.Lock.DisposeAsync();
-            if (ssl is not null)
-                await ssl.DisposeAsync();
         }
     }
 }

@@ -44,9 +44,9 @@ public sealed class SmtpConnectionHandler(
     /// <summary>Per-connection I/O state.</summary>
     private sealed class Connection
     {
+        public required ConnectionPipes Pipes;
         public required PipeReader Input;
         public required PipeWriter Output;
-        public SslStream? Ssl;
         public Mode Mode = Mode.Command;
         public MessageTransfer? Transfer;
         public long ChunkRemaining;
@@ -60,7 +60,8 @@ public sealed class SmtpConnectionHandler(
 
     public async Task OnConnectedAsync(ConnectionContext context)
     {
-        var c = new Connection { Input = context.Transport.Input, Output = context.Transport.Output };
+        await using var pipes = new ConnectionPipes(context.Transport.Input, context.Transport.Output);
+        var c = new Connection { Pipes = pipes, Input = pipes.Input, Output = pipes.Output };
         using var admission = new ConnectionAdmission(context, limiter, logger, "smtp", listener.Name);
         var remote = admission.Remote;
         if (!admission.Admitted)
@@ -103,8 +104,6 @@ public sealed class SmtpConnectionHandler(
         {
             if (c.Transfer is not null)
                 await c.Transfer.AbortAsync();
-            if (c.Ssl is not null)
-                await c.Ssl.DisposeAsync();
         }
     }
 
@@ -112,13 +111,13 @@ public sealed class SmtpConnectionHandler(
     {
         if (options.Certificate is null)
             return false;
-        var tls = await TlsUpgrade.TryUpgradeAsync(c.Input, c.Output, options.Certificate, stopping);
+        var tls = await c.Pipes.StartTlsAsync(options.Certificate, stopping);
         if (tls is null)
         {
             logger.LogInformation("TLS handshake failed");
             return false;
         }
-        (c.Ssl, c.Input, c.Output) = (tls.Stream, tls.Input, tls.Output);
+        (c.Input, c.Output) = (c.Pipes.Input, c.Pipes.Output);
         session.OnTlsEstablished(new TlsInfo(tls.Protocol, tls.CipherSuite));
         logger.LogDebug("TLS established: {Protocol} {Cipher}", tls.Protocol, tls.CipherSuite);
         return true;
