@@ -1,9 +1,11 @@
 using MailCloud.Core;
-using MailCloud.Data;
 using MailCloud.Functions;
+using Microsoft.Extensions.Hosting;
 
-// Entry point under the Functions host: it tells us the port in FUNCTIONS_CUSTOMHANDLER_PORT.
-var port = int.TryParse(Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT"), out var p) ? p : 8081;
-var settings = new MailCloudSettings();
-var app = FunctionsApp.Build(StorageFactory.Account(settings), settings.HostName, port, secrets: StorageFactory.Secrets(settings));
-await app.RunAsync();
+// The isolated worker under the Azure Functions host: the host owns the triggers (queues, timer) and calls the
+// [Function] methods in PipelineFunctions through the SDK's generated executor.
+var host = new HostBuilder()
+    .ConfigureFunctionsWorkerDefaults()
+    .ConfigureServices(services => services.AddMailCloudPipeline(PipelineSettings.FromEnvironment(new MailCloudSettings())))
+    .Build();
+await host.RunAsync();

@@ -17,7 +17,7 @@ public sealed record BounceRecipient(EnvelopeRecipient Recipient, string Status,
 public sealed class Bouncer(StorageAccount account, string hostName, ILogger logger)
 {
     private readonly StorageMessageSpool _spool = new(account);
-    private readonly BlobContainerClient _messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
+    private readonly BlobMessageContent _messages = new(account);
 
     public Task BounceAsync(string bounceId, string sender, string? ret, string? envId, DateTimeOffset receivedAt, string messageBlob,
         IReadOnlyList<BounceRecipient> failures, CancellationToken cancellationToken) =>
@@ -37,7 +37,7 @@ public sealed class Bouncer(StorageAccount account, string hostName, ILogger log
             logger.LogInformation("{BounceId}: {Count} recipient(s) failed; no bounce (null sender or NOTIFY)", bounceId, failures.Count);
             return;
         }
-        var original = (await _messages.GetBlobClient(messageBlob).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).ToArray();
+        var original = await _messages.ReadAllAsync(messageBlob, cancellationToken).ConfigureAwait(false);
         var dsn = DsnBuilder.Build(hostName, $"postmaster@{hostName}", sender,
             wanted.Select(f => new DsnRecipient(f.Recipient.Address, action, f.Status, f.Recipient.OriginalRecipient, f.RemoteMta, f.Diagnostic)).ToList(),
             original, headersOnly: ret == "HDRS", envId, receivedAt, MimeParser.Parse(original).Subject);

@@ -18,33 +18,20 @@ public sealed class Housekeeping(StorageAccount account, TimeSpan orphanAge, ILo
     public async Task<HousekeepingResult> RunAsync(CancellationToken cancellationToken)
     {
         var cutoff = _time.GetUtcNow() - orphanAge;
-        var refs = account.Tables.GetTableClient(StorageNames.BlobRefsTable);
-        var messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
+        var spool = new SpoolMaintenance(account);
         int deleted = 0, kept = 0, envelopes = 0;
-        await foreach (var blob in messages.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var blob in spool.ListMessagesAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (blob.Properties.LastModified > cutoff)
+            if (blob.LastModified > cutoff)
                 continue;
-            var page = await refs.QueryPageAsync(TableFilter.PartitionKey(TableKeys.Escape(blob.Name)), ["RowKey"], top: 1, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (page.Items.Count > 0)
-            {
+            if (await spool.IsReferencedAsync(blob.Name, cancellationToken).ConfigureAwait(false))
                 kept++;
-                continue;
-            }
-            // Conditional: if the blob changed since we listed it, it is not the orphan we judged.
-            try
-            {
-                await messages.GetBlobClient(blob.Name).DeleteAsync(new BlobRequestConditions(IfMatch: blob.Properties.ETag), cancellationToken).ConfigureAwait(false);
+            else if (await spool.DeleteMessageAsync(blob, cancellationToken).ConfigureAwait(false)) // conditional: a changed blob is not the orphan we judged
                 deleted++;
-            }
-            catch (Azure.RequestFailedException e) when (e.Status is 404 or 412)
-            {
-            }
         }
-        var envelopeContainer = account.Blobs.GetBlobContainerClient(StorageNames.EnvelopesContainer);
-        await foreach (var blob in envelopeContainer.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var blob in spool.ListEnvelopesAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (blob.Properties.LastModified <= cutoff && await envelopeContainer.GetBlobClient(blob.Name).DeleteIfExistsAsync(cancellationToken).ConfigureAwait(false))
+            if (blob.LastModified <= cutoff && await spool.DeleteEnvelopeAsync(blob, cancellationToken).ConfigureAwait(false))
                 envelopes++;
         }
         logger.LogInformation("housekeeping: deleted {Deleted} unreferenced message(s), kept {Kept}, removed {Envelopes} expired envelope(s)", deleted, kept, envelopes);

@@ -24,9 +24,8 @@ public sealed class InboundProcessor(
     int inlineIndexLimit = 5)
 {
     private readonly StorageMessageSpool _spool = new(account);
-    private readonly BlobContainerClient _messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
-    private readonly QueueClient _index = account.Queues.GetQueueClient(StorageNames.IndexQueue);
-    private readonly QueueClient _outbound = account.Queues.GetQueueClient(StorageNames.OutboundQueue);
+    private readonly BlobMessageContent _messages = new(account);
+    private readonly WorkQueues _queues = new(account);
     private readonly Bouncer _bouncer = new(account, hostName, logger);
 
     public async Task<InboundResult> ProcessAsync(BinaryData queueMessage, CancellationToken cancellationToken)
@@ -35,8 +34,8 @@ public sealed class InboundProcessor(
         using var scope = logger.BeginScope("message {MessageId}", item.MessageId);
 
         MimeEntity message;
-        await using (var download = await _messages.GetBlobClient(item.MessageBlob).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
-        await using (var buffered = new BufferedStream(download.Content, 64 * 1024))
+        await using (var download = await _messages.OpenReadAsync(item.MessageBlob, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await using (var buffered = new BufferedStream(download, 64 * 1024))
             message = MimeParser.Parse(buffered, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader });
 
         var verdict = await filter.EvaluateAsync(new MessageContext(item, envelope, message), cancellationToken).ConfigureAwait(false);
@@ -70,7 +69,7 @@ public sealed class InboundProcessor(
             }
             else
             {
-                await EnqueueAsync(_index, work, cancellationToken).ConfigureAwait(false);
+                await _queues.EnqueueAsync(StorageNames.IndexQueue, work, cancellationToken).ConfigureAwait(false);
                 queued++;
             }
         }
@@ -92,7 +91,7 @@ public sealed class InboundProcessor(
                 SmtpUtf8 = envelope.SmtpUtf8,
                 Body = envelope.Body,
             };
-            await EnqueueAsync(_outbound, outbound, cancellationToken).ConfigureAwait(false);
+            await _queues.EnqueueAsync(StorageNames.OutboundQueue, outbound, cancellationToken).ConfigureAwait(false);
             logger.LogInformation("{MessageId}: {Count} recipient(s) at {Domain} queued for remote delivery", item.MessageId, outbound.Recipients.Count, group.Key.Domain);
         }
 
@@ -101,8 +100,7 @@ public sealed class InboundProcessor(
         return new InboundResult(plan.Local.Count - queued, queued, plan.Remote.Count, plan.Failures.Count, Loop: false);
     }
 
-    private static async Task EnqueueAsync<T>(QueueClient queue, T item, CancellationToken cancellationToken) =>
-        await queue.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)), timeToLive: Timeout.InfiniteTimeSpan, cancellationToken: cancellationToken).ConfigureAwait(false);
+
 
     private Task BounceAsync(InboundWorkItem item, Envelope envelope, IReadOnlyList<RouteFailure> failures, CancellationToken cancellationToken) =>
         _bouncer.BounceAsync("dsn" + item.MessageId, envelope.Sender, envelope.Ret, envelope.EnvId, envelope.ReceivedAt, item.MessageBlob,

@@ -11,9 +11,13 @@ public sealed record IndexResult(long Uid, long UidValidity, bool AlreadyIndexed
 /// The index stage's view of <see cref="MailboxWriter"/>: one delivered message into one user's folder (created when
 /// missing), with the filter's verdict stored beside the summary. A repeated work item adds nothing.
 /// </summary>
-public sealed class MailboxIndexer(TableClient mailboxes, TableClient blobRefs, TimeProvider? time = null)
+public sealed class MailboxIndexer(MailboxWriter writer)
 {
-    private readonly MailboxWriter _writer = new(mailboxes, blobRefs, time);
+    private readonly MailboxWriter _writer = writer;
+
+    public MailboxIndexer(StorageAccount account, TimeProvider? time = null) : this(new MailboxStore(account, time).Writer)
+    {
+    }
 
     public async Task<IndexResult> IndexAsync(MailAddress user, IndexWorkItem item, CancellationToken cancellationToken)
     {

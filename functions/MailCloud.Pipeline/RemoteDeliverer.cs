@@ -65,9 +65,9 @@ public sealed record DeliveryOptions
 public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, DeliveryOptions options, string hostName, ILogger logger, TimeProvider? time = null, IMailDirectory? directory = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly TableClient _deliveries = account.Tables.GetTableClient(StorageNames.DeliveriesTable);
-    private readonly QueueClient _outbound = account.Queues.GetQueueClient(StorageNames.OutboundQueue);
-    private readonly BlobContainerClient _messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
+    private readonly DeliveryLog _deliveries = new(account);
+    private readonly WorkQueues _queues = new(account);
+    private readonly BlobMessageContent _messages = new(account);
     private readonly Bouncer _bouncer = new(account, hostName, logger);
 
     public sealed record Outcome(int Delivered, int Deferred, int Failed);
@@ -75,11 +75,8 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
     public async Task<Outcome> DeliverAsync(OutboundWorkItem item, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope("message {MessageId} to {Domain}", item.MessageId, item.Domain);
-        var partition = TableKeys.Escape(item.Key);
-        var done = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        await foreach (var e in _deliveries.QueryAsync(TableFilter.PartitionKey(partition), ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
-            done.Add(e.RowKey);
-        var pending = item.Recipients.Where(r => !done.Contains(TableKeys.Escape(r.Address))).ToList();
+        var done = await _deliveries.DeliveredAsync(item.Key, cancellationToken).ConfigureAwait(false);
+        var pending = item.Recipients.Where(r => !done.Contains(r.Address)).ToList();
         if (pending.Count == 0)
             return new Outcome(0, 0, 0);
 
@@ -126,12 +123,7 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
                     if (r.Accepted)
                     {
                         delivered++;
-                        await _deliveries.UpsertEntityAsync(new TableEntity(partition, TableKeys.Escape(recipient.Address))
-                        {
-                            ["Host"] = host,
-                            ["Reply"] = r.Reply,
-                            ["Delivered"] = _time.GetUtcNow(),
-                        }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                        await _deliveries.RecordAsync(item.Key, new DeliveryRecord(recipient.Address, host, r.Reply, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
                         logger.LogInformation("delivered to <{Recipient}> via {Host}: {Code} {Reply}", recipient.Address, host, r.Code, r.Reply);
                     }
                     else if (r.Permanent)
@@ -178,7 +170,7 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
                 deferred.Select(d => new BounceRecipient(d.Recipient, StatusOf(d.Reply, "4.0.0"), d.Reply)).ToList(), cancellationToken).ConfigureAwait(false);
         }
         var retry = item with { Recipients = deferred.Select(d => d.Recipient).ToList(), Attempt = item.Attempt + 1, DelayNotified = item.DelayNotified || notify };
-        await _outbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(retry, WorkItemJson.Options)), delay, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+        await _queues.EnqueueAsync(StorageNames.OutboundQueue, retry, delay, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("{Count} recipient(s) deferred; attempt {Attempt} in {Delay}", deferred.Count, retry.Attempt + 1, delay);
         return false;
     }
@@ -189,10 +181,9 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
     /// </summary>
     private async Task<Func<CancellationToken, Task<Stream>>> PrepareMessageAsync(OutboundWorkItem item, CancellationToken ct)
     {
-        var blob = _messages.GetBlobClient(item.MessageBlob);
         if (directory is null)
-            return async c => (await blob.DownloadStreamingAsync(cancellationToken: c).ConfigureAwait(false)).Content;
-        var content = (await blob.DownloadContentAsync(ct).ConfigureAwait(false)).ToArray();
+            return c => _messages.OpenReadAsync(item.MessageBlob, cancellationToken: c);
+        var content = await _messages.ReadAllAsync(item.MessageBlob, ct).ConfigureAwait(false);
         var from = Mime.MimeParser.Parse(content).From.OfType<Mime.MailboxAddress>().FirstOrDefault();
         if (from is not null && MailAddress.TryNormalizeDomain(from.Domain, out var domain, out _)
             && await directory.GetDkimKeyAsync(domain, ct).ConfigureAwait(false) is { } key)

@@ -10,4 +10,8 @@ public static class WorkItemJson
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
+
+    /// <summary>A work item from a queue message's text; an empty or null document is refused (the item goes to retry, then poison).</summary>
+    public static T Parse<T>(string json) where T : class =>
+        JsonSerializer.Deserialize<T>(json, Options) ?? throw new InvalidDataException($"empty {typeof(T).Name}");
 }

@@ -1,6 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using MailCloud.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;
@@ -31,13 +35,13 @@ public sealed class MailboxBackup(StorageAccount account)
         foreach (var table in Tables)
         {
             await using var file = new StreamWriter(Path.Combine(folder, "tables", table + ".jsonl"), false, new UTF8Encoding(false));
-            await foreach (var e in account.Tables.GetTableClient(table).QueryAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var e in account.Tables.GetTableClient(table).QueryRowsAsync(null, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 if (table == StorageNames.MailboxTable && e.RowKey.StartsWith(MailboxKeys.LockPrefix, StringComparison.Ordinal))
                     continue; // a session's lock is not data
-                if (table == StorageNames.MailboxTable && e.RowKey.StartsWith("msg:", StringComparison.Ordinal) && e.GetString("Blob") is { Length: > 0 } blob)
+                if (table == StorageNames.MailboxTable && e.RowKey.StartsWith("msg:", StringComparison.Ordinal) && e.ReadString("Blob") is { Length: > 0 } blob)
                     blobs.Add(blob);
-                await file.WriteLineAsync(Encoding.UTF8.GetString(TableEntityJson.Serialize(e))).ConfigureAwait(false);
+                await file.WriteLineAsync(Encoding.UTF8.GetString(EntityJson.Serialize(e))).ConfigureAwait(false);
                 entities++;
             }
         }
@@ -47,9 +51,10 @@ public sealed class MailboxBackup(StorageAccount account)
         {
             var path = BlobPath(folder, name);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await using var download = await container.GetBlobClient(name).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var download = (await container.GetBlobClient(name).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            await using var content = download.Content;
             await using var target = File.Create(path);
-            await download.Content.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+            await content.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
             bytes += target.Length;
         }
         var summary = new BackupSummary(entities, blobs.Count, bytes);
@@ -76,7 +81,7 @@ public sealed class MailboxBackup(StorageAccount account)
                 throw new InvalidOperationException($"backup format {doc.RootElement.GetProperty("format")} is not supported (expected {FormatVersion})");
         }
         await StorageProvisioner.EnsureCreatedAsync(account, cancellationToken).ConfigureAwait(false);
-        if (!force && (await account.Tables.GetTableClient(StorageNames.DirectoryTable).QueryPageAsync(top: 1, cancellationToken: cancellationToken).ConfigureAwait(false)).Items.Count > 0)
+        if (!force && (await account.Tables.GetTableClient(StorageNames.DirectoryTable).QueryFirstPageAsync(null, null, 1, cancellationToken).ConfigureAwait(false)).Count > 0)
             throw new InvalidOperationException("the target storage already has a directory; restore into empty storage (or pass --force to merge)");
 
         // Messages first: a restored row must never name a message that is not there yet.
@@ -91,7 +96,7 @@ public sealed class MailboxBackup(StorageAccount account)
                 var name = Path.GetRelativePath(blobRoot, path).Replace(Path.DirectorySeparatorChar, '/');
                 await using var source = File.OpenRead(path);
                 bytes += source.Length;
-                await container.GetBlobClient(name).UploadAsync(source, new BlobUploadOptions { ContentType = "message/rfc822" }, cancellationToken).ConfigureAwait(false);
+                await container.GetBlobClient(name).UploadAsync(source, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "message/rfc822" }, TransferOptions = account.TransferOptions }, cancellationToken).ConfigureAwait(false);
                 blobs++;
             }
         }
@@ -108,7 +113,7 @@ public sealed class MailboxBackup(StorageAccount account)
                 if (line.Length == 0)
                     continue;
                 using var doc = JsonDocument.Parse(line);
-                rows.Add((TableEntityJson.Deserialize(doc.RootElement), line.Length));
+                rows.Add((EntityJson.Deserialize(doc.RootElement), line.Length));
             }
             foreach (var partition in rows.GroupBy(r => r.Entity.PartitionKey))
             {

@@ -1,5 +1,9 @@
 using Azure;
 using MailCloud.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;
@@ -28,7 +32,7 @@ public sealed partial class MailboxStore
                 continue;
             try
             {
-                await mailboxes.AddEntityAsync(_writer.NewFolder(partition, path, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
+                await mailboxes.AddRowAsync(_writer.NewFolder(partition, path, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
             }
             catch (RequestFailedException e) when (e.Status == 409)
             {
@@ -50,14 +54,14 @@ public sealed partial class MailboxStore
                 return false;
             if (snapshot.Messages.Count > 0)
                 await ExpungeAsync(user, name, snapshot.Messages, cancellationToken).ConfigureAwait(false);
-            var row = await mailboxes.GetEntityIfExistsAsync(partition, MailboxKeys.FolderRow(name), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var row = await mailboxes.GetRowAsync(partition, MailboxKeys.FolderRow(name), cancellationToken: cancellationToken).ConfigureAwait(false);
             if (row is null)
                 return true;
-            if ((row.GetInt32("Exists") ?? 0) > 0)
+            if ((row.ReadInt32("Exists") ?? 0) > 0)
                 continue; // mail arrived meanwhile
             try
             {
-                await mailboxes.DeleteEntityAsync(partition, row.RowKey, row.ETag, cancellationToken).ConfigureAwait(false);
+                await mailboxes.DeleteRowAsync(partition, row.RowKey, row.ETag, cancellationToken).ConfigureAwait(false);
                 return true;
             }
             catch (RequestFailedException e) when (e.Status == 412)
@@ -71,7 +75,7 @@ public sealed partial class MailboxStore
     {
         try
         {
-            await mailboxes.UpdateEntityAsync(new TableEntity(TableMailboxUsage.Partition(user), MailboxKeys.FolderRow(name)) { ["Subscribed"] = subscribed },
+            await mailboxes.UpdateRowAsync(new TableEntity(TableMailboxUsage.Partition(user), MailboxKeys.FolderRow(name)) { ["Subscribed"] = subscribed },
                 ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -101,13 +105,13 @@ public sealed partial class MailboxStore
         foreach (var source in moving)
         {
             var target = to + source.Name[from.Length..];
-            await mailboxes.AddEntityAsync(_writer.NewFolder(partition, target, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
+            await mailboxes.AddRowAsync(_writer.NewFolder(partition, target, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
             await MoveAllAsync(user, partition, source.Name, target, cancellationToken).ConfigureAwait(false);
             if (source.Name != "INBOX")
             {
-                var row = await mailboxes.GetEntityIfExistsAsync(partition, MailboxKeys.FolderRow(source.Name), cancellationToken: cancellationToken).ConfigureAwait(false);
+                var row = await mailboxes.GetRowAsync(partition, MailboxKeys.FolderRow(source.Name), cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (row is not null)
-                    await mailboxes.DeleteEntityAsync(partition, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+                    await mailboxes.DeleteRowAsync(partition, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -119,53 +123,52 @@ public sealed partial class MailboxStore
             // Full rows, 24 at a time: 4 actions per message (add, add de-dup, delete, delete de-dup) + both folder rows.
             var batch = new List<TableEntity>();
             var filter = TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(from)));
-            var page = await mailboxes.QueryPageAsync(filter, top: 24, cancellationToken: cancellationToken).ConfigureAwait(false);
-            batch.AddRange(page.Items);
+            batch.AddRange(await mailboxes.QueryFirstPageAsync(filter, null, 24, cancellationToken).ConfigureAwait(false));
             if (batch.Count == 0)
                 return;
             foreach (var m in batch)
             {
-                await blobRefs.UpsertEntityAsync(new TableEntity(TableKeys.Escape(m.GetString("Blob") ?? string.Empty), MailboxKeys.BlobRefRow(partition, to, m.GetString("MessageId") ?? string.Empty))
+                await blobRefs.UpsertRowAsync(new TableEntity(TableKeys.Escape(m.ReadString("Blob") ?? string.Empty), MailboxKeys.BlobRefRow(partition, to, m.ReadString("MessageId") ?? string.Empty))
                 {
                     ["User"] = user.Address,
                     ["Folder"] = to,
                 }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
             }
-            var src = await mailboxes.GetEntityAsync(partition, MailboxKeys.FolderRow(from), cancellationToken: cancellationToken).ConfigureAwait(false);
-            var dst = await mailboxes.GetEntityAsync(partition, MailboxKeys.FolderRow(to), cancellationToken: cancellationToken).ConfigureAwait(false);
-            int unseen = batch.Count(m => !MessageFlags.Has(m.GetString("Flags"), MessageFlags.Seen));
-            long bytes = batch.Sum(m => m.GetInt64("Size") ?? 0);
-            var modSeq = (dst.GetInt64("HighestModSeq") ?? 0) + 1;
-            var uidNext = dst.GetInt64("UidNext") ?? 1;
+            var src = (await mailboxes.GetEntityAsync<TableEntity>(partition, MailboxKeys.FolderRow(from), cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            var dst = (await mailboxes.GetEntityAsync<TableEntity>(partition, MailboxKeys.FolderRow(to), cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            int unseen = batch.Count(m => !MessageFlags.Has(m.ReadString("Flags"), MessageFlags.Seen));
+            long bytes = batch.Sum(m => m.ReadInt64("Size") ?? 0);
+            var modSeq = (dst.ReadInt64("HighestModSeq") ?? 0) + 1;
+            var uidNext = dst.ReadInt64("UidNext") ?? 1;
             var actions = new List<TableTransactionAction>
             {
                 new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, src.RowKey)
                 {
-                    ["Exists"] = Math.Max(0, (src.GetInt32("Exists") ?? 0) - batch.Count),
-                    ["Unseen"] = Math.Max(0, (src.GetInt32("Unseen") ?? 0) - unseen),
-                    ["Bytes"] = Math.Max(0, (src.GetInt64("Bytes") ?? 0) - bytes),
-                    ["HighestModSeq"] = (src.GetInt64("HighestModSeq") ?? 0) + 1,
+                    ["Exists"] = Math.Max(0, (src.ReadInt32("Exists") ?? 0) - batch.Count),
+                    ["Unseen"] = Math.Max(0, (src.ReadInt32("Unseen") ?? 0) - unseen),
+                    ["Bytes"] = Math.Max(0, (src.ReadInt64("Bytes") ?? 0) - bytes),
+                    ["HighestModSeq"] = (src.ReadInt64("HighestModSeq") ?? 0) + 1,
                 }, src.ETag),
             };
             foreach (var m in batch)
             {
-                var messageId = m.GetString("MessageId") ?? string.Empty;
+                var messageId = m.ReadString("MessageId") ?? string.Empty;
                 var copy = new TableEntity(partition, MailboxKeys.MessageRow(to, uidNext));
-                foreach (var (k, v) in m.Properties)
+                foreach (var (k, v) in m.Columns())
                     copy[k] = v;
                 copy["Uid"] = uidNext;
                 copy["ModSeq"] = modSeq;
                 actions.Add(new(TableTransactionActionType.Add, copy));
-                actions.Add(new(TableTransactionActionType.Add, new TableEntity(partition, MailboxKeys.DedupRow(to, messageId)) { ["Uid"] = uidNext, ["UidValidity"] = dst.GetInt64("UidValidity") ?? 0 }));
+                actions.Add(new(TableTransactionActionType.Add, new TableEntity(partition, MailboxKeys.DedupRow(to, messageId)) { ["Uid"] = uidNext, ["UidValidity"] = dst.ReadInt64("UidValidity") ?? 0 }));
                 actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, m.RowKey), m.ETag));
                 actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MailboxKeys.DedupRow(from, messageId)), ETag.All));
                 uidNext++;
             }
             actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, dst.RowKey)
             {
-                ["Exists"] = (dst.GetInt32("Exists") ?? 0) + batch.Count,
-                ["Unseen"] = (dst.GetInt32("Unseen") ?? 0) + unseen,
-                ["Bytes"] = (dst.GetInt64("Bytes") ?? 0) + bytes,
+                ["Exists"] = (dst.ReadInt32("Exists") ?? 0) + batch.Count,
+                ["Unseen"] = (dst.ReadInt32("Unseen") ?? 0) + unseen,
+                ["Bytes"] = (dst.ReadInt64("Bytes") ?? 0) + bytes,
                 ["HighestModSeq"] = modSeq,
                 ["UidNext"] = uidNext,
             }, dst.ETag));
@@ -178,7 +181,7 @@ public sealed partial class MailboxStore
                 continue; // something changed meanwhile: read again
             }
             foreach (var m in batch)
-                await blobRefs.DeleteEntityAsync(TableKeys.Escape(m.GetString("Blob") ?? string.Empty), MailboxKeys.BlobRefRow(partition, from, m.GetString("MessageId") ?? string.Empty), cancellationToken: cancellationToken).ConfigureAwait(false);
+                await blobRefs.DeleteRowAsync(TableKeys.Escape(m.ReadString("Blob") ?? string.Empty), MailboxKeys.BlobRefRow(partition, from, m.ReadString("MessageId") ?? string.Empty), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -202,7 +205,7 @@ public sealed partial class MailboxStore
                 var rows = new List<TableEntity>();
                 var keys = new[] { folderKey }.Concat(chunk.Select(u => MailboxKeys.MessageRow(folder, u)));
                 var filter = TableFilter.And(TableFilter.PartitionKey(partition), string.Join(" or ", keys.Select(k => $"RowKey eq {TableFilter.Quote(k)}")));
-                await foreach (var e in mailboxes.QueryAsync(filter, ["RowKey", "Uid", "Flags", "ModSeq", "HighestModSeq", "Unseen"], cancellationToken: cancellationToken).ConfigureAwait(false))
+                await foreach (var e in mailboxes.QueryRowsAsync(filter, ["RowKey", "Uid", "Flags", "ModSeq", "HighestModSeq", "Unseen"], cancellationToken: cancellationToken).ConfigureAwait(false))
                 {
                     if (e.RowKey == folderKey)
                         state = e;
@@ -211,20 +214,20 @@ public sealed partial class MailboxStore
                 }
                 if (state is null)
                     throw new FolderNotFoundException(folder);
-                var modSeq = (state.GetInt64("HighestModSeq") ?? 0) + 1;
+                var modSeq = (state.ReadInt64("HighestModSeq") ?? 0) + 1;
                 var actions = new List<TableTransactionAction>();
                 var chunkChanges = new List<FlagChange>();
                 var chunkModified = new List<long>();
                 int unseenDelta = 0;
                 foreach (var row in rows)
                 {
-                    var uid = row.GetInt64("Uid") ?? 0;
-                    if (unchangedSince is { } since && (row.GetInt64("ModSeq") ?? 0) > since)
+                    var uid = row.ReadInt64("Uid") ?? 0;
+                    if (unchangedSince is { } since && (row.ReadInt64("ModSeq") ?? 0) > since)
                     {
                         chunkModified.Add(uid);
                         continue;
                     }
-                    var before = row.GetString("Flags") ?? string.Empty;
+                    var before = row.ReadString("Flags") ?? string.Empty;
                     var set = MessageFlags.Parse(before);
                     change(set);
                     var after = MessageFlags.Format(set);
@@ -239,7 +242,7 @@ public sealed partial class MailboxStore
                     actions.Insert(0, new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, folderKey)
                     {
                         ["HighestModSeq"] = modSeq,
-                        ["Unseen"] = Math.Max(0, (state.GetInt32("Unseen") ?? 0) + unseenDelta),
+                        ["Unseen"] = Math.Max(0, (state.ReadInt32("Unseen") ?? 0) + unseenDelta),
                     }, state.ETag));
                     try
                     {

@@ -1,5 +1,9 @@
 using Azure;
 using MailCloud.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;
@@ -59,7 +63,7 @@ public sealed record FlagUpdateResult(IReadOnlyList<FlagChange> Changed, IReadOn
 /// guarded by ETags, so concurrent sessions and deliveries never lose an update. Also a per-user lock with expiry
 /// (POP3's one-maildrop-session rule).
 /// </summary>
-public sealed partial class MailboxStore(TableClient mailboxes, TableClient blobRefs, TimeProvider? time = null)
+public sealed partial class MailboxStore(TableClient mailboxes, TableClient blobRefs, TimeProvider? time = null) : IMailboxStore
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly MailboxWriter _writer = new(mailboxes, blobRefs, time);
@@ -68,6 +72,14 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     private static readonly string[] FolderColumns = ["RowKey", "Name", "UidValidity", "UidNext", "HighestModSeq", "Exists", "Unseen", "Subscribed", "SpecialUse", "Bytes"];
 
     public MailboxWriter Writer => _writer;
+
+    public MailboxStore(StorageAccount account, TimeProvider? time = null)
+        : this(account.Tables.GetTableClient(StorageNames.MailboxTable), account.Tables.GetTableClient(StorageNames.BlobRefsTable), time)
+    {
+    }
+
+    public Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken = default) =>
+        _writer.AddAsync(user, folder, entries, createFolder, cancellationToken);
 
     /// <summary>
     /// A folder's state and messages in one partition query (the folder row sorts just before its message rows),
@@ -80,7 +92,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
             $"RowKey eq {TableFilter.Quote(folderRow)} or ({TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder))})");
         FolderInfo? info = null;
         var list = new List<MailboxMessage>();
-        await foreach (var e in mailboxes.QueryAsync(filter, MessageColumns.Concat(FolderColumns).Distinct(), cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in mailboxes.QueryRowsAsync(filter, MessageColumns.Concat(FolderColumns).Distinct(), cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (e.RowKey == folderRow)
                 info = ToFolder(e);
@@ -93,7 +105,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
 
     public async Task<FolderInfo?> GetFolderAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
     {
-        var e = await mailboxes.GetEntityIfExistsAsync(TableMailboxUsage.Partition(user), MailboxKeys.FolderRow(folder), FolderColumns, cancellationToken).ConfigureAwait(false);
+        var e = await mailboxes.GetRowAsync(TableMailboxUsage.Partition(user), MailboxKeys.FolderRow(folder), FolderColumns, cancellationToken).ConfigureAwait(false);
         return e is null ? null : ToFolder(e);
     }
 
@@ -101,7 +113,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     {
         var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.FolderPrefix));
         var list = new List<FolderInfo>();
-        await foreach (var e in mailboxes.QueryAsync(filter, FolderColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in mailboxes.QueryRowsAsync(filter, FolderColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
             list.Add(ToFolder(e));
         return list;
     }
@@ -111,7 +123,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     {
         var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)), $"ModSeq gt {modSeq}L");
         var list = new List<MailboxMessage>();
-        await foreach (var e in mailboxes.QueryAsync(filter, MessageColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in mailboxes.QueryRowsAsync(filter, MessageColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
             list.Add(ToMessage(e));
         list.Sort((a, b) => a.Uid.CompareTo(b.Uid));
         return list;
@@ -122,34 +134,38 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     {
         var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)));
         var set = new HashSet<long>();
-        await foreach (var e in mailboxes.QueryAsync(filter, ["RowKey", "Uid"], cancellationToken: cancellationToken).ConfigureAwait(false))
-            set.Add(e.GetInt64("Uid") ?? 0);
+        await foreach (var e in mailboxes.QueryRowsAsync(filter, ["RowKey", "Uid"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            set.Add(e.ReadInt64("Uid") ?? 0);
         return set;
     }
 
-    /// <summary>Message rows with UIDs in [<paramref name="firstUid"/>, <paramref name="lastUid"/>], with the columns asked for.</summary>
-    public IAsyncEnumerable<TableEntity> QueryMessagesAsync(MailAddress user, string folder, long firstUid, long lastUid, IEnumerable<string>? select, CancellationToken cancellationToken = default)
+    /// <summary>Message rows with UIDs in [<paramref name="firstUid"/>, <paramref name="lastUid"/>], with the columns <paramref name="detail"/> needs.</summary>
+    public async IAsyncEnumerable<MessageDetails> QueryMessagesAsync(MailAddress user, string folder, long firstUid, long lastUid, MessageDetail detail,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)),
             $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, firstUid))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, lastUid))}");
-        return mailboxes.QueryAsync(filter, select is null ? null : select.Append("Uid").Distinct(), cancellationToken: cancellationToken);
+        await foreach (var e in mailboxes.QueryRowsAsync(filter, MessageRows.Columns(detail), cancellationToken: cancellationToken).ConfigureAwait(false))
+            yield return MessageRows.Read(e, detail);
     }
 
     /// <summary>One message row by UID (a point read, cheaper than a range query for a single message).</summary>
-    public Task<TableEntity?> GetMessageAsync(MailAddress user, string folder, long uid, IEnumerable<string>? select, CancellationToken cancellationToken = default) =>
-        mailboxes.GetEntityIfExistsAsync(TableMailboxUsage.Partition(user), MailboxKeys.MessageRow(folder, uid), select?.Append("Uid").Distinct(), cancellationToken);
+    public async Task<MessageDetails?> GetMessageAsync(MailAddress user, string folder, long uid, MessageDetail detail, CancellationToken cancellationToken = default) =>
+        await mailboxes.GetRowAsync(TableMailboxUsage.Partition(user), MailboxKeys.MessageRow(folder, uid), MessageRows.Columns(detail), cancellationToken).ConfigureAwait(false) is { } e
+            ? MessageRows.Read(e, detail)
+            : null;
 
     public async Task<(long UsedBytes, int Messages)> GetUsageAsync(MailAddress user, CancellationToken cancellationToken = default)
     {
-        var row = await mailboxes.GetEntityIfExistsAsync(TableMailboxUsage.Partition(user), TableMailboxUsage.UsageRow, ["UsedBytes", "Messages"], cancellationToken).ConfigureAwait(false);
-        return (row?.GetInt64("UsedBytes") ?? 0, row?.GetInt32("Messages") ?? 0);
+        var row = await mailboxes.GetRowAsync(TableMailboxUsage.Partition(user), TableMailboxUsage.UsageRow, ["UsedBytes", "Messages"], cancellationToken).ConfigureAwait(false);
+        return (row?.ReadInt64("UsedBytes") ?? 0, row?.ReadInt32("Messages") ?? 0);
     }
 
     /// <summary>Creates the default folders of a user who has none yet (IMAP logins before the first delivery).</summary>
     public async Task EnsureDefaultFoldersAsync(MailAddress user, CancellationToken cancellationToken = default)
     {
         var partition = TableMailboxUsage.Partition(user);
-        if (await mailboxes.GetEntityIfExistsAsync(partition, MailboxKeys.FolderRow("INBOX"), ["RowKey"], cancellationToken).ConfigureAwait(false) is null)
+        if (await mailboxes.GetRowAsync(partition, MailboxKeys.FolderRow("INBOX"), ["RowKey"], cancellationToken).ConfigureAwait(false) is null)
             await _writer.EnsureDefaultFoldersAsync(partition, except: null, cancellationToken).ConfigureAwait(false);
     }
 
@@ -168,43 +184,43 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
                 var present = new Dictionary<long, TableEntity>();
                 var keys = new[] { MailboxKeys.FolderRow(folder), TableMailboxUsage.UsageRow }.Concat(chunk.Select(m => MailboxKeys.MessageRow(folder, m.Uid)));
                 var rows = TableFilter.And(TableFilter.PartitionKey(partition), string.Join(" or ", keys.Select(k => $"RowKey eq {TableFilter.Quote(k)}")));
-                await foreach (var e in mailboxes.QueryAsync(rows, cancellationToken: cancellationToken).ConfigureAwait(false))
+                await foreach (var e in mailboxes.QueryRowsAsync(rows, cancellationToken: cancellationToken).ConfigureAwait(false))
                 {
                     if (e.RowKey == TableMailboxUsage.UsageRow)
                         usage = e;
                     else if (e.RowKey.StartsWith(MailboxKeys.FolderPrefix, StringComparison.Ordinal))
                         folderRow = e;
                     else
-                        present[e.GetInt64("Uid") ?? 0] = e;
+                        present[e.ReadInt64("Uid") ?? 0] = e;
                 }
                 if (folderRow is null)
                     throw new FolderNotFoundException(folder);
                 var doomed = chunk.Where(m => present.ContainsKey(m.Uid)).ToList();
                 if (doomed.Count == 0)
                     break;
-                int unseen = doomed.Count(m => !MessageFlags.Has(present[m.Uid].GetString("Flags"), MessageFlags.Seen));
+                int unseen = doomed.Count(m => !MessageFlags.Has(present[m.Uid].ReadString("Flags"), MessageFlags.Seen));
                 var actions = new List<TableTransactionAction>
                 {
                     new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, folderRow.RowKey)
                     {
-                        ["Exists"] = Math.Max(0, (folderRow.GetInt32("Exists") ?? 0) - doomed.Count),
-                        ["Unseen"] = Math.Max(0, (folderRow.GetInt32("Unseen") ?? 0) - unseen),
-                        ["Bytes"] = Math.Max(0, (folderRow.GetInt64("Bytes") ?? 0) - doomed.Sum(m => present[m.Uid].GetInt64("Size") ?? 0)),
-                        ["HighestModSeq"] = (folderRow.GetInt64("HighestModSeq") ?? 0) + 1,
+                        ["Exists"] = Math.Max(0, (folderRow.ReadInt32("Exists") ?? 0) - doomed.Count),
+                        ["Unseen"] = Math.Max(0, (folderRow.ReadInt32("Unseen") ?? 0) - unseen),
+                        ["Bytes"] = Math.Max(0, (folderRow.ReadInt64("Bytes") ?? 0) - doomed.Sum(m => present[m.Uid].ReadInt64("Size") ?? 0)),
+                        ["HighestModSeq"] = (folderRow.ReadInt64("HighestModSeq") ?? 0) + 1,
                     }, folderRow.ETag),
                 };
                 if (usage is not null)
                 {
                     actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, TableMailboxUsage.UsageRow)
                     {
-                        ["UsedBytes"] = Math.Max(0, (usage.GetInt64("UsedBytes") ?? 0) - doomed.Sum(m => present[m.Uid].GetInt64("Size") ?? 0)),
-                        ["Messages"] = Math.Max(0, (usage.GetInt32("Messages") ?? 0) - doomed.Count),
+                        ["UsedBytes"] = Math.Max(0, (usage.ReadInt64("UsedBytes") ?? 0) - doomed.Sum(m => present[m.Uid].ReadInt64("Size") ?? 0)),
+                        ["Messages"] = Math.Max(0, (usage.ReadInt32("Messages") ?? 0) - doomed.Count),
                     }, usage.ETag));
                 }
                 foreach (var m in doomed)
                 {
                     actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MailboxKeys.MessageRow(folder, m.Uid)), present[m.Uid].ETag));
-                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MailboxKeys.DedupRow(folder, present[m.Uid].GetString("MessageId") ?? m.MessageId)), ETag.All));
+                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MailboxKeys.DedupRow(folder, present[m.Uid].ReadString("MessageId") ?? m.MessageId)), ETag.All));
                 }
                 try
                 {
@@ -218,8 +234,8 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
                 foreach (var m in doomed)
                 {
                     removed.Add(m.Uid);
-                    await blobRefs.DeleteEntityAsync(TableKeys.Escape(present[m.Uid].GetString("Blob") ?? m.Blob),
-                        MailboxKeys.BlobRefRow(partition, folder, present[m.Uid].GetString("MessageId") ?? m.MessageId), cancellationToken: cancellationToken).ConfigureAwait(false);
+                    await blobRefs.DeleteRowAsync(TableKeys.Escape(present[m.Uid].ReadString("Blob") ?? m.Blob),
+                        MailboxKeys.BlobRefRow(partition, folder, present[m.Uid].ReadString("MessageId") ?? m.MessageId), cancellationToken: cancellationToken).ConfigureAwait(false);
                 }
                 break;
             }
@@ -228,16 +244,16 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     }
 
     private static FolderInfo ToFolder(TableEntity e) => new(
-        e.GetString("Name") ?? e.RowKey[MailboxKeys.FolderPrefix.Length..],
-        e.GetInt64("UidValidity") ?? 0, e.GetInt64("UidNext") ?? 1, e.GetInt64("HighestModSeq") ?? 0,
-        e.GetInt32("Exists") ?? 0, e.GetInt32("Unseen") ?? 0, e.GetBoolean("Subscribed") ?? false, e.GetString("SpecialUse"), e.GetInt64("Bytes") ?? 0);
+        e.ReadString("Name") ?? e.RowKey[MailboxKeys.FolderPrefix.Length..],
+        e.ReadInt64("UidValidity") ?? 0, e.ReadInt64("UidNext") ?? 1, e.ReadInt64("HighestModSeq") ?? 0,
+        e.ReadInt32("Exists") ?? 0, e.ReadInt32("Unseen") ?? 0, e.ReadBoolean("Subscribed") ?? false, e.ReadString("SpecialUse"), e.ReadInt64("Bytes") ?? 0);
 
-    private static MailboxMessage ToMessage(TableEntity e) => new(e.GetInt64("Uid") ?? 0, e.GetInt64("Size") ?? 0,
-        e.GetString("Blob") ?? string.Empty, e.GetString("MessageId") ?? string.Empty, e.GetString("Flags") ?? string.Empty,
-        e.GetInt64("ModSeq") ?? 0, e.GetDateTimeOffset("InternalDate") ?? default);
+    private static MailboxMessage ToMessage(TableEntity e) => new(e.ReadInt64("Uid") ?? 0, e.ReadInt64("Size") ?? 0,
+        e.ReadString("Blob") ?? string.Empty, e.ReadString("MessageId") ?? string.Empty, e.ReadString("Flags") ?? string.Empty,
+        e.ReadInt64("ModSeq") ?? 0, e.ReadDate("InternalDate") ?? default);
 
     /// <summary>Takes a named per-user lock for <paramref name="ttl"/>; null when another holder's lock has not expired.</summary>
-    public async Task<MailboxLock?> TryLockAsync(MailAddress user, string name, TimeSpan ttl, CancellationToken cancellationToken = default)
+    public async Task<IAsyncDisposable?> TryLockAsync(MailAddress user, string name, TimeSpan ttl, CancellationToken cancellationToken = default)
     {
         var partition = TableMailboxUsage.Partition(user);
         var row = MailboxKeys.LockPrefix + name;
@@ -245,18 +261,18 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         var entity = new TableEntity(partition, row) { ["Owner"] = owner, ["Expires"] = _time.GetUtcNow() + ttl };
         try
         {
-            await mailboxes.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+            await mailboxes.AddRowAsync(entity, cancellationToken).ConfigureAwait(false);
             return new MailboxLock(mailboxes, partition, row, entity.ETag);
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
-            var current = await mailboxes.GetEntityIfExistsAsync(partition, row, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (current is not null && current.GetDateTimeOffset("Expires") > _time.GetUtcNow())
+            var current = await mailboxes.GetRowAsync(partition, row, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (current is not null && current.ReadDate("Expires") > _time.GetUtcNow())
                 return null;
             try
             {
                 // Expired (a session that died): take it over, but only if nobody else just did.
-                var etag = await mailboxes.UpdateEntityAsync(entity, current?.ETag ?? ETag.All, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                var etag = await mailboxes.UpdateRowAsync(entity, current?.ETag ?? ETag.All, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
                 return new MailboxLock(mailboxes, partition, row, etag);
             }
             catch (RequestFailedException e2) when (e2.Status is 404 or 412)
@@ -274,7 +290,7 @@ public sealed class MailboxLock(TableClient table, string partition, string row,
     {
         try
         {
-            await table.DeleteEntityAsync(partition, row, etag).ConfigureAwait(false);
+            await table.DeleteRowAsync(partition, row, etag).ConfigureAwait(false);
         }
         catch (RequestFailedException)
         {

@@ -1,4 +1,8 @@
 using MailCloud.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;
@@ -21,7 +25,7 @@ public sealed class TableMailboxUsage(TableClient mailboxes) : IMailboxUsage
 
     public async Task<long> GetUsedBytesAsync(MailAddress user, CancellationToken cancellationToken = default)
     {
-        var row = await mailboxes.GetEntityIfExistsAsync(Partition(user), UsageRow, ["UsedBytes"], cancellationToken).ConfigureAwait(false);
-        return row?.GetInt64("UsedBytes") ?? 0;
+        var row = await mailboxes.GetRowAsync(Partition(user), UsageRow, ["UsedBytes"], cancellationToken).ConfigureAwait(false);
+        return row?.ReadInt64("UsedBytes") ?? 0;
     }
 }

@@ -1,6 +1,10 @@
 using Azure;
 using MailCloud.Core;
 using MailCloud.Mime;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;
@@ -42,7 +46,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         var partition = TableMailboxUsage.Partition(user);
         foreach (var e in entries)
         {
-            await blobRefs.UpsertEntityAsync(new TableEntity(TableKeys.Escape(e.Blob), MailboxKeys.BlobRefRow(partition, folder, e.MessageId))
+            await blobRefs.UpsertRowAsync(new TableEntity(TableKeys.Escape(e.Blob), MailboxKeys.BlobRefRow(partition, folder, e.MessageId))
             {
                 ["User"] = user.Address,
                 ["Folder"] = folder,
@@ -58,7 +62,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         {
             // Nothing was added: the references just written would keep their blobs alive for ever.
             foreach (var e in entries)
-                await blobRefs.DeleteEntityAsync(TableKeys.Escape(e.Blob), MailboxKeys.BlobRefRow(partition, folder, e.MessageId), cancellationToken: cancellationToken).ConfigureAwait(false);
+                await blobRefs.DeleteRowAsync(TableKeys.Escape(e.Blob), MailboxKeys.BlobRefRow(partition, folder, e.MessageId), cancellationToken: cancellationToken).ConfigureAwait(false);
             throw;
         }
         return results;
@@ -74,7 +78,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             var existing = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
             var rows = new[] { folderRow, TableMailboxUsage.UsageRow }.Concat(dedupRows).Select(r => $"RowKey eq {TableFilter.Quote(r)}");
             var filter = TableFilter.And(TableFilter.PartitionKey(partition), string.Join(" or ", rows));
-            await foreach (var e in mailboxes.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var e in mailboxes.QueryRowsAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 if (e.RowKey == folderRow)
                     state = e;
@@ -89,9 +93,9 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
                 await EnsureDefaultFoldersAsync(partition, folder, cancellationToken).ConfigureAwait(false);
 
             var now = _time.GetUtcNow();
-            var uidValidity = state?.GetInt64("UidValidity") ?? now.ToUnixTimeSeconds();
-            var uid = state?.GetInt64("UidNext") ?? 1;
-            var modSeq = (state?.GetInt64("HighestModSeq") ?? 0) + 1;
+            var uidValidity = state?.ReadInt64("UidValidity") ?? now.ToUnixTimeSeconds();
+            var uid = state?.ReadInt64("UidNext") ?? 1;
+            var modSeq = (state?.ReadInt64("HighestModSeq") ?? 0) + 1;
             var results = new List<AddedEntry>();
             var actions = new List<TableTransactionAction>();
             int added = 0, unseen = 0;
@@ -101,7 +105,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
                 var dedup = MailboxKeys.DedupRow(folder, e.MessageId);
                 if (existing.TryGetValue(dedup, out var there))
                 {
-                    results.Add(new AddedEntry(there.GetInt64("Uid") ?? 0, there.GetInt64("UidValidity") ?? 0, AlreadyThere: true));
+                    results.Add(new AddedEntry(there.ReadInt64("Uid") ?? 0, there.ReadInt64("UidValidity") ?? 0, AlreadyThere: true));
                     continue;
                 }
                 existing[dedup] = new TableEntity(partition, dedup) { ["Uid"] = uid, ["UidValidity"] = uidValidity };
@@ -128,17 +132,17 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
                 {
                     ["UidNext"] = uid,
                     ["HighestModSeq"] = modSeq,
-                    ["Exists"] = (state.GetInt32("Exists") ?? 0) + added,
-                    ["Unseen"] = (state.GetInt32("Unseen") ?? 0) + unseen,
-                    ["Bytes"] = (state.GetInt64("Bytes") ?? 0) + bytes,
+                    ["Exists"] = (state.ReadInt32("Exists") ?? 0) + added,
+                    ["Unseen"] = (state.ReadInt32("Unseen") ?? 0) + unseen,
+                    ["Bytes"] = (state.ReadInt64("Bytes") ?? 0) + bytes,
                 }, state.ETag));
             }
             actions.Add(usage is null
                 ? new(TableTransactionActionType.Add, new TableEntity(partition, TableMailboxUsage.UsageRow) { ["UsedBytes"] = bytes, ["Messages"] = added })
                 : new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, TableMailboxUsage.UsageRow)
                 {
-                    ["UsedBytes"] = (usage.GetInt64("UsedBytes") ?? 0) + bytes,
-                    ["Messages"] = (usage.GetInt32("Messages") ?? 0) + added,
+                    ["UsedBytes"] = (usage.ReadInt64("UsedBytes") ?? 0) + bytes,
+                    ["Messages"] = (usage.ReadInt32("Messages") ?? 0) + added,
                 }, usage.ETag));
             try
             {
@@ -183,7 +187,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         {
             try
             {
-                await mailboxes.AddEntityAsync(NewFolder(partition, name, uidValidity, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
+                await mailboxes.AddRowAsync(NewFolder(partition, name, uidValidity, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
             }
             catch (RequestFailedException e) when (e.Status == 409)
             {
@@ -219,7 +223,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
 
     /// <summary>Columns a copy takes over from its original (everything but keys and per-row state).</summary>
     public static Dictionary<string, object?> CopyProperties(TableEntity source) =>
-        source.Properties.Where(p => p.Key is not ("Uid" or "MessageId" or "Blob" or "Size" or "InternalDate" or "Flags" or "ModSeq" or "Indexed"))
+        source.Columns().Where(p => p.Key is not ("Uid" or "MessageId" or "Blob" or "Size" or "InternalDate" or "Flags" or "ModSeq" or "Indexed"))
             .ToDictionary(p => p.Key, p => p.Value);
 
     public static string Cap(string value) => value.Length <= MaxProperty ? value : value[..MaxProperty];

@@ -1,6 +1,10 @@
 using System.Text.Json;
 using Azure;
 using MailCloud.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;
@@ -32,11 +36,14 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
     {
         var blobName = MessageIds.BlobPath(messageId, envelope.ReceivedAt);
         var blob = _messages.GetBlobClient(blobName);
-        var info = await blob.UploadAsync(content, new BlobUploadOptions
+        var counted = new CountingReadStream(content);
+        await blob.UploadAsync(counted, new BlobUploadOptions
         {
-            ContentType = "message/rfc822",
-            Conditions = BlobRequestConditions.IfNotExists, // ids are unique; never overwrite a stored message
+            HttpHeaders = new BlobHttpHeaders { ContentType = "message/rfc822" },
+            Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All }, // ids are unique; never overwrite a stored message
+            TransferOptions = account.TransferOptions,
         }, cancellationToken).ConfigureAwait(false);
+        long size = counted.BytesRead;
 
         BlobClient? envelopeBlob = null;
         try
@@ -45,13 +52,13 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
             InboundWorkItem item;
             if (envelopeJson.Length <= MaxInlineEnvelopeBytes)
             {
-                item = new InboundWorkItem { MessageId = messageId, MessageBlob = blobName, Size = info.Size, Envelope = envelope };
+                item = new InboundWorkItem { MessageId = messageId, MessageBlob = blobName, Size = size, Envelope = envelope };
             }
             else
             {
                 envelopeBlob = _envelopes.GetBlobClient(messageId + ".json");
-                await envelopeBlob.UploadAsync(BinaryData.FromBytes(envelopeJson), new BlobUploadOptions { ContentType = "application/json" }, cancellationToken).ConfigureAwait(false);
-                item = new InboundWorkItem { MessageId = messageId, MessageBlob = blobName, Size = info.Size, EnvelopeBlob = envelopeBlob.Name };
+                await envelopeBlob.UploadAsync(BinaryData.FromBytes(envelopeJson), new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" } }, cancellationToken).ConfigureAwait(false);
+                item = new InboundWorkItem { MessageId = messageId, MessageBlob = blobName, Size = size, EnvelopeBlob = envelopeBlob.Name };
             }
             await _inbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)), timeToLive: Timeout.InfiniteTimeSpan, cancellationToken: cancellationToken).ConfigureAwait(false);
             return item;
@@ -72,7 +79,7 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
         try
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await blob.DeleteIfExistsAsync(cts.Token).ConfigureAwait(false);
+            await blob.DeleteIfExistsAsync(cancellationToken: cts.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RequestFailedException or OperationCanceledException or HttpRequestException)
         {
@@ -88,7 +95,7 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
             return (item, inline);
         if (item.EnvelopeBlob is null)
             throw new InvalidDataException($"work item {item.MessageId} has no envelope");
-        var json = await _envelopes.GetBlobClient(item.EnvelopeBlob).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+        var json = (await _envelopes.GetBlobClient(item.EnvelopeBlob).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content;
         return (item, JsonSerializer.Deserialize<Envelope>(json.ToMemory().Span, WorkItemJson.Options) ?? throw new InvalidDataException("empty envelope"));
     }
 }

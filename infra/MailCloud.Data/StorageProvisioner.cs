@@ -1,4 +1,8 @@
 using MailCloud.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;
@@ -9,11 +13,15 @@ public static class StorageProvisioner
     public static async Task EnsureCreatedAsync(StorageAccount account, CancellationToken cancellationToken = default)
     {
         var tasks = new List<Task>();
-        tasks.AddRange(StorageNames.Containers.Select(c => account.Blobs.GetBlobContainerClient(c).CreateIfNotExistsAsync(cancellationToken)));
-        tasks.AddRange(StorageNames.Queues.Select(q => account.Queues.GetQueueClient(q).CreateIfNotExistsAsync(cancellationToken)));
+        tasks.AddRange(StorageNames.Containers.Select(c => account.Blobs.GetBlobContainerClient(c).CreateIfNotExistsAsync(cancellationToken: cancellationToken)));
+        tasks.AddRange(StorageNames.Queues.Select(q => account.Queues.GetQueueClient(q).CreateIfNotExistsAsync(cancellationToken: cancellationToken)));
         tasks.AddRange(StorageNames.Tables.Select(t => account.Tables.GetTableClient(t).CreateIfNotExistsAsync(cancellationToken)));
         await Task.WhenAll(tasks).ConfigureAwait(false);
     }
+
+    /// <summary>A health probe: one request (the first row of the directory table); throws when storage fails.</summary>
+    public static async Task ProbeAsync(StorageAccount account, CancellationToken cancellationToken = default) =>
+        await account.Tables.GetTableClient(StorageNames.DirectoryTable).QueryFirstPageAsync(null, ["PartitionKey"], 1, cancellationToken).ConfigureAwait(false);
 
     /// <param name="secrets">Where DKIM private keys go (Key Vault in Azure, see <see cref="StorageFactory.Secrets"/>); null keeps them in the directory table.</param>
     public static TableMailDirectory Directory(StorageAccount account, ISecretStore? secrets = null) =>

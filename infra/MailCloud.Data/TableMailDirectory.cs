@@ -1,5 +1,9 @@
 using Azure;
 using MailCloud.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;
@@ -28,7 +32,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
     {
         var filter = TableFilter.And(TableFilter.PartitionKey(address.Domain),
             $"RowKey eq {TableFilter.Quote(UserRow(address))} or RowKey eq {TableFilter.Quote(AliasRow(address))} or RowKey eq {TableFilter.Quote(ListRow(address))}");
-        await foreach (var e in table.QueryAsync(filter, ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in table.QueryRowsAsync(filter, ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var what = e.RowKey.StartsWith(UserPrefix, StringComparison.Ordinal) ? "user" : e.RowKey.StartsWith(AliasPrefix, StringComparison.Ordinal) ? "alias" : "list";
             throw new DirectoryException(DirectoryErrorKind.AlreadyExists,
@@ -49,7 +53,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
             using var key = System.Security.Cryptography.RSA.Create(2048);
             var row = new TableEntity(name, DomainRow) { ["Created"] = created };
             await PutDkimKeysAsync(row, new DkimKeyInfo(DkimSelector, key.ExportPkcs8PrivateKey(), DkimEd25519Selector, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), cancellationToken).ConfigureAwait(false);
-            await table.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
+            await table.AddRowAsync(row, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
@@ -62,7 +66,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
     {
         var name = NormalizeDomain(domain);
         var rows = new List<TableEntity>();
-        await foreach (var e in table.QueryAsync(TableFilter.PartitionKey(name), ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in table.QueryRowsAsync(TableFilter.PartitionKey(name), ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
             rows.Add(e);
         if (!rows.Any(r => r.RowKey == DomainRow))
             throw new DirectoryException(DirectoryErrorKind.NotFound, $"domain {name} is not hosted here");
@@ -72,21 +76,21 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         // Members first, the domain row last: an interrupted removal leaves a domain that can be removed again.
         foreach (var chunk in rows.Where(r => r.RowKey != DomainRow).Chunk(100))
             await table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), cancellationToken).ConfigureAwait(false);
-        await table.DeleteEntityAsync(name, DomainRow, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await table.DeleteRowAsync(name, DomainRow, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<DomainInfo?> GetDomainAsync(string domain, CancellationToken cancellationToken = default)
     {
         if (!MailAddress.TryNormalizeDomain(domain, out var name, out _))
             return null;
-        var e = await table.GetEntityIfExistsAsync(name, DomainRow, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var e = await table.GetRowAsync(name, DomainRow, cancellationToken: cancellationToken).ConfigureAwait(false);
         return e is null ? null : ToDomain(e);
     }
 
     public async Task<IReadOnlyList<DomainInfo>> ListDomainsAsync(CancellationToken cancellationToken = default)
     {
         var list = new List<DomainInfo>();
-        await foreach (var e in table.QueryAsync(TableFilter.Equal("RowKey", DomainRow), cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in table.QueryRowsAsync(TableFilter.Equal("RowKey", DomainRow), cancellationToken: cancellationToken).ConfigureAwait(false))
             list.Add(ToDomain(e));
         return list.OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
     }
@@ -99,7 +103,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         var user = new UserInfo(address, quotaBytes, _time.GetUtcNow(), ScramCredential.Create(password));
         try
         {
-            await table.AddEntityAsync(ToEntity(user), cancellationToken).ConfigureAwait(false);
+            await table.AddRowAsync(ToEntity(user), cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
@@ -110,13 +114,13 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
 
     public async Task RemoveUserAsync(MailAddress address, CancellationToken cancellationToken = default)
     {
-        if (!await table.DeleteEntityAsync(address.Domain, UserRow(address), cancellationToken: cancellationToken).ConfigureAwait(false))
+        if (!await table.DeleteRowAsync(address.Domain, UserRow(address), cancellationToken: cancellationToken).ConfigureAwait(false))
             throw new DirectoryException(DirectoryErrorKind.NotFound, $"no user {address}");
     }
 
     public async Task<UserInfo?> GetUserAsync(MailAddress address, CancellationToken cancellationToken = default)
     {
-        var e = await table.GetEntityIfExistsAsync(address.Domain, UserRow(address), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var e = await table.GetRowAsync(address.Domain, UserRow(address), cancellationToken: cancellationToken).ConfigureAwait(false);
         return e is null ? null : ToUser(e);
     }
 
@@ -126,7 +130,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         if (domain is not null)
             filter = TableFilter.And(TableFilter.PartitionKey(NormalizeDomain(domain)), filter);
         var list = new List<UserInfo>();
-        await foreach (var e in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in table.QueryRowsAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
             list.Add(ToUser(e));
         return list.OrderBy(u => u.Address.Domain, StringComparer.Ordinal).ThenBy(u => u.Address.LocalKey, StringComparer.Ordinal).ToList();
     }
@@ -147,20 +151,20 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         if (quotaBytes < 0)
             throw new DirectoryException(DirectoryErrorKind.InvalidInput, "quota cannot be negative");
         // Removing a property needs a replace: read, change, write back under the ETag just read.
-        var current = await table.GetEntityIfExistsAsync(address.Domain, UserRow(address), cancellationToken: cancellationToken).ConfigureAwait(false)
+        var current = await table.GetRowAsync(address.Domain, UserRow(address), cancellationToken: cancellationToken).ConfigureAwait(false)
             ?? throw new DirectoryException(DirectoryErrorKind.NotFound, $"no user {address}");
         if (quotaBytes is null)
             current.Remove("QuotaBytes");
         else
             current["QuotaBytes"] = quotaBytes.Value;
-        await table.UpdateEntityAsync(current, current.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await table.UpdateRowAsync(current, current.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task UpdateExistingUserAsync(MailAddress address, TableEntity e, TableUpdateMode mode, CancellationToken cancellationToken)
     {
         try
         {
-            await table.UpdateEntityAsync(e, ETag.All, mode, cancellationToken).ConfigureAwait(false);
+            await table.UpdateRowAsync(e, ETag.All, mode, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -179,7 +183,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         var info = new AliasInfo(alias, targets.Distinct().ToList(), _time.GetUtcNow());
         try
         {
-            await table.AddEntityAsync(new TableEntity(alias.Domain, AliasRow(alias))
+            await table.AddRowAsync(new TableEntity(alias.Domain, AliasRow(alias))
             {
                 ["Address"] = alias.Address,
                 ["Targets"] = string.Join('\n', info.Targets.Select(t => t.Address)),
@@ -195,7 +199,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
 
     public async Task RemoveAliasAsync(MailAddress alias, CancellationToken cancellationToken = default)
     {
-        if (!await table.DeleteEntityAsync(alias.Domain, AliasRow(alias), cancellationToken: cancellationToken).ConfigureAwait(false))
+        if (!await table.DeleteRowAsync(alias.Domain, AliasRow(alias), cancellationToken: cancellationToken).ConfigureAwait(false))
             throw new DirectoryException(DirectoryErrorKind.NotFound, $"no alias {alias}");
     }
 
@@ -205,7 +209,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         if (domain is not null)
             filter = TableFilter.And(TableFilter.PartitionKey(NormalizeDomain(domain)), filter);
         var list = new List<AliasInfo>();
-        await foreach (var e in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in table.QueryRowsAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
             list.Add(ToAlias(e));
         return list.OrderBy(a => a.Address.Domain, StringComparer.Ordinal).ThenBy(a => a.Address.LocalKey, StringComparer.Ordinal).ToList();
     }
@@ -216,7 +220,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         var filter = TableFilter.And(TableFilter.PartitionKey(address.Domain),
             $"RowKey eq {TableFilter.Quote(DomainRow)} or RowKey eq {TableFilter.Quote(UserRow(address))} or RowKey eq {TableFilter.Quote(AliasRow(address))} or RowKey eq {TableFilter.Quote(ListRow(address))}");
         TableEntity? domainRow = null, userRow = null, aliasRow = null, listRow = null;
-        await foreach (var e in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in table.QueryRowsAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (e.RowKey == DomainRow)
                 domainRow = e;
@@ -271,25 +275,25 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
 
     private async Task<byte[]?> ReadKeyAsync(TableEntity row, string column, CancellationToken cancellationToken)
     {
-        if (row.GetString(column + "Ref") is { Length: > 0 } secretName)
+        if (row.ReadString(column + "Ref") is { Length: > 0 } secretName)
         {
             // Kept in the vault: without access to it this process cannot sign (it logs nothing secret, just skips).
             return secrets is null ? null : await secrets.GetAsync(secretName, cancellationToken).ConfigureAwait(false);
         }
-        return row.GetBinary(column);
+        return row.ReadBinary(column);
     }
 
     public async Task<DkimKeyInfo?> GetDkimKeyAsync(string domain, CancellationToken cancellationToken = default)
     {
         if (!MailAddress.TryNormalizeDomain(domain, out var name, out _))
             return null;
-        var row = await table.GetEntityIfExistsAsync(name, DomainRow, ["DkimSelector", "DkimKey", "DkimKeyRef", "DkimEdSelector", "DkimEdKey", "DkimEdKeyRef"], cancellationToken).ConfigureAwait(false);
+        var row = await table.GetRowAsync(name, DomainRow, ["DkimSelector", "DkimKey", "DkimKeyRef", "DkimEdSelector", "DkimEdKey", "DkimEdKeyRef"], cancellationToken).ConfigureAwait(false);
         if (row is null)
             return null;
         var key = await ReadKeyAsync(row, "DkimKey", cancellationToken).ConfigureAwait(false);
         var ed = await ReadKeyAsync(row, "DkimEdKey", cancellationToken).ConfigureAwait(false);
         return key is { Length: > 0 }
-            ? new DkimKeyInfo(row.GetString("DkimSelector") ?? DkimSelector, key, row.GetString("DkimEdSelector") ?? DkimEd25519Selector, ed is { Length: 32 } ? ed : null)
+            ? new DkimKeyInfo(row.ReadString("DkimSelector") ?? DkimSelector, key, row.ReadString("DkimEdSelector") ?? DkimEd25519Selector, ed is { Length: 32 } ? ed : null)
             : null;
     }
 
@@ -311,11 +315,11 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         var info = new DkimKeyInfo(existing?.Selector ?? DkimSelector, rsaKey, DkimEd25519Selector, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         try
         {
-            if (await table.GetEntityIfExistsAsync(name, DomainRow, ["RowKey"], cancellationToken).ConfigureAwait(false) is null)
+            if (await table.GetRowAsync(name, DomainRow, ["RowKey"], cancellationToken).ConfigureAwait(false) is null)
                 throw new RequestFailedException(404, "no domain row");
             var row = new TableEntity(name, DomainRow);
             await PutDkimKeysAsync(row, info, cancellationToken).ConfigureAwait(false);
-            await table.UpdateEntityAsync(row, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            await table.UpdateRowAsync(row, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
@@ -327,13 +331,13 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
     public async Task SetCatchAllAsync(string domain, MailAddress? target, CancellationToken cancellationToken = default)
     {
         var name = NormalizeDomain(domain);
-        var row = await table.GetEntityIfExistsAsync(name, DomainRow, cancellationToken: cancellationToken).ConfigureAwait(false)
+        var row = await table.GetRowAsync(name, DomainRow, cancellationToken: cancellationToken).ConfigureAwait(false)
             ?? throw new DirectoryException(DirectoryErrorKind.NotFound, $"domain {name} is not hosted here");
         if (target is null)
             row.Remove("CatchAll");
         else
             row["CatchAll"] = target.Address;
-        await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await table.UpdateRowAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<ListInfo> AddListAsync(MailAddress list, IReadOnlyList<MailAddress> members, CancellationToken cancellationToken = default)
@@ -347,7 +351,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         var info = new ListInfo(list, members.Distinct().ToList(), _time.GetUtcNow());
         try
         {
-            await table.AddEntityAsync(new TableEntity(list.Domain, ListRow(list))
+            await table.AddRowAsync(new TableEntity(list.Domain, ListRow(list))
             {
                 ["Address"] = list.Address,
                 ["Members"] = string.Join('\n', info.Members.Select(m => m.Address)),
@@ -363,7 +367,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
 
     public async Task RemoveListAsync(MailAddress list, CancellationToken cancellationToken = default)
     {
-        if (!await table.DeleteEntityAsync(list.Domain, ListRow(list), cancellationToken: cancellationToken).ConfigureAwait(false))
+        if (!await table.DeleteRowAsync(list.Domain, ListRow(list), cancellationToken: cancellationToken).ConfigureAwait(false))
             throw new DirectoryException(DirectoryErrorKind.NotFound, $"no list {list}");
     }
 
@@ -373,19 +377,19 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         if (domain is not null)
             filter = TableFilter.And(TableFilter.PartitionKey(NormalizeDomain(domain)), filter);
         var list = new List<ListInfo>();
-        await foreach (var e in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in table.QueryRowsAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
             list.Add(ToList(e));
         return list.OrderBy(l => l.Address.Domain, StringComparer.Ordinal).ThenBy(l => l.Address.LocalKey, StringComparer.Ordinal).ToList();
     }
 
     private static ListInfo ToList(TableEntity e) => new(
-        MailAddress.Parse(e.GetString("Address") ?? throw new InvalidDataException($"list row {e.RowKey} has no Address")),
-        (e.GetString("Members") ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(MailAddress.Parse).ToList(),
-        e.GetDateTimeOffset("Created") ?? e.Timestamp ?? default);
+        MailAddress.Parse(e.ReadString("Address") ?? throw new InvalidDataException($"list row {e.RowKey} has no Address")),
+        (e.ReadString("Members") ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(MailAddress.Parse).ToList(),
+        e.ReadDate("Created") ?? e.Timestamp ?? default);
 
     private async Task RequireDomainAsync(string domain, CancellationToken cancellationToken)
     {
-        if (await table.GetEntityIfExistsAsync(domain, DomainRow, ["RowKey"], cancellationToken).ConfigureAwait(false) is null)
+        if (await table.GetRowAsync(domain, DomainRow, ["RowKey"], cancellationToken).ConfigureAwait(false) is null)
             throw new DirectoryException(DirectoryErrorKind.DomainNotHosted, $"domain {domain} is not hosted here (add it with: mailcloud domain add {domain})");
     }
 
@@ -405,8 +409,8 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         }
     }
 
-    private static DomainInfo ToDomain(TableEntity e) => new(e.PartitionKey, e.GetDateTimeOffset("Created") ?? e.Timestamp ?? default,
-        MailAddress.TryParse(e.GetString("CatchAll"), out var catchAll) ? catchAll : null);
+    private static DomainInfo ToDomain(TableEntity e) => new(e.PartitionKey, e.ReadDate("Created") ?? e.Timestamp ?? default,
+        MailAddress.TryParse(e.ReadString("CatchAll"), out var catchAll) ? catchAll : null);
 
     private static TableEntity ToEntity(UserInfo u)
     {
@@ -426,14 +430,14 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
     }
 
     private static UserInfo ToUser(TableEntity e) => new(
-        MailAddress.Parse(e.GetString("Address") ?? throw new InvalidDataException($"user row {e.RowKey} has no Address")),
-        e.GetInt64("QuotaBytes"),
-        e.GetDateTimeOffset("Created") ?? e.Timestamp ?? default,
-        new ScramCredential(e.GetBinary("Salt") ?? [], e.GetInt32("Iterations") ?? 0, e.GetBinary("StoredKey") ?? [], e.GetBinary("ServerKey") ?? []),
-        e.GetBoolean("Disabled") ?? false);
+        MailAddress.Parse(e.ReadString("Address") ?? throw new InvalidDataException($"user row {e.RowKey} has no Address")),
+        e.ReadInt64("QuotaBytes"),
+        e.ReadDate("Created") ?? e.Timestamp ?? default,
+        new ScramCredential(e.ReadBinary("Salt") ?? [], e.ReadInt32("Iterations") ?? 0, e.ReadBinary("StoredKey") ?? [], e.ReadBinary("ServerKey") ?? []),
+        e.ReadBoolean("Disabled") ?? false);
 
     private static AliasInfo ToAlias(TableEntity e) => new(
-        MailAddress.Parse(e.GetString("Address") ?? throw new InvalidDataException($"alias row {e.RowKey} has no Address")),
-        (e.GetString("Targets") ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(MailAddress.Parse).ToList(),
-        e.GetDateTimeOffset("Created") ?? e.Timestamp ?? default);
+        MailAddress.Parse(e.ReadString("Address") ?? throw new InvalidDataException($"alias row {e.RowKey} has no Address")),
+        (e.ReadString("Targets") ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(MailAddress.Parse).ToList(),
+        e.ReadDate("Created") ?? e.Timestamp ?? default);
 }

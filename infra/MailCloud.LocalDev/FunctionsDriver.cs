@@ -1,9 +1,10 @@
 using System.Globalization;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
+using System.Reflection;
 using System.Text.Json.Nodes;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace MailCloud.LocalDev;
 
@@ -24,32 +25,38 @@ public sealed record QueueHostSettings(int BatchSize, TimeSpan VisibilityTimeout
     }
 }
 
-/// <summary>One function folder's trigger, from its function.json.</summary>
-public sealed record FunctionTrigger(string Function, string Binding, string? Queue, string? Schedule, bool RunOnStartup);
+/// <summary>One [Function] method and its trigger, found by reflection.</summary>
+public sealed record FunctionTrigger(string Function, MethodInfo Method, string? Queue, string? Schedule, bool RunOnStartup);
 
 /// <summary>
-/// Drives the custom handler locally the way the Functions host does in Azure (Core Tools cannot be installed here):
-/// reads host.json and every function.json, polls the trigger queues, POSTs the custom-handler payload to
-/// <c>/{function}</c>, deletes the message on 2xx, lets it reappear after the visibility timeout on failure, moves it to
-/// <c>{queue}-poison</c> once it has failed <c>maxDequeueCount</c> times, and fires timer triggers on their NCRONTAB schedule.
-/// Differences from the real host: one instance (no scale-out, no leases), polling backs off from 0 to
-/// <c>maxPollingInterval</c> capped at 2 s, timers use this machine's clock without a singleton lock, and only
-/// queue and timer triggers are understood.
+/// Drives the isolated-worker functions locally the way the Functions host does in Azure (Core Tools cannot be
+/// installed here: its package downloads the host binary while installing). It finds the <c>[Function]</c> methods and
+/// their <c>[QueueTrigger]</c>/<c>[TimerTrigger]</c> attributes by reflection, creates the function class from the
+/// same service registrations the worker uses, polls the trigger queues with host.json's settings, runs the method,
+/// deletes the message when it returns, lets it reappear after the visibility timeout when it throws, moves it to
+/// <c>{queue}-poison</c> once it has failed <c>maxDequeueCount</c> times, and fires timers on their NCRONTAB schedule.
+/// Differences from the real host: one instance (no scale-out), a message being processed stays hidden for a 5-minute
+/// lease instead of being renewed, polling backs off from 0 to <c>maxPollingInterval</c> capped at 2 s, timers use this
+/// machine's clock without a singleton lock, and only queue and timer triggers with string/TimerInfo parameters are bound.
 /// </summary>
 public sealed class FunctionsDriver : IAsyncDisposable
 {
+    private const string FunctionAttribute = "Microsoft.Azure.Functions.Worker.FunctionAttribute";
+    private const string QueueTriggerAttribute = "Microsoft.Azure.Functions.Worker.QueueTriggerAttribute";
+    private const string TimerTriggerAttribute = "Microsoft.Azure.Functions.Worker.TimerTriggerAttribute";
     private static readonly TimeSpan BusyPoll = TimeSpan.FromMilliseconds(100);
     private readonly StorageAccount _account;
-    private readonly Uri _handler;
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromMinutes(5) };
+    private readonly IServiceProvider _services;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private readonly Action<string> _log;
 
-    public FunctionsDriver(StorageAccount account, Uri handler, QueueHostSettings settings, IReadOnlyList<FunctionTrigger> triggers, Action<string>? log = null)
+    public FunctionsDriver(StorageAccount account, IServiceProvider services, QueueHostSettings settings, IReadOnlyList<FunctionTrigger> triggers, Action<string>? log = null)
     {
+        if (!settings.Base64)
+            throw new NotSupportedException("host.json sets messageEncoding none; MailCloud's queues carry base64 messages (the host's default).");
         _account = account;
-        _handler = handler;
+        _services = services;
         Settings = settings;
         Triggers = triggers;
         _log = log ?? (_ => { });
@@ -58,26 +65,31 @@ public sealed class FunctionsDriver : IAsyncDisposable
     public QueueHostSettings Settings { get; }
     public IReadOnlyList<FunctionTrigger> Triggers { get; }
 
-    /// <summary>Reads host.json and the function folders beside it (the deployable layout, or the repo's functions/).</summary>
-    public static (QueueHostSettings Settings, List<FunctionTrigger> Triggers) Load(string hostJson, string functionsDirectory)
+    /// <summary>Every <c>[Function]</c> method of <paramref name="assembly"/> with a queue or timer trigger parameter.</summary>
+    public static IReadOnlyList<FunctionTrigger> Discover(Assembly assembly)
     {
         var triggers = new List<FunctionTrigger>();
-        foreach (var dir in Directory.GetDirectories(functionsDirectory).Order(StringComparer.Ordinal))
+        foreach (var type in assembly.GetExportedTypes())
         {
-            var file = Path.Combine(dir, "function.json");
-            if (!File.Exists(file))
-                continue;
-            foreach (var binding in JsonNode.Parse(File.ReadAllText(file))?["bindings"]?.AsArray() ?? [])
+            foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static))
             {
-                var type = binding?["type"]?.GetValue<string>();
-                var name = binding?["name"]?.GetValue<string>() ?? "item";
-                if (type == "queueTrigger")
-                    triggers.Add(new FunctionTrigger(Path.GetFileName(dir), name, binding!["queueName"]!.GetValue<string>(), null, false));
-                else if (type == "timerTrigger")
-                    triggers.Add(new FunctionTrigger(Path.GetFileName(dir), name, null, binding!["schedule"]!.GetValue<string>(), binding["runOnStartup"]?.GetValue<bool>() ?? false));
+                if (method.CustomAttributes.FirstOrDefault(a => a.AttributeType.FullName == FunctionAttribute) is not { } function)
+                    continue;
+                var name = (string)function.ConstructorArguments[0].Value!;
+                foreach (var p in method.GetParameters())
+                {
+                    foreach (var a in p.CustomAttributes)
+                    {
+                        if (a.AttributeType.FullName == QueueTriggerAttribute)
+                            triggers.Add(new FunctionTrigger(name, method, (string)a.ConstructorArguments[0].Value!, null, false));
+                        else if (a.AttributeType.FullName == TimerTriggerAttribute)
+                            triggers.Add(new FunctionTrigger(name, method, null, (string)a.ConstructorArguments[0].Value!,
+                                a.NamedArguments.FirstOrDefault(n => n.MemberName == "RunOnStartup").TypedValue.Value as bool? ?? false));
+                    }
+                }
             }
         }
-        return (QueueHostSettings.FromHostJson(hostJson), triggers);
+        return triggers;
     }
 
     public void Start()
@@ -86,20 +98,46 @@ public sealed class FunctionsDriver : IAsyncDisposable
             _loops.Add(t.Queue is not null ? Task.Run(() => PollAsync(t, _stop.Token)) : Task.Run(() => TimerAsync(t, _stop.Token)));
     }
 
+    /// <summary>Runs the function's method once with <paramref name="item"/> as its trigger value (a queue message's text; ignored for timers).</summary>
+    public async Task InvokeAsync(FunctionTrigger trigger, string? item, CancellationToken ct)
+    {
+        using var scope = _services.CreateScope();
+        var instance = trigger.Method.IsStatic ? null : ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, trigger.Method.DeclaringType!);
+        var args = trigger.Method.GetParameters().Select(p =>
+        {
+            if (p.ParameterType == typeof(CancellationToken))
+                return ct;
+            if (p.CustomAttributes.Any(a => a.AttributeType.FullName == QueueTriggerAttribute))
+                return p.ParameterType == typeof(BinaryData) ? BinaryData.FromString(item ?? string.Empty) : (object?)item;
+            if (p.CustomAttributes.Any(a => a.AttributeType.FullName == TimerTriggerAttribute))
+                return Activator.CreateInstance(p.ParameterType);
+            return scope.ServiceProvider.GetService(p.ParameterType);
+        }).ToArray();
+        try
+        {
+            if (trigger.Method.Invoke(instance, args) is Task task)
+                await task.ConfigureAwait(false);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+        }
+    }
+
     private async Task PollAsync(FunctionTrigger trigger, CancellationToken ct)
     {
-        var queue = _account.Queues.GetQueueClient(trigger.Queue!, Settings.Base64 ? QueueMessageEncoding.Base64 : QueueMessageEncoding.None);
-        var poison = _account.Queues.GetQueueClient(trigger.Queue + "-poison", Settings.Base64 ? QueueMessageEncoding.Base64 : QueueMessageEncoding.None);
+        var queue = _account.Queues.GetQueueClient(trigger.Queue!);
+        var poison = _account.Queues.GetQueueClient(trigger.Queue + "-poison");
         var idleCap = Settings.MaxPollingInterval < TimeSpan.FromSeconds(2) ? Settings.MaxPollingInterval : TimeSpan.FromSeconds(2);
         var delay = TimeSpan.Zero;
-        // While a message runs it stays hidden this long; the real host renews it, we give handlers 5 minutes.
+        // While a message runs it stays hidden this long; the real host renews it, we give functions 5 minutes.
         var lease = TimeSpan.FromMinutes(5);
         while (!ct.IsCancellationRequested)
         {
-            IReadOnlyList<QueueMessage> batch;
+            QueueMessage[] batch;
             try
             {
-                batch = await queue.ReceiveMessagesAsync(Math.Clamp(Settings.BatchSize, 1, 32), lease, ct);
+                batch = (await queue.ReceiveMessagesAsync(Math.Clamp(Settings.BatchSize, 1, 32), lease, ct)).Value;
             }
             catch (OperationCanceledException)
             {
@@ -110,7 +148,7 @@ public sealed class FunctionsDriver : IAsyncDisposable
                 _log($"{trigger.Function}: receive failed: {e.Message}");
                 batch = [];
             }
-            if (batch.Count == 0)
+            if (batch.Length == 0)
             {
                 delay = delay == TimeSpan.Zero ? BusyPoll : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, idleCap.Ticks));
                 try { await Task.Delay(delay, ct); } catch (OperationCanceledException) { return; }
@@ -126,47 +164,32 @@ public sealed class FunctionsDriver : IAsyncDisposable
         bool ok;
         try
         {
-            var payload = new JsonObject
-            {
-                ["Data"] = new JsonObject { [trigger.Binding] = message.Body.ToString() },
-                ["Metadata"] = new JsonObject
-                {
-                    ["DequeueCount"] = message.DequeueCount,
-                    ["Id"] = message.MessageId,
-                    ["InsertionTime"] = message.InsertionTime,
-                    ["ExpirationTime"] = message.ExpirationTime,
-                    ["PopReceipt"] = message.PopReceipt,
-                    ["sys"] = new JsonObject { ["MethodName"] = trigger.Function, ["UtcNow"] = DateTimeOffset.UtcNow, ["RandGuid"] = Guid.NewGuid().ToString() },
-                },
-            };
-            using var response = await _http.PostAsync(new Uri(_handler, trigger.Function), new StringContent(payload.ToJsonString(), Encoding.UTF8, "application/json"), ct);
-            ok = response.IsSuccessStatusCode;
-            if (!ok)
-                _log($"{trigger.Function}: message {message.MessageId} failed (attempt {message.DequeueCount}): {await response.Content.ReadAsStringAsync(ct)}");
+            await InvokeAsync(trigger, message.Body.ToString(), ct);
+            ok = true;
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             return; // shutting down: the message reappears after its lease, as with a stopped host
         }
-        catch (HttpRequestException e)
+        catch (Exception e)
         {
             ok = false;
-            _log($"{trigger.Function}: handler unreachable: {e.Message}");
+            _log($"{trigger.Function}: message {message.MessageId} failed (attempt {message.DequeueCount}): {e.GetType().Name}: {e.Message}");
         }
 
         try
         {
             if (ok)
-                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt!, ct);
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
             else if (message.DequeueCount >= Settings.MaxDequeueCount)
             {
-                await poison.CreateIfNotExistsAsync(ct);
+                await poison.CreateIfNotExistsAsync(cancellationToken: ct);
                 await poison.SendMessageAsync(message.Body, timeToLive: Timeout.InfiniteTimeSpan, cancellationToken: ct);
-                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt!, ct);
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
                 _log($"{trigger.Function}: message {message.MessageId} moved to {trigger.Queue}-poison after {message.DequeueCount} attempts");
             }
             else
-                await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt!, Settings.VisibilityTimeout, cancellationToken: ct);
+                await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: Settings.VisibilityTimeout, cancellationToken: ct);
         }
         catch (Exception e) when (e is Azure.RequestFailedException or OperationCanceledException or HttpRequestException)
         {
@@ -188,18 +211,17 @@ public sealed class FunctionsDriver : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs a timer function now (as the host's admin endpoint can).</summary>
+    /// <summary>Runs a timer function now (as the host's admin endpoint can); false when it threw.</summary>
     public async Task<bool> FireAsync(FunctionTrigger trigger, CancellationToken ct = default)
     {
         try
         {
-            var payload = new JsonObject { ["Data"] = new JsonObject { [trigger.Binding] = new JsonObject { ["IsPastDue"] = false } }, ["Metadata"] = new JsonObject() };
-            using var response = await _http.PostAsync(new Uri(_handler, trigger.Function), JsonContent.Create(payload), ct);
-            return response.IsSuccessStatusCode;
+            await InvokeAsync(trigger, null, ct);
+            return true;
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        catch (Exception e) when (!ct.IsCancellationRequested)
         {
-            _log($"{trigger.Function}: timer run failed: {e.Message}");
+            _log($"{trigger.Function}: timer run failed: {e.GetType().Name}: {e.Message}");
             return false;
         }
     }
@@ -218,7 +240,6 @@ public sealed class FunctionsDriver : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
-        _http.Dispose();
         _stop.Dispose();
     }
 }

@@ -1,8 +1,14 @@
 using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 
 namespace MailCloud.Storage;
 
-/// <summary>Options shared by the Blob, Queue and Table clients (retry policy, service versions, request counting).</summary>
+/// <summary>
+/// What MailCloud sets on every storage client: retries, transport, transfer sizes and the shared request counter.
+/// Copied onto the SDK's Blob, Queue and Table client options by <see cref="StorageAccount"/>.
+/// </summary>
 public sealed class StorageClientOptions : ClientOptions
 {
     public StorageClientOptions()
@@ -14,14 +20,9 @@ public sealed class StorageClientOptions : ClientOptions
         Retry.MaxDelay = TimeSpan.FromSeconds(10);
         Retry.NetworkTimeout = TimeSpan.FromSeconds(100);
         Diagnostics.IsLoggingContentEnabled = false;
+        Diagnostics.IsDistributedTracingEnabled = false;
         Diagnostics.ApplicationId = "MailCloud";
     }
-
-    /// <summary>x-ms-version for Blob and Queue requests.</summary>
-    public string BlobQueueServiceVersion { get; set; } = "2025-05-05";
-
-    /// <summary>x-ms-version for Table requests (the Table service accepts the older version family).</summary>
-    public string TableServiceVersion { get; set; } = "2019-02-02";
 
     /// <summary>Counts every HTTP attempt by service and operation; shared by all clients made from these options.</summary>
     public StorageRequestCounter RequestCounter { get; set; } = new();
@@ -39,5 +40,29 @@ public sealed class StorageClientOptions : ClientOptions
         o.Retry.MaxRetries = 1;
         o.Retry.NetworkTimeout = TimeSpan.FromSeconds(15);
         return o;
+    }
+
+    internal BlobClientOptions ForBlobs() => Apply(new BlobClientOptions(), "blob");
+
+    /// <summary>Queue messages are base64, as the Functions queue trigger expects by default.</summary>
+    internal QueueClientOptions ForQueues() => Apply(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }, "queue");
+
+    internal TableClientOptions ForTables() => Apply(new TableClientOptions(), "table");
+
+    private T Apply<T>(T target, string service) where T : ClientOptions
+    {
+        target.Retry.Mode = Retry.Mode;
+        target.Retry.MaxRetries = Retry.MaxRetries;
+        target.Retry.Delay = Retry.Delay;
+        target.Retry.MaxDelay = Retry.MaxDelay;
+        target.Retry.NetworkTimeout = Retry.NetworkTimeout;
+        target.Transport = Transport;
+        target.Diagnostics.IsLoggingEnabled = Diagnostics.IsLoggingEnabled;
+        target.Diagnostics.IsLoggingContentEnabled = false;
+        target.Diagnostics.IsDistributedTracingEnabled = Diagnostics.IsDistributedTracingEnabled;
+        target.Diagnostics.ApplicationId = Diagnostics.ApplicationId;
+        // Per retry: every attempt is a billed request.
+        target.AddPolicy(new RequestCountingPolicy(RequestCounter, service), HttpPipelinePosition.PerRetry);
+        return target;
     }
 }

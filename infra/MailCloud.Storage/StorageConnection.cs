@@ -1,109 +1,83 @@
 using Azure.Core;
+using Azure.Storage.Blobs;
 
 namespace MailCloud.Storage;
 
 /// <summary>
-/// Where the storage account lives and how to authenticate to it: parsed from a connection string
-/// (SharedKey, including <c>UseDevelopmentStorage=true</c>) or built from endpoints plus an Entra ID credential.
+/// Where the storage account lives and how to authenticate to it: a connection string (account key, including
+/// <c>UseDevelopmentStorage=true</c> and explicit endpoints) or, in Azure, an account name plus an Entra ID credential.
+/// The SDK clients parse the connection string; this type only keeps what the clients are built from.
 /// </summary>
 public sealed class StorageConnection
 {
-    /// <summary>The well-known Azurite/emulator account key (public, documented by Microsoft).</summary>
+    /// <summary>The well-known Azurite/emulator account (public, documented by Microsoft).</summary>
     public const string DevelopmentAccountName = "devstoreaccount1";
     public const string DevelopmentAccountKey =
         "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-    public required Uri BlobEndpoint { get; init; }
-    public required Uri QueueEndpoint { get; init; }
-    public required Uri TableEndpoint { get; init; }
-    public required string AccountName { get; init; }
-    public SharedKeyCredential? SharedKey { get; init; }
-    public TokenCredential? TokenCredential { get; init; }
+    private StorageConnection(string accountName, Uri blob, Uri queue, Uri table, string? connectionString, TokenCredential? credential)
+    {
+        AccountName = accountName;
+        BlobEndpoint = blob;
+        QueueEndpoint = queue;
+        TableEndpoint = table;
+        ConnectionString = connectionString;
+        TokenCredential = credential;
+    }
+
+    public string AccountName { get; }
+    public Uri BlobEndpoint { get; }
+    public Uri QueueEndpoint { get; }
+    public Uri TableEndpoint { get; }
+
+    /// <summary>Set when the clients authenticate with the account key of a connection string.</summary>
+    public string? ConnectionString { get; }
+
+    /// <summary>Set when the clients authenticate with Entra ID (managed identity).</summary>
+    public TokenCredential? TokenCredential { get; }
 
     /// <summary>A printable description that never contains the key.</summary>
     public override string ToString() => $"{AccountName} (blob {BlobEndpoint}, queue {QueueEndpoint}, table {TableEndpoint})";
 
-    public static StorageConnection Development(string host = "127.0.0.1", int blobPort = 10000, int queuePort = 10001, int tablePort = 10002) => new()
-    {
-        AccountName = DevelopmentAccountName,
-        SharedKey = new SharedKeyCredential(DevelopmentAccountName, DevelopmentAccountKey),
-        BlobEndpoint = new Uri($"http://{host}:{blobPort}/{DevelopmentAccountName}"),
-        QueueEndpoint = new Uri($"http://{host}:{queuePort}/{DevelopmentAccountName}"),
-        TableEndpoint = new Uri($"http://{host}:{tablePort}/{DevelopmentAccountName}"),
-    };
+    /// <summary>Azurite on the given host and ports (path-style endpoints with the well-known account).</summary>
+    public static StorageConnection Development(string host = "127.0.0.1", int blobPort = 10000, int queuePort = 10001, int tablePort = 10002) =>
+        Parse(DevelopmentConnectionString(host, blobPort, queuePort, tablePort));
 
-    /// <summary>Endpoints of a real account in Azure, authenticated with Entra ID (managed identity and friends).</summary>
-    public static StorageConnection FromAccount(string accountName, TokenCredential credential, string endpointSuffix = "core.windows.net") => new()
-    {
-        AccountName = accountName,
-        TokenCredential = credential,
-        BlobEndpoint = new Uri($"https://{accountName}.blob.{endpointSuffix}"),
-        QueueEndpoint = new Uri($"https://{accountName}.queue.{endpointSuffix}"),
-        TableEndpoint = new Uri($"https://{accountName}.table.{endpointSuffix}"),
-    };
+    public static string DevelopmentConnectionString(string host, int blobPort, int queuePort, int tablePort) =>
+        $"DefaultEndpointsProtocol=http;AccountName={DevelopmentAccountName};AccountKey={DevelopmentAccountKey};" +
+        $"BlobEndpoint=http://{host}:{blobPort}/{DevelopmentAccountName};" +
+        $"QueueEndpoint=http://{host}:{queuePort}/{DevelopmentAccountName};" +
+        $"TableEndpoint=http://{host}:{tablePort}/{DevelopmentAccountName};";
+
+    /// <summary>A real account in Azure, authenticated with Entra ID (managed identity and friends).</summary>
+    public static StorageConnection FromAccount(string accountName, TokenCredential credential, string endpointSuffix = "core.windows.net") => new(
+        accountName,
+        new Uri($"https://{accountName}.blob.{endpointSuffix}"),
+        new Uri($"https://{accountName}.queue.{endpointSuffix}"),
+        new Uri($"https://{accountName}.table.{endpointSuffix}"),
+        null, credential);
 
     /// <summary>
-    /// Parses an Azure Storage connection string. Supported: <c>UseDevelopmentStorage=true</c>;
-    /// <c>DefaultEndpointsProtocol</c>/<c>AccountName</c>/<c>AccountKey</c>/<c>EndpointSuffix</c>;
-    /// explicit <c>BlobEndpoint</c>/<c>QueueEndpoint</c>/<c>TableEndpoint</c>.
+    /// Checks a connection string by letting the SDK parse it and keeps it. Supported forms are the SDK's:
+    /// <c>UseDevelopmentStorage=true</c>, <c>AccountName</c>/<c>AccountKey</c>/<c>EndpointSuffix</c>, explicit
+    /// <c>BlobEndpoint</c>/<c>QueueEndpoint</c>/<c>TableEndpoint</c>. Errors never echo the key.
     /// </summary>
     public static StorageConnection Parse(string connectionString)
     {
         ArgumentNullException.ThrowIfNull(connectionString);
-        var parts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var segment in connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        try
         {
-            int eq = segment.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0)
-                throw new FormatException($"Connection string segment '{Redact(segment)}' is not of the form Name=Value.");
-            parts[segment[..eq].Trim()] = segment[(eq + 1)..].Trim();
+            var blobs = new BlobServiceClient(connectionString);
+            var queues = new Azure.Storage.Queues.QueueServiceClient(connectionString);
+            var tables = new Azure.Data.Tables.TableServiceClient(connectionString);
+            if (string.IsNullOrEmpty(blobs.AccountName))
+                throw new FormatException("Connection string does not name the account (AccountName).");
+            return new StorageConnection(blobs.AccountName, blobs.Uri, queues.Uri, tables.Uri, connectionString, null);
         }
-
-        if (parts.TryGetValue("UseDevelopmentStorage", out var dev) && bool.TryParse(dev, out var isDev) && isDev)
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or UriFormatException or IndexOutOfRangeException)
         {
-            var baseConn = Development();
-            if (parts.TryGetValue("DevelopmentStorageProxyUri", out var proxy) && Uri.TryCreate(proxy, UriKind.Absolute, out var proxyUri))
-                baseConn = Development(proxyUri.Host);
-            return baseConn;
+            throw new FormatException("Not a usable Azure Storage connection string (expected UseDevelopmentStorage=true, " +
+                                      "AccountName=...;AccountKey=... or explicit BlobEndpoint/QueueEndpoint/TableEndpoint with AccountKey).");
         }
-
-        parts.TryGetValue("AccountName", out var account);
-        parts.TryGetValue("AccountKey", out var key);
-        var protocol = parts.GetValueOrDefault("DefaultEndpointsProtocol", "https");
-        var suffix = parts.GetValueOrDefault("EndpointSuffix", "core.windows.net");
-
-        Uri? Endpoint(string name, string service)
-        {
-            if (parts.TryGetValue(name, out var explicitEndpoint))
-            {
-                if (!Uri.TryCreate(explicitEndpoint.TrimEnd('/'), UriKind.Absolute, out var uri))
-                    throw new FormatException($"{name} '{explicitEndpoint}' is not an absolute URI.");
-                return uri;
-            }
-            return account is null ? null : new Uri($"{protocol}://{account}.{service}.{suffix}");
-        }
-
-        var blob = Endpoint("BlobEndpoint", "blob");
-        var queue = Endpoint("QueueEndpoint", "queue");
-        var table = Endpoint("TableEndpoint", "table");
-        if (blob is null || queue is null || table is null)
-            throw new FormatException("Connection string needs AccountName (or explicit BlobEndpoint, QueueEndpoint and TableEndpoint).");
-
-        // Path-style endpoints (Azurite, explicit endpoints) carry the account as the first path segment.
-        account ??= blob.AbsolutePath.Trim('/').Split('/')[0];
-        if (string.IsNullOrEmpty(account))
-            throw new FormatException("Connection string does not name the account (AccountName).");
-
-        return new StorageConnection
-        {
-            AccountName = account,
-            SharedKey = key is null ? null : new SharedKeyCredential(account, key),
-            BlobEndpoint = blob,
-            QueueEndpoint = queue,
-            TableEndpoint = table,
-        };
     }
-
-    private static string Redact(string segment) =>
-        segment.StartsWith("AccountKey", StringComparison.OrdinalIgnoreCase) ? "AccountKey=***" : segment;
 }

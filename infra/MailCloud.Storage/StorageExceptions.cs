@@ -2,18 +2,14 @@ using Azure;
 
 namespace MailCloud.Storage;
 
-/// <summary>
-/// 412 Precondition Failed: an ETag condition did not hold (someone else changed the entity or blob first).
-/// A distinct type so optimistic-concurrency loops can catch exactly this and retry.
-/// </summary>
-public sealed class PreconditionFailedException(string message, string? errorCode)
-    : RequestFailedException(412, message, errorCode, null);
-
 /// <summary>Common status checks over <see cref="RequestFailedException"/>.</summary>
 public static class StorageErrors
 {
     public static bool IsNotFound(this RequestFailedException e) => e.Status == 404;
     public static bool IsConflict(this RequestFailedException e) => e.Status == 409;
+
+    /// <summary>412: an ETag condition did not hold (someone else changed the entity or blob first); retry after a re-read.</summary>
+    public static bool IsPreconditionFailed(this RequestFailedException e) => e.Status == 412;
 
     /// <summary>The service could not be reached at all (no HTTP status): connection refused, DNS, timeout.</summary>
     public static bool IsUnreachable(Exception e) =>

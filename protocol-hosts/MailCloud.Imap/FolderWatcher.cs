@@ -19,14 +19,14 @@ public sealed record FolderChanges(FolderInfo? Folder, IReadOnlyList<MailboxMess
 public sealed class FolderWatcher : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<(string User, string Folder), Entry> _entries = new();
-    private readonly MailboxStore _store;
+    private readonly IMailboxStore _store;
     private readonly TimeSpan _interval;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private readonly Lock _gate = new();
 
-    public FolderWatcher(MailboxStore store, TimeSpan interval, ILogger logger)
+    public FolderWatcher(IMailboxStore store, TimeSpan interval, ILogger logger)
     {
         _store = store;
         _interval = interval;

@@ -233,13 +233,13 @@ public sealed partial class ImapSession
         var now = DateTimeOffset.UtcNow;
         var id = MessageIds.New(now);
         var blob = MessageIds.BlobPath(id, now);
-        await messages.GetBlobClient(blob).UploadAsync(new BinaryData(bytes), new Storage.BlobUploadOptions { ContentType = "message/rfc822" }, ct);
+        await messages.WriteAsync(blob, bytes, ct);
         var summary = MessageSummary.Of(MimeParser.Parse(bytes, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader }));
         var entry = new MailboxEntry(id, blob, bytes.Length, internalDate.ToUniversalTime(), flags, MailboxWriter.SummaryProperties(summary));
         AddedEntry added;
         try
         {
-            added = (await store.Writer.AddAsync(User!, name, [entry], createFolder: false, ct))[0];
+            added = (await store.AddAsync(User!, name, [entry], createFolder: false, ct))[0];
         }
         catch (FolderNotFoundException)
         {

@@ -15,7 +15,6 @@ public sealed partial class ImapSession
     /// <summary>Messages per table query in FETCH, SEARCH and COPY: one page of the table service.</summary>
     private const int FetchChunk = 1000;
 
-    private static readonly string[] SummaryColumns = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated", "Header"];
 
     /// <summary>
     /// Merges changes made by other sessions and deliveries into this session's view and reports them: flag
@@ -162,7 +161,7 @@ public sealed partial class ImapSession
         foreach (var chunk in indexes.Chunk(FetchChunk))
         {
             var messagesInChunk = chunk.Select(i => sel.Messages[i]).ToList();
-            var rows = needsRow ? await LoadRowsAsync(messagesInChunk, SummaryColumns, ct) : null;
+            var rows = needsRow ? await LoadRowsAsync(messagesInChunk, MessageDetail.Summary, ct) : null;
             var flagsChanged = new HashSet<long>();
             if (setsSeen)
             {
@@ -178,7 +177,7 @@ public sealed partial class ImapSession
             foreach (var index in chunk)
             {
                 var m = sel.Messages[index];
-                TableEntity? row = null;
+                MessageDetails? row = null;
                 if (rows is not null && !rows.TryGetValue(m.Uid, out row))
                 {
                     missing = true; // expunged by another session; RFC 2180 4.1.1
@@ -191,25 +190,24 @@ public sealed partial class ImapSession
         return missing ? "NO [EXPUNGEISSUED] Some messages were expunged by another session" : "OK FETCH completed";
     }
 
-    private async Task<Dictionary<long, TableEntity>> LoadRowsAsync(IReadOnlyList<ViewMessage> chunk, string[]? columns, CancellationToken ct)
+    private async Task<Dictionary<long, MessageDetails>> LoadRowsAsync(IReadOnlyList<ViewMessage> chunk, MessageDetail detail, CancellationToken ct)
     {
-        var rows = new Dictionary<long, TableEntity>();
+        var rows = new Dictionary<long, MessageDetails>();
         if (chunk.Count <= 4)
         {
             // A few messages (a client opening one): point reads beat a range query.
             foreach (var m in chunk)
             {
-                if (await store.GetMessageAsync(User!, _selected!.Name, m.Uid, columns, ct) is { } row)
+                if (await store.GetMessageAsync(User!, _selected!.Name, m.Uid, detail, ct) is { } row)
                     rows[m.Uid] = row;
             }
             return rows;
         }
         var wanted = chunk.Select(m => m.Uid).ToHashSet();
-        await foreach (var e in store.QueryMessagesAsync(User!, _selected!.Name, chunk.Min(m => m.Uid), chunk.Max(m => m.Uid), columns, ct))
+        await foreach (var e in store.QueryMessagesAsync(User!, _selected!.Name, chunk.Min(m => m.Uid), chunk.Max(m => m.Uid), detail, ct))
         {
-            var uid = e.GetInt64("Uid") ?? 0;
-            if (wanted.Contains(uid))
-                rows[uid] = e;
+            if (wanted.Contains(e.Uid))
+                rows[e.Uid] = e;
         }
         return rows;
     }
@@ -226,7 +224,7 @@ public sealed partial class ImapSession
         }
     }
 
-    private async Task WriteFetchAsync(PipeWriter output, int seq, ViewMessage m, TableEntity? row, List<FetchItem> items, bool includeFlags, CancellationToken ct)
+    private async Task WriteFetchAsync(PipeWriter output, int seq, ViewMessage m, MessageDetails? row, List<FetchItem> items, bool includeFlags, CancellationToken ct)
     {
         var head = new StringBuilder().Append("* ").Append(seq).Append(" FETCH (");
         bool first = true;
@@ -237,8 +235,8 @@ public sealed partial class ImapSession
             first = false;
         }
         ParsedMessage? parsed = null;
-        if (row is not null && (row.GetBoolean("SummaryTruncated") == true || row.GetString("Parts") is null) && items.Any(i => i.NeedsRow))
-            parsed = await ParseWholeAsync(row.GetString("Blob") ?? string.Empty, ct);
+        if (row is not null && (row.SummaryTruncated || row.Parts is null) && items.Any(i => i.NeedsRow))
+            parsed = await ParseWholeAsync(row.Blob, ct);
         bool flagsWritten = false;
         foreach (var item in items)
         {
@@ -267,15 +265,15 @@ public sealed partial class ImapSession
                     break;
                 case FetchKind.Envelope:
                     Sep();
-                    head.Append("ENVELOPE ").Append(parsed is not null ? ImapViews.Envelope(parsed.Root) : row!.GetString("Envelope") ?? "NIL");
+                    head.Append("ENVELOPE ").Append(parsed is not null ? ImapViews.Envelope(parsed.Root) : row!.Envelope ?? "NIL");
                     break;
                 case FetchKind.Body:
                     Sep();
-                    head.Append("BODY ").Append(parsed is not null ? ImapViews.Body(parsed.Root) : row!.GetString("Body") ?? "NIL");
+                    head.Append("BODY ").Append(parsed is not null ? ImapViews.Body(parsed.Root) : row!.Body ?? "NIL");
                     break;
                 case FetchKind.BodyStructure:
                     Sep();
-                    head.Append("BODYSTRUCTURE ").Append(parsed is not null ? ImapViews.BodyStructure(parsed.Root) : row!.GetString("BodyStructure") ?? "NIL");
+                    head.Append("BODYSTRUCTURE ").Append(parsed is not null ? ImapViews.BodyStructure(parsed.Root) : row!.BodyStructure ?? "NIL");
                     break;
                 case FetchKind.Section:
                     Sep();
@@ -321,7 +319,7 @@ public sealed partial class ImapSession
 
     private async Task<ParsedMessage> ParseWholeAsync(string blob, CancellationToken ct)
     {
-        var bytes = (await messages.GetBlobClient(blob).DownloadContentAsync(ct)).ToArray();
+        var bytes = await messages.ReadAllAsync(blob, ct);
         return new ParsedMessage(bytes, MimeParser.Parse(bytes));
     }
 
@@ -329,16 +327,16 @@ public sealed partial class ImapSession
     /// Writes BODY[section]&lt;partial&gt; as a literal: the byte range the stored part offsets give, streamed from the
     /// blob with a ranged read; HEADER.FIELDS reads the header block and keeps the fields asked for.
     /// </summary>
-    private async Task WriteSectionAsync(PipeWriter output, FetchItem item, ViewMessage m, TableEntity row, ParsedMessage? parsed, CancellationToken ct)
+    private async Task WriteSectionAsync(PipeWriter output, FetchItem item, ViewMessage m, MessageDetails row, ParsedMessage? parsed, CancellationToken ct)
     {
-        IMimePart? root = parsed is not null ? parsed.Root : PartMap.Parse(row.GetString("Parts"));
+        IMimePart? root = parsed is not null ? parsed.Root : PartMap.Parse(row.Parts);
         var section = root is null ? null : ImapViews.Resolve(root, item.Section);
         if (section is null)
         {
             output.Write("NIL"u8);
             return;
         }
-        var blob = row.GetString("Blob") ?? string.Empty;
+        var blob = row.Blob;
         if (section.Fields is not null)
         {
             var range = await ReadRangeAsync(row, parsed, section.Offset, section.Length, ct);
@@ -351,17 +349,17 @@ public sealed partial class ImapSession
         output.Write(Encoding.ASCII.GetBytes($"{{{length}}}\r\n"));
         if (length == 0)
             return;
-        if (parsed is not null || row.GetBinary("Header") is { } header && section.Offset + start + length <= header.Length)
+        if (parsed is not null || row.Header is { } header && section.Offset + start + length <= header.Length)
         {
             output.Write((await ReadRangeAsync(row, parsed, section.Offset + start, length, ct)).Span);
             return;
         }
-        await using var download = await messages.GetBlobClient(blob).DownloadStreamingAsync(new HttpRange(section.Offset + start, length), cancellationToken: ct);
+        await using var download = await messages.OpenReadAsync(blob, section.Offset + start, length, ct);
         long copied = 0;
         while (copied < length)
         {
             var memory = output.GetMemory((int)Math.Min(64 * 1024, length - copied));
-            var n = await download.Content.ReadAsync(memory[..(int)Math.Min(memory.Length, length - copied)], ct);
+            var n = await download.ReadAsync(memory[..(int)Math.Min(memory.Length, length - copied)], ct);
             if (n == 0)
                 throw new IOException($"blob {blob} ended before the announced literal");
             output.Advance(n);
@@ -375,9 +373,9 @@ public sealed partial class ImapSession
     /// A part's content with its transfer encoding undone (BINARY): the part's MIME header and body are ranged reads.
     /// Null when the part does not exist. An unknown encoding is served as is.
     /// </summary>
-    private async Task<byte[]?> DecodedPartAsync(string part, TableEntity row, ParsedMessage? parsed, CancellationToken ct)
+    private async Task<byte[]?> DecodedPartAsync(string part, MessageDetails row, ParsedMessage? parsed, CancellationToken ct)
     {
-        IMimePart? root = parsed is not null ? parsed.Root : PartMap.Parse(row.GetString("Parts"));
+        IMimePart? root = parsed is not null ? parsed.Root : PartMap.Parse(row.Parts);
         if (root is null)
             return null;
         var body = ImapViews.Resolve(root, part);
@@ -403,22 +401,22 @@ public sealed partial class ImapSession
     }
 
     /// <summary>Bytes of a message: from a whole parse, from the header block kept in the row, or a ranged blob read.</summary>
-    private async Task<ReadOnlyMemory<byte>> ReadRangeAsync(TableEntity row, ParsedMessage? parsed, long offset, long length, CancellationToken ct)
+    private async Task<ReadOnlyMemory<byte>> ReadRangeAsync(MessageDetails row, ParsedMessage? parsed, long offset, long length, CancellationToken ct)
     {
         if (parsed is not null)
             return parsed.Bytes.AsMemory((int)offset, (int)length);
-        if (row.GetBinary("Header") is { } header && offset + length <= header.Length)
+        if (row.Header is { } header && offset + length <= header.Length)
             return header.AsMemory((int)offset, (int)length);
-        return await DownloadRangeAsync(row.GetString("Blob") ?? string.Empty, offset, length, ct);
+        return await DownloadRangeAsync(row.Blob, offset, length, ct);
     }
 
     private async Task<ReadOnlyMemory<byte>> DownloadRangeAsync(string blob, long offset, long length, CancellationToken ct)
     {
         if (length == 0)
             return ReadOnlyMemory<byte>.Empty;
-        await using var download = await messages.GetBlobClient(blob).DownloadStreamingAsync(new HttpRange(offset, length), cancellationToken: ct);
+        await using var download = await messages.OpenReadAsync(blob, offset, length, ct);
         var buffer = new MemoryStream();
-        await download.Content.CopyToAsync(buffer, ct);
+        await download.CopyToAsync(buffer, ct);
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 
@@ -506,20 +504,19 @@ public sealed partial class ImapSession
         var results = new List<AddedEntry>();
         foreach (var chunk in chosen.Chunk(FetchChunk))
         {
-            var rows = await LoadRowsAsync(chunk, null, ct);
+            var rows = await LoadRowsAsync(chunk, MessageDetail.Copy, ct);
             var now = DateTimeOffset.UtcNow;
             var entries = new List<MailboxEntry>();
             foreach (var m in chunk)
             {
                 if (!rows.TryGetValue(m.Uid, out var row))
                     continue;
-                entries.Add(new MailboxEntry(Core.MessageIds.New(now), row.GetString("Blob") ?? string.Empty, row.GetInt64("Size") ?? m.Size,
-                    row.GetDateTimeOffset("InternalDate") ?? m.InternalDate, row.GetString("Flags") ?? m.Flags, MailboxWriter.CopyProperties(row)));
+                entries.Add(row.CopyAs(Core.MessageIds.New(now)));
                 sources.Add(m.Uid);
             }
             try
             {
-                results.AddRange(await store.Writer.AddAsync(User!, target, entries, createFolder: false, ct));
+                results.AddRange(await store.AddAsync(User!, target, entries, createFolder: false, ct));
             }
             catch (FolderNotFoundException)
             {

@@ -12,7 +12,6 @@ namespace MailCloud.Imap;
 /// </summary>
 public sealed partial class ImapSession
 {
-    private static readonly string[] SearchColumns = ["Uid", "Subject", "From", "To", "Cc", "Date", "Parts", "Blob", "Header"];
 
     private async Task<Completion> SearchAsync(ImapCommand c, PipeWriter output, CancellationToken ct)
     {
@@ -44,11 +43,11 @@ public sealed partial class ImapSession
         for (int start = 0; start < sel.Messages.Count; start += FetchChunk)
         {
             var chunk = sel.Messages.GetRange(start, Math.Min(FetchChunk, sel.Messages.Count - start));
-            var rows = (key.Needs & 7) != 0 ? await LoadRowsAsync(chunk, SearchColumns, ct) : null;
+            var rows = (key.Needs & 7) != 0 ? await LoadRowsAsync(chunk, MessageDetail.Search, ct) : null;
             for (int j = 0; j < chunk.Count; j++)
             {
                 var m = chunk[j];
-                TableEntity? row = null;
+                MessageDetails? row = null;
                 if (rows is not null && !rows.TryGetValue(m.Uid, out row))
                     continue; // expunged elsewhere
                 var subject = new SearchSubject(start + j + 1, m, row);
@@ -100,11 +99,11 @@ public sealed partial class ImapSession
     };
 
     /// <summary>One message under evaluation; the header block and the text are loaded on first use.</summary>
-    private sealed class SearchSubject(int seq, ViewMessage message, TableEntity? row)
+    private sealed class SearchSubject(int seq, ViewMessage message, MessageDetails? row)
     {
         public int Seq { get; } = seq;
         public ViewMessage Message { get; } = message;
-        public TableEntity? Row { get; } = row;
+        public MessageDetails? Row { get; } = row;
         public MimeEntity? Headers { get; set; }
         public string? Text { get; set; }
     }
@@ -132,7 +131,7 @@ public sealed partial class ImapSession
             case DateKey d:
             {
                 DateOnly? date = d.Sent
-                    ? s.Row?.GetDateTimeOffset("Date") is { } sent ? DateOnly.FromDateTime(sent.UtcDateTime) : null
+                    ? s.Row?.Date is { } sent ? DateOnly.FromDateTime(sent.UtcDateTime) : null
                     : DateOnly.FromDateTime(m.InternalDate.UtcDateTime);
                 if (date is null)
                     return false;
@@ -164,17 +163,17 @@ public sealed partial class ImapSession
     private async Task<bool> MatchesTextAsync(TextKey t, SearchSubject s, CancellationToken ct)
     {
         static bool Has(string? haystack, string needle) => haystack is not null && haystack.Contains(needle, StringComparison.OrdinalIgnoreCase);
-        string? Column(string name) => s.Row?.GetString(name) is { } raw ? EncodedWords.Decode(raw) : null;
+        static string? Decoded(string? raw) => raw is null ? null : EncodedWords.Decode(raw);
         switch (t.Field)
         {
             case SearchText.From:
-                return Has(Column("From"), t.Value);
+                return Has(Decoded(s.Row?.From), t.Value);
             case SearchText.To:
-                return Has(Column("To"), t.Value);
+                return Has(Decoded(s.Row?.To), t.Value);
             case SearchText.Cc:
-                return Has(Column("Cc"), t.Value);
+                return Has(Decoded(s.Row?.Cc), t.Value);
             case SearchText.Subject:
-                return Has(s.Row?.GetString("Subject"), t.Value);
+                return Has(s.Row?.Subject, t.Value);
             case SearchText.Bcc or SearchText.Header:
             {
                 var headers = await HeadersAsync(s, ct);
@@ -196,10 +195,10 @@ public sealed partial class ImapSession
     {
         if (s.Headers is not null)
             return s.Headers;
-        var blob = s.Row?.GetString("Blob") ?? string.Empty;
-        var root = PartMap.Parse(s.Row?.GetString("Parts"));
+        var blob = s.Row?.Blob ?? string.Empty;
+        var root = PartMap.Parse(s.Row?.Parts);
         byte[] header;
-        if (s.Row?.GetBinary("Header") is { } stored)
+        if (s.Row?.Header is { } stored)
             header = stored; // kept in the row at delivery: no blob read
         else if (root is not null)
             header = (await DownloadRangeAsync(blob, root.HeaderStart, root.BodyStart - root.HeaderStart, ct)).ToArray();
@@ -214,7 +213,7 @@ public sealed partial class ImapSession
     {
         if (s.Text is not null)
             return s.Text;
-        var parsed = await ParseWholeAsync(s.Row?.GetString("Blob") ?? string.Empty, ct);
+        var parsed = await ParseWholeAsync(s.Row?.Blob ?? string.Empty, ct);
         var texts = parsed.Root.Walk().Where(e => e.Children.Count == 0 && e.Message is null && e.MediaType == "text").Select(e => e.GetText(parsed.Bytes));
         s.Text = string.Join("\n", texts);
         return s.Text;

@@ -33,8 +33,8 @@ internal readonly record struct Completion(string? Text, ImapAction Action = Ima
 }
 
 /// <summary>
-/// One IMAP session: states and commands over the mailbox table (<see cref="MailboxStore"/>) and the raw messages in
-/// Blob storage. Writes responses to a pipe; knows nothing of sockets. Sequence numbers are this session's view:
+/// One IMAP session: states and commands over the mailbox store (<see cref="IMailboxStore"/>) and the raw messages
+/// (<see cref="IMessageContent"/>). Writes responses to a pipe; knows nothing of sockets. Sequence numbers are this session's view:
 /// changes made elsewhere are merged in at command boundaries and in IDLE (<see cref="SyncAsync"/>), and
 /// expunges are held back during FETCH, STORE and SEARCH as RFC 3501 7.4.1 requires.
 /// </summary>
@@ -42,8 +42,8 @@ public sealed partial class ImapSession(
     ImapServerOptions options,
     IPAddress client,
     IMailDirectory directory,
-    MailboxStore store,
-    BlobContainerClient messages,
+    IMailboxStore store,
+    IMessageContent messages,
     AuthThrottle throttle,
     FolderWatcher watcher,
     ILogger logger) : IDisposable

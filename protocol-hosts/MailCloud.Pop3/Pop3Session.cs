@@ -27,8 +27,8 @@ public sealed class Pop3Session(
     Pop3ServerOptions options,
     IPAddress client,
     IMailDirectory directory,
-    MailboxStore store,
-    BlobContainerClient messages,
+    IMailboxStore store,
+    IMessageContent messages,
     AuthThrottle throttle)
 {
     private const string Folder = "INBOX";
@@ -41,7 +41,7 @@ public sealed class Pop3Session(
     public Pop3State State { get; private set; } = Pop3State.Authorization;
     public bool IsTls { get; private set; }
     public MailAddress? User { get; private set; }
-    public MailboxLock? Lock { get; private set; }
+    public IAsyncDisposable? Lock { get; private set; }
     public int Errors { get; private set; }
 
     private bool LoginAllowed => IsTls || options.AllowPlainWithoutTls;
@@ -300,10 +300,10 @@ public sealed class Pop3Session(
         if (!TryMessage(args[0], out var n, out var error))
             return Err(output, error);
         var message = _messages[n - 1];
-        BlobDownloadResult download;
+        Stream download;
         try
         {
-            download = await messages.GetBlobClient(message.Blob).DownloadStreamingAsync(cancellationToken: ct);
+            download = await messages.OpenReadAsync(message.Blob, cancellationToken: ct);
         }
         catch (Exception e) when (StorageErrors.IsStorageFailure(e))
         {
@@ -313,7 +313,7 @@ public sealed class Pop3Session(
         await using (download)
         {
             Write(output, verb == Pop3Verb.Retr ? $"+OK {message.Size} octets" : "+OK");
-            await WriteDotStuffedAsync(download.Content, output, bodyLines, ct);
+            await WriteDotStuffedAsync(download, output, bodyLines, ct);
         }
         Write(output, ".");
         return Pop3Action.None;

@@ -6,12 +6,12 @@ using MailCloud.Storage;
 namespace MailCloud.Protocols;
 
 /// <summary>What the mailbox front ends (IMAP, POP3) work with, made once per process and shared by its listeners.</summary>
-public sealed record MailboxServices(IMailDirectory Directory, MailboxStore Store, BlobContainerClient Messages, AuthThrottle Throttle, ConnectionLimiter Limiter)
+public sealed record MailboxServices(IMailDirectory Directory, IMailboxStore Store, IMessageContent Messages, AuthThrottle Throttle, ConnectionLimiter Limiter)
 {
     public static MailboxServices Create(StorageAccount account, TimeSpan directoryCacheTtl, int authMaxFailures, TimeSpan authFailureDelay, int maxConnections, int maxConnectionsPerAddress) => new(
         new CachingMailDirectory(StorageProvisioner.Directory(account), directoryCacheTtl),
-        new MailboxStore(account.Tables.GetTableClient(StorageNames.MailboxTable), account.Tables.GetTableClient(StorageNames.BlobRefsTable)),
-        account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer),
+        new MailboxStore(account),
+        new BlobMessageContent(account),
         new AuthThrottle(authMaxFailures, delayPerFailure: authFailureDelay),
         new ConnectionLimiter(maxConnections, maxConnectionsPerAddress));
 

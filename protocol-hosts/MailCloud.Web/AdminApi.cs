@@ -25,15 +25,6 @@ public static class AdminApi
     public sealed record ListRequest(string Address, IReadOnlyList<string> Members);
     public sealed record CatchAllRequest(string? Target);
 
-    /// <summary>A new random token and the hash to configure.</summary>
-    public static (string Token, string Sha256) NewToken()
-    {
-        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        return (token, Hash(token));
-    }
-
-    public static string Hash(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token))).ToLowerInvariant();
-
     public static void Map(WebApplication app, IMailDirectory directory, string? tokenSha256, AuthThrottle throttle)
     {
         var api = app.MapGroup("/api");
@@ -45,8 +36,7 @@ public static class AdminApi
             if (throttle.IsBlocked(client))
                 return Results.Json(new { error = "too many failed attempts, try again later" }, statusCode: 429);
             var header = context.HttpContext.Request.Headers.Authorization.ToString();
-            var presented = header.StartsWith("Bearer ", StringComparison.Ordinal) ? Hash(header[7..].Trim()) : string.Empty;
-            if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presented), Encoding.ASCII.GetBytes(tokenSha256.ToLowerInvariant())))
+            if (!header.StartsWith("Bearer ", StringComparison.Ordinal) || !AdminToken.Matches(header[7..].Trim(), tokenSha256))
             {
                 var delay = throttle.RecordFailure(client);
                 if (delay > TimeSpan.Zero)

@@ -37,13 +37,12 @@ public static class WebHost
         ProtocolHost.ConfigureLogging(builder.Logging, logging);
         builder.WebHost.ConfigureKestrel(k => k.Listen(endPoint));
         var app = builder.Build();
-        var directory = account.Tables.GetTableClient(StorageNames.DirectoryTable);
 
         app.MapGet("/healthz", async (CancellationToken ct) =>
         {
             try
             {
-                await directory.QueryPageAsync(top: 1, select: ["PartitionKey"], cancellationToken: ct);
+                await StorageProvisioner.ProbeAsync(account, ct);
                 return Results.Json(new { status = "ok" });
             }
             catch (Exception e) when (StorageErrors.IsStorageFailure(e))

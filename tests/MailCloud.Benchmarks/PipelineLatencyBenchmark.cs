@@ -7,6 +7,11 @@ using MailCloud.Data;
 using MailCloud.Functions;
 using MailCloud.LocalDev;
 using MailCloud.Smtp;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -23,16 +28,15 @@ internal static class PipelineLatencyBenchmark
         await using var env = await BenchEnvironment.StartAsync();
         var (azurite, account) = (env.Azurite, env.Account);
 
-        int smtpPort = AzuriteProcess.FreePort(), fnPort = AzuriteProcess.FreePort();
+        int smtpPort = AzuriteProcess.FreePort();
         var options = new SmtpServerOptions { HostName = "bench.mailcloud.test", MxGreetingDelay = TimeSpan.Zero };
         options.Listeners.Add(new SmtpListener("smtp", new IPEndPoint(IPAddress.Loopback, smtpPort), SmtpListenerRole.Mx, false));
         var smtp = SmtpServerHost.Build(options, account, l => l.AddFilter(_ => false));
         await smtp.StartAsync();
-        var functions = FunctionsApp.Build(account, options.HostName, fnPort, logging: l => l.AddFilter(_ => false));
-        await functions.StartAsync();
-        var (settings, triggers) = FunctionsDriver.Load(Path.Combine(repoRoot, "host.json"), Path.Combine(repoRoot, "functions"));
-        var driver = new FunctionsDriver(account, new Uri($"http://127.0.0.1:{fnPort}/"), settings, triggers);
-        driver.Start();
+        var pipeline = new MailCloud.Functions.PipelineSettings(account, options.HostName);
+        await using var functions = LocalFunctionsHost.Create(account, typeof(MailCloud.Functions.PipelineFunctions).Assembly,
+            s => MailCloud.Functions.PipelineServices.AddMailCloudPipeline(s, pipeline), Path.Combine(repoRoot, "host.json"));
+        functions.Start();
 
         // Observing the mailbox uses its own account object, so its polling is not counted as the pipeline's cost.
         var observer = new StorageAccount(azurite.Connection).Tables.GetTableClient(StorageNames.MailboxTable);
@@ -55,8 +59,7 @@ internal static class PipelineLatencyBenchmark
         Console.WriteLine($"storage requests per message: {(double)(work + messages) / messages:F2} (counting one queue receive per message; idle polling adds {polls} receives over the run)");
         Console.WriteLine("breakdown: " + string.Join(", ", counts.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}")));
 
-        await driver.DisposeAsync();
-        await functions.StopAsync();
+        await functions.DisposeAsync();
         await smtp.StopAsync();
     }
 
@@ -66,7 +69,7 @@ internal static class PipelineLatencyBenchmark
         var accepted = Stopwatch.StartNew();
         while (true)
         {
-            await foreach (var e in observer.QueryAsync(TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix("msg:INBOX:"), TableFilter.Equal("Subject", subject)), ["RowKey"]))
+            await foreach (var e in observer.QueryRowsAsync(TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix("msg:INBOX:"), TableFilter.Equal("Subject", subject)), ["RowKey"]))
                 return accepted.Elapsed.TotalMilliseconds;
             await Task.Delay(5);
         }

@@ -1,5 +1,10 @@
 using Azure.Core;
 using MailCloud.Data;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 
 namespace MailCloud.UnitTests;
@@ -14,7 +19,7 @@ public sealed class StorageConnectionTests
         Assert.Equal(new Uri("http://127.0.0.1:10000/devstoreaccount1"), c.BlobEndpoint);
         Assert.Equal(new Uri("http://127.0.0.1:10001/devstoreaccount1"), c.QueueEndpoint);
         Assert.Equal(new Uri("http://127.0.0.1:10002/devstoreaccount1"), c.TableEndpoint);
-        Assert.NotNull(c.SharedKey);
+        Assert.NotNull(c.ConnectionString);
     }
 
     [Fact]
@@ -44,34 +49,63 @@ public sealed class StorageConnectionTests
         Assert.DoesNotContain("not base64!", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Blob_string_to_sign_follows_the_shared_key_layout()
+    [Theory]
+    [InlineData("blob", "PUT", "http://127.0.0.1:10000/devstoreaccount1/messages/2026/a.eml", "PutBlob")]
+    [InlineData("blob", "PUT", "http://127.0.0.1:10000/devstoreaccount1/messages/a.eml?comp=block&blockid=QUJD", "PutBlock")]
+    [InlineData("blob", "PUT", "https://acct.blob.core.windows.net/messages/a.eml?comp=blocklist", "PutBlockList")]
+    [InlineData("blob", "GET", "https://acct.blob.core.windows.net/messages/a.eml", "GetBlob")]
+    [InlineData("blob", "HEAD", "https://acct.blob.core.windows.net/messages/a.eml", "GetBlobProperties")]
+    [InlineData("blob", "DELETE", "https://acct.blob.core.windows.net/messages/a.eml", "DeleteBlob")]
+    [InlineData("blob", "PUT", "https://acct.blob.core.windows.net/messages?restype=container", "CreateContainer")]
+    [InlineData("blob", "GET", "https://acct.blob.core.windows.net/messages?restype=container&comp=list", "ListBlobs")]
+    [InlineData("queue", "POST", "http://127.0.0.1:10001/devstoreaccount1/inbound/messages", "PutMessage")]
+    [InlineData("queue", "GET", "https://acct.queue.core.windows.net/inbound/messages?numofmessages=16", "GetMessages")]
+    [InlineData("queue", "GET", "https://acct.queue.core.windows.net/inbound/messages?peekonly=true", "PeekMessages")]
+    [InlineData("queue", "DELETE", "https://acct.queue.core.windows.net/inbound/messages/abc?popreceipt=x", "DeleteMessage")]
+    [InlineData("queue", "PUT", "https://acct.queue.core.windows.net/inbound/messages/abc?popreceipt=x&visibilitytimeout=2", "UpdateMessage")]
+    [InlineData("queue", "PUT", "https://acct.queue.core.windows.net/inbound", "CreateQueue")]
+    [InlineData("queue", "GET", "https://acct.queue.core.windows.net/inbound?comp=metadata", "GetQueueMetadata")]
+    [InlineData("table", "GET", "http://127.0.0.1:10002/devstoreaccount1/mailboxes(PartitionKey='a',RowKey='b')", "GetEntity")]
+    [InlineData("table", "GET", "https://acct.table.core.windows.net/mailboxes()?$filter=PartitionKey%20eq%20'a'", "QueryEntities")]
+    [InlineData("table", "POST", "https://acct.table.core.windows.net/$batch", "EntityGroupTransaction")]
+    [InlineData("table", "POST", "https://acct.table.core.windows.net/mailboxes", "InsertEntity")]
+    [InlineData("table", "PATCH", "https://acct.table.core.windows.net/mailboxes(PartitionKey='a',RowKey='b')", "MergeEntity")]
+    [InlineData("table", "PUT", "https://acct.table.core.windows.net/mailboxes(PartitionKey='a',RowKey='b')", "UpdateEntity")]
+    [InlineData("table", "DELETE", "https://acct.table.core.windows.net/mailboxes(PartitionKey='a',RowKey='b')", "DeleteEntity")]
+    [InlineData("table", "POST", "https://acct.table.core.windows.net/Tables", "CreateTable")]
+    public void Requests_are_counted_under_their_rest_operation(string service, string method, string uri, string operation)
     {
-        using var pipelineMessage = Azure.Core.Pipeline.HttpPipelineBuilder.Build(new StorageClientOptions()).CreateMessage();
-        var request = pipelineMessage.Request;
-        request.Method = RequestMethod.Put;
-        request.Uri.Reset(new Uri("http://127.0.0.1:10000/devstoreaccount1/messages/a%20b.eml?comp=block&blockid=QUJD"));
-        request.Headers.SetValue("x-ms-date", "Tue, 24 Nov 2026 08:00:00 GMT");
-        request.Headers.SetValue("x-ms-version", "2025-05-05");
-        request.Headers.SetValue("If-Match", "\"0x1\"");
-        request.Content = RequestContent.Create(new byte[] { 1, 2, 3 });
-        var s = SharedKeyPolicy.BuildBlobQueueStringToSign(request, "devstoreaccount1");
-        Assert.Equal(
-            "PUT\n\n\n3\n\n\n\n\n\"0x1\"\n\n\n\n" +
-            "x-ms-date:Tue, 24 Nov 2026 08:00:00 GMT\nx-ms-version:2025-05-05\n" +
-            "/devstoreaccount1/devstoreaccount1/messages/a%20b.eml\nblockid:QUJD\ncomp:block", s);
+        using var message = Azure.Core.Pipeline.HttpPipelineBuilder.Build(new StorageClientOptions()).CreateMessage();
+        message.Request.Method = RequestMethod.Parse(method);
+        message.Request.Uri.Reset(new Uri(uri));
+        Assert.Equal(operation, RequestCountingPolicy.Operation(service, message.Request));
     }
 
     [Fact]
-    public void Table_string_to_sign_keeps_only_comp()
+    public void Column_readers_accept_either_integer_width_and_stored_dates()
     {
-        using var pipelineMessage = Azure.Core.Pipeline.HttpPipelineBuilder.Build(new StorageClientOptions()).CreateMessage();
-        var request = pipelineMessage.Request;
-        request.Method = RequestMethod.Get;
-        request.Uri.Reset(new Uri("http://127.0.0.1:10002/devstoreaccount1/directory()?$filter=x&comp=list"));
-        request.Headers.SetValue("x-ms-date", "Tue, 24 Nov 2026 08:00:00 GMT");
-        var s = SharedKeyPolicy.BuildTableStringToSign(request, "devstoreaccount1");
-        Assert.Equal("GET\n\n\nTue, 24 Nov 2026 08:00:00 GMT\n/devstoreaccount1/devstoreaccount1/directory()?comp=list", s);
+        var e = new Azure.Data.Tables.TableEntity("p", "r") { ["I"] = 5, ["L"] = 7L, ["D"] = new DateTime(2026, 12, 1, 8, 0, 0, DateTimeKind.Utc), ["B"] = new byte[] { 1 } };
+        Assert.Equal(5L, e.ReadInt64("I"));
+        Assert.Equal(7, e.ReadInt32("L"));
+        Assert.Null(e.ReadInt64("missing"));
+        Assert.Equal(new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero), e.ReadDate("D"));
+        Assert.Equal(new byte[] { 1 }, e.ReadBinary("B"));
+        Assert.Equal(["B", "D", "I", "L"], e.Columns().Select(c => c.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Backup_rows_keep_their_column_types()
+    {
+        var e = new Azure.Data.Tables.TableEntity("p", "r") { ["S"] = "x", ["I"] = 5, ["L"] = 7L, ["D"] = DateTimeOffset.Parse("2026-12-01T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture), ["G"] = Guid.Empty, ["B"] = new byte[] { 0, 255 }, ["T"] = true };
+        using var doc = System.Text.Json.JsonDocument.Parse(EntityJson.Serialize(e));
+        var back = EntityJson.Deserialize(doc.RootElement);
+        Assert.Equal("p", back.PartitionKey);
+        Assert.IsType<int>(back["I"]);
+        Assert.IsType<long>(back["L"]);
+        Assert.Equal(e.GetDateTimeOffset("D"), back.GetDateTimeOffset("D"));
+        Assert.Equal(Guid.Empty, back.GetGuid("G"));
+        Assert.Equal(new byte[] { 0, 255 }, back.GetBinary("B"));
+        Assert.True(back.GetBoolean("T"));
     }
 
     [Theory]

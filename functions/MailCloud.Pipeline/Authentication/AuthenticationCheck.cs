@@ -1,3 +1,4 @@
+using MailCloud.Data;
 using System.Net;
 using MailCloud.Dkim;
 using MailCloud.Dns;
@@ -12,7 +13,7 @@ namespace MailCloud.Pipeline.Authentication;
 /// message to Junk (it was already accepted, so it is not bounced). Mail from authenticated users and internal
 /// mail (bounces) is not checked. DKIM needs the bytes, so signed messages cost one more blob read.
 /// </summary>
-public sealed class AuthenticationCheck(DnsResolver dns, BlobContainerClient messages, TimeProvider? time = null) : IMessageCheck
+public sealed class AuthenticationCheck(DnsResolver dns, IMessageContent messages, TimeProvider? time = null) : IMessageCheck
 {
     /// <summary>Score for a DMARC failure under p=reject/quarantine: enough to go to Junk alone.</summary>
     public const double DmarcFailureScore = 10;
@@ -39,7 +40,7 @@ public sealed class AuthenticationCheck(DnsResolver dns, BlobContainerClient mes
         var dkim = new List<DkimVerification>();
         if (context.Message.GetHeader("DKIM-Signature") is not null)
         {
-            var bytes = (await messages.GetBlobClient(context.Item.MessageBlob).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).ToArray();
+            var bytes = await messages.ReadAllAsync(context.Item.MessageBlob, cancellationToken).ConfigureAwait(false);
             dkim.AddRange(await DkimVerifier.VerifyAsync(bytes, LookupTxtAsync, (time ?? TimeProvider.System).GetUtcNow(), cancellationToken).ConfigureAwait(false));
         }
         clauses.AddRange(dkim.Count == 0 ? ["dkim=none"] : dkim.Select(d => d.ToAuthenticationResult()));

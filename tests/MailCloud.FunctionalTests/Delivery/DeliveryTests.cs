@@ -10,6 +10,11 @@ using MailCloud.Functions;
 using MailCloud.LocalDev;
 using MailCloud.Pipeline;
 using MailCloud.Smtp;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
@@ -26,8 +31,8 @@ namespace MailCloud.FunctionalTests.Delivery;
 public sealed class DeliveryFixture : IAsyncLifetime
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "mailcloud-delivery-tests", Guid.NewGuid().ToString("N"));
-    private WebApplication? _functions;
-    private FunctionsDriver? Driver { get; set; }
+    private LocalFunctionsHost? _functions;
+    private FunctionsDriver? Driver => _functions?.Driver;
 
     /// <summary>remote.test's DKIM key (selector "auth") for the inbound authentication tests; published in the zone with a reject DMARC policy.</summary>
     public static readonly System.Security.Cryptography.RSA RemoteDkimKey = System.Security.Cryptography.RSA.Create(2048);
@@ -73,14 +78,14 @@ public sealed class DeliveryFixture : IAsyncLifetime
         _peerSmtp = SmtpServerHost.Build(peerOptions, PeerAccount, l => l.AddFilter(_ => false));
         await _peerSmtp.StartAsync();
 
-        int port = AzuriteProcess.FreePort();
-        _functions = FunctionsApp.Build(Account, "mx.mailcloud.test", port, logging: l => l.AddFilter(_ => false),
-            delivery: Options, dns: new DnsResolver([Dns.EndPoint], TimeSpan.FromSeconds(1)), dnsbl: ["bl.test"]);
-        await _functions.StartAsync();
-        var repo = MailCloudToolTests.RepoRoot();
-        var (settings, triggers) = FunctionsDriver.Load(Path.Combine(repo, "host.json"), Path.Combine(repo, "functions"));
-        Driver = new FunctionsDriver(Account, new Uri($"http://127.0.0.1:{port}/"), settings, triggers);
-        Driver.Start();
+        var pipeline = new PipelineSettings(Account, "mx.mailcloud.test")
+        {
+            Delivery = Options,
+            Dns = new DnsResolver([Dns.EndPoint], TimeSpan.FromSeconds(1)),
+            BlockLists = ["bl.test"],
+        };
+        _functions = LocalFunctionsHost.Create(Account, typeof(PipelineFunctions).Assembly, s => s.AddMailCloudPipeline(pipeline), Path.Combine(MailCloudToolTests.RepoRoot(), "host.json"));
+        _functions.Start();
     }
 
     /// <summary>Submits a message from alice as the SMTP front end would after AUTH.</summary>
@@ -125,7 +130,7 @@ public sealed class DeliveryFixture : IAsyncLifetime
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (DateTime.UtcNow < deadline)
         {
-            await foreach (var e in mailboxes.QueryAsync(TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix($"msg:{folder}:"))))
+            await foreach (var e in mailboxes.QueryRowsAsync(TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix($"msg:{folder}:"))))
             {
                 if (e.GetString("Subject")?.Contains(subjectPart, StringComparison.Ordinal) == true)
                     return e;
@@ -143,7 +148,7 @@ public sealed class DeliveryFixture : IAsyncLifetime
         while (DateTime.UtcNow < deadline && texts.Count < count)
         {
             texts.Clear();
-            await foreach (var e in Account.Tables.GetTableClient(StorageNames.MailboxTable).QueryAsync(TableFilter.RowKeyPrefix("msg:INBOX:")))
+            await foreach (var e in Account.Tables.GetTableClient(StorageNames.MailboxTable).QueryRowsAsync(TableFilter.RowKeyPrefix("msg:INBOX:")))
             {
                 if (e.GetString("Subject") == subject)
                     texts.Add(await BlobTextAsync(e));
@@ -158,13 +163,8 @@ public sealed class DeliveryFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (Driver is not null)
-            await Driver.DisposeAsync();
         if (_functions is not null)
-        {
-            await _functions.StopAsync();
             await _functions.DisposeAsync();
-        }
         await Peers.DisposeAsync();
         if (_peerSmtp is not null)
         {
@@ -257,7 +257,7 @@ process.stdin.on('data', c => input.push(c)).on('end', async () => {
         (InboundWorkItem Item, Envelope Envelope)? got = null;
         for (int i = 0; i < 100 && got is null; i++)
         {
-            foreach (var m in await inbound.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30)))
+            foreach (var m in (await inbound.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30))).Value)
                 got = await spool.ReadWorkItemAsync(m.Body);
             if (got is null)
                 await Task.Delay(200);
@@ -357,7 +357,7 @@ let input = []; process.stdin.on('data', c => input.push(c)).on('end', async () 
         Assert.Contains("Diagnostic-Code: smtp; 550 5.1.1", text, StringComparison.Ordinal);
         await Task.Delay(3000);
         var rows = new List<TableEntity>();
-        await foreach (var e in fx.Account.Tables.GetTableClient(StorageNames.MailboxTable).QueryAsync(TableFilter.RowKeyPrefix("msg:INBOX:")))
+        await foreach (var e in fx.Account.Tables.GetTableClient(StorageNames.MailboxTable).QueryRowsAsync(TableFilter.RowKeyPrefix("msg:INBOX:")))
             rows.Add(e);
         Assert.Single(rows, r => r.GetString("Subject") == "Undelivered Mail Returned to Sender: to be rejected");
     }

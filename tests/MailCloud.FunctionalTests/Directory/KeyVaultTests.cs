@@ -7,6 +7,11 @@ using Azure.Core.Pipeline;
 using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.LocalDev;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -16,9 +21,10 @@ using Microsoft.Extensions.Logging;
 namespace MailCloud.FunctionalTests.Directories;
 
 /// <summary>
-/// DKIM keys in a vault. Azure Key Vault has no local emulator, so a small HTTPS server here answers the two
-/// documented calls the client makes (Set Secret: PUT /secrets/{name}, Get Secret: GET /secrets/{name}, api-version
-/// 7.4, bearer token) — a stand-in only for the vault; the directory runs on real Azurite.
+/// DKIM keys in a vault. Azure Key Vault has no local emulator, so a small HTTPS server here answers what the SDK's
+/// SecretClient does: the unauthenticated first request gets the documented 401 bearer challenge, then Set Secret
+/// (PUT /secrets/{name}) and Get Secret (GET /secrets/{name}) with the token — a stand-in only for the vault; the
+/// client is the real SDK and the directory runs on real Azurite.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class KeyVaultTests(AzuriteFixture azurite) : IAsyncLifetime
@@ -44,7 +50,9 @@ public sealed class KeyVaultTests(AzuriteFixture azurite) : IAsyncLifetime
                 _requests.Add($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString} {context.Request.Headers.Authorization}");
             if (context.Request.Headers.Authorization != $"Bearer {Token}")
             {
+                // Key Vault's challenge: where to get a token and for which resource.
                 context.Response.StatusCode = 401;
+                context.Response.Headers.WWWAuthenticate = "Bearer authorization=\"https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000\", resource=\"https://vault.azure.net\"";
                 return;
             }
             await next(context);
@@ -71,7 +79,8 @@ public sealed class KeyVaultTests(AzuriteFixture azurite) : IAsyncLifetime
     private KeyVaultSecrets Client()
     {
         var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, cert, _, _) => cert?.Thumbprint == _certificate.Thumbprint };
-        var options = new StorageClientOptions { Transport = new HttpClientTransport(handler) };
+        // The vault answers on 127.0.0.1, not *.vault.azure.net: the challenge's resource cannot match the host.
+        var options = new Azure.Security.KeyVault.Secrets.SecretClientOptions { Transport = new HttpClientTransport(handler), DisableChallengeResourceVerification = true };
         return new KeyVaultSecrets(_uri, new StaticToken(), options);
     }
 
@@ -92,8 +101,9 @@ public sealed class KeyVaultTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(new byte[] { 1, 2, 3, 0, 255 }, await client.GetAsync("dkim-rsa-x"));
         Assert.Null(await client.GetAsync("nothing-here"));
         await Assert.ThrowsAsync<ArgumentException>(() => client.GetAsync("bad/name"));
-        Assert.All(_requests, r => Assert.EndsWith($"Bearer {Token}", r, StringComparison.Ordinal));
-        Assert.Contains(_requests, r => r.StartsWith("PUT /secrets/dkim-rsa-x?api-version=7.4", StringComparison.Ordinal));
+        // After the one challenge, every request carries the token from the credential (scope https://vault.azure.net/.default).
+        Assert.All(_requests.Skip(1), r => Assert.EndsWith($"Bearer {Token}", r, StringComparison.Ordinal));
+        Assert.Contains(_requests, r => r.StartsWith("PUT /secrets/dkim-rsa-x?api-version=", StringComparison.Ordinal) && r.EndsWith(Token, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MailCloud.Data;
 using static MailCloud.FunctionalTests.Imap.JsonLines;
 
 namespace MailCloud.FunctionalTests.Imap;
@@ -60,7 +61,7 @@ out(k="quota", v=raw.cmd("GETQUOTAROOT INBOX"))
         Assert.Matches(@"OK \[COPYUID \d+ 1:2 1:2\]", Lines(One(r, "copy"), "v")[^1]);
         Assert.Contains("TRYCREATE", Lines(One(r, "copy-missing"), "v")[^1], StringComparison.Ordinal);
         // The refused copy left no blob reference behind (it would keep the message's blob alive for ever).
-        await foreach (var reference in fx.Account.Tables.GetTableClient(MailCloud.Core.StorageNames.BlobRefsTable).QueryAsync())
+        await foreach (var reference in fx.Account.Tables.GetTableClient(MailCloud.Core.StorageNames.BlobRefsTable).QueryRowsAsync(null))
             Assert.DoesNotContain("|Nowhere|", reference.RowKey, StringComparison.Ordinal);
         var move = Lines(One(r, "move"), "v");
         Assert.Matches(@"^\* OK \[COPYUID \d+ 2 1\]", move[0]);

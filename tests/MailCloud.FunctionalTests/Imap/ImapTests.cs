@@ -1,4 +1,9 @@
 using System.Text.Json;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using static MailCloud.FunctionalTests.Imap.JsonLines;
 
@@ -142,7 +147,7 @@ m = login("u3@example.test")
 for i in range(3):
     m.append("INBOX", None, None, ("Subject: n%d\r\nFrom: a@b.example\r\n\r\n" % i + "x" * 5000 + "\r\n").encode())
 """);
-        var counter = fx.Account.Blobs.RequestCounter;
+        var counter = fx.Account.RequestCounter;
         var before = counter.Snapshot();
         var r = await fx.PythonAsync("""
 m = login("u3@example.test")
@@ -177,7 +182,7 @@ raw = Raw(); raw.login("u14@example.test"); raw.cmd("SELECT INBOX")
 if STORE: out(k="store", v=raw.cmd("STORE 1 +FLAGS (\\Seen)"))
 raw.cmd("LOGOUT")
 """;
-        var counter = fx.Account.Tables.RequestCounter;
+        var counter = fx.Account.RequestCounter;
         var detail = new List<string>();
         async Task<long> TableRequestsAsync(bool store)
         {

@@ -4,18 +4,23 @@ using MailCloud.FunctionalTests.Cli;
 using MailCloud.FunctionalTests.Smtp;
 using MailCloud.Functions;
 using MailCloud.LocalDev;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 
 namespace MailCloud.FunctionalTests.Pipeline;
 
-/// <summary>The whole local system: Azurite, the SMTP server, the functions' custom handler and the trigger driver.</summary>
+/// <summary>The whole local system: Azurite, the SMTP server, and the isolated-worker functions run by the local driver.</summary>
 public class PipelineFixture : SmtpFixture
 {
-    private WebApplication? _functions;
+    private LocalFunctionsHost? _functions;
 
-    public FunctionsDriver Driver { get; private set; } = null!;
+    public FunctionsDriver Driver => _functions!.Driver;
 
     protected override async Task SeedAsync()
     {
@@ -33,27 +38,21 @@ public class PipelineFixture : SmtpFixture
 
     protected override async Task OnStartedAsync()
     {
-        int port = AzuriteProcess.FreePort();
         // No DNS server here: SPF/DMARC lookups fail at once (a closed local port) and say temperror, so these tests
         // never depend on the machine's resolver. AuthenticationTests cover the checks against a real DNS server.
         var noDns = new MailCloud.Dns.DnsResolver([new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, AzuriteProcess.FreePort())], TimeSpan.FromMilliseconds(300), attempts: 1);
-        _functions = FunctionsApp.Build(Account, Options.HostName, port, logging: l => l.AddFilter(_ => false), dns: noDns);
-        await _functions.StartAsync();
-        var repo = MailCloudToolTests.RepoRoot();
-        var (settings, triggers) = FunctionsDriver.Load(Path.Combine(repo, "host.json"), Path.Combine(repo, "functions"));
+        var pipeline = new PipelineSettings(Account, Options.HostName) { Dns = noDns };
         // Remote delivery has its own tests (DeliveryTests, with a DNS server and SMTP peers); here outbound items stay put.
-        Driver = new FunctionsDriver(Account, new Uri($"http://127.0.0.1:{port}/"), settings, triggers.Where(t => t.Function != "deliver").ToList());
-        Driver.Start();
+        _functions = LocalFunctionsHost.Create(Account, typeof(PipelineFunctions).Assembly, s => s.AddMailCloudPipeline(pipeline),
+            Path.Combine(MailCloudToolTests.RepoRoot(), "host.json"), include: t => t.Function != "deliver");
+        _functions.Start();
+        await Task.CompletedTask;
     }
 
     protected override async Task OnStoppingAsync()
     {
-        await Driver.DisposeAsync();
         if (_functions is not null)
-        {
-            await _functions.StopAsync();
             await _functions.DisposeAsync();
-        }
     }
 
     public TableClient Mailboxes => Account.Tables.GetTableClient(StorageNames.MailboxTable);
@@ -64,7 +63,7 @@ public class PipelineFixture : SmtpFixture
     public async Task<List<TableEntity>> MessagesAsync(string user, string folder = "INBOX")
     {
         var list = new List<TableEntity>();
-        await foreach (var e in Mailboxes.QueryAsync(TableFilter.And(TableFilter.PartitionKey(Partition(user)), TableFilter.RowKeyPrefix($"msg:{folder}:"))))
+        await foreach (var e in Mailboxes.QueryRowsAsync(TableFilter.And(TableFilter.PartitionKey(Partition(user)), TableFilter.RowKeyPrefix($"msg:{folder}:"))))
             list.Add(e);
         return list;
     }

@@ -4,6 +4,11 @@ using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.FunctionalTests.Smtp;
 using MailCloud.Pipeline;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 
 namespace MailCloud.FunctionalTests.Pipeline;
@@ -44,7 +49,7 @@ s.quit()
     [Fact]
     public async Task Accepted_mail_is_indexed_with_uid_flags_size_and_summary()
     {
-        var before = await fx.Mailboxes.GetEntityIfExistsAsync(PipelineFixture.Partition("alice@example.test"), "usage");
+        var before = await fx.Mailboxes.GetRowAsync(PipelineFixture.Partition("alice@example.test"), "usage");
         await SendAsync("carol@remote.example", ["alice@example.test"], "indexed-1");
         var row = await fx.WaitForAsync("alice@example.test", "indexed-1");
 
@@ -53,7 +58,7 @@ s.quit()
         Assert.Equal($"msg:INBOX:{uid:D10}", row.RowKey);
         Assert.Equal(string.Empty, row.GetString("Flags"));
         var blob = await fx.Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(row.GetString("Blob")!).GetPropertiesAsync();
-        Assert.Equal(blob.ContentLength, row.GetInt64("Size"));
+        Assert.Equal(blob.Value.ContentLength, row.GetInt64("Size"));
         Assert.Contains("\"indexed-1\"", row.GetString("Envelope"), StringComparison.Ordinal);
         Assert.StartsWith("(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" ", row.GetString("BodyStructure"), StringComparison.Ordinal);
         Assert.Contains("\"h\":0", row.GetString("Parts"), StringComparison.Ordinal);
@@ -67,7 +72,7 @@ s.quit()
         Assert.True(folder.GetInt64("UidNext") > uid);
         Assert.True(folder.GetInt64("HighestModSeq") >= row.GetInt64("ModSeq"));
         var usage = await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("alice@example.test"), "usage");
-        Assert.True(usage.GetInt64("UsedBytes") >= (before?.GetInt64("UsedBytes") ?? 0) + blob.ContentLength);
+        Assert.True(usage.GetInt64("UsedBytes") >= (before?.GetInt64("UsedBytes") ?? 0) + blob.Value.ContentLength);
 
         // Every user has the special-use folders from the first message on.
         foreach (var (name, use) in new[] { ("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"), ("Junk", "\\Junk") })
@@ -93,7 +98,7 @@ s.quit()
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (DateTime.UtcNow < deadline && outbound.Count(o => o.Recipients.Any(r => r.Address is "dave@remote.example" or "carol@remote.example")) < 2)
         {
-            outbound = (await fx.Account.Queues.GetQueueClient(StorageNames.OutboundQueue).PeekMessagesAsync(32))
+            outbound = (await fx.Account.Queues.GetQueueClient(StorageNames.OutboundQueue).PeekMessagesAsync(32)).Value
                 .Select(m => JsonSerializer.Deserialize<OutboundWorkItem>(m.Body.ToString(), WorkItemJson.Options)!).ToList();
             await Task.Delay(200);
         }
@@ -144,15 +149,15 @@ s.quit()
         var body = JsonSerializer.Serialize(item, WorkItemJson.Options);
         await fx.Inbound.SendMessageAsync(body);
         var deadline = DateTime.UtcNow.AddSeconds(60); // 5 attempts, 2 s apart (host.json)
-        QueueMessage? found = null;
+        PeekedMessage? found = null;
         while (DateTime.UtcNow < deadline && found is null)
         {
-            found = (await poison.PeekMessagesAsync(32)).FirstOrDefault(m => m.Body.ToString().Contains(item.MessageId, StringComparison.Ordinal));
+            found = (await poison.PeekMessagesAsync(32)).Value.FirstOrDefault(m => m.Body.ToString().Contains(item.MessageId, StringComparison.Ordinal));
             await Task.Delay(500);
         }
         Assert.NotNull(found);
         Assert.Equal(body, found.Body.ToString()); // the operator can replay it as it was
-        Assert.DoesNotContain((await fx.Inbound.PeekMessagesAsync(32)), m => m.Body.ToString().Contains(item.MessageId, StringComparison.Ordinal));
+        Assert.DoesNotContain((await fx.Inbound.PeekMessagesAsync(32)).Value, m => m.Body.ToString().Contains(item.MessageId, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -6,6 +6,11 @@ using MailCloud.LocalDev;
 using MailCloud.Mime;
 using MailCloud.Pipeline;
 using MailCloud.Pop3;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
@@ -62,7 +67,7 @@ public sealed class Pop3Fixture : IAsyncLifetime
         var id = MessageIds.New(now);
         var blob = MessageIds.BlobPath(id, now);
         await Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(blob).UploadAsync(new MemoryStream(bytes));
-        var indexer = new MailboxIndexer(Account.Tables.GetTableClient(StorageNames.MailboxTable), Account.Tables.GetTableClient(StorageNames.BlobRefsTable));
+        var indexer = new MailboxIndexer(Account);
         await indexer.IndexAsync(MailAddress.Parse(user), new IndexWorkItem
         {
             MessageId = id,

@@ -4,6 +4,11 @@ using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.LocalDev;
 using MailCloud.Smtp;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
@@ -116,7 +121,7 @@ public class SmtpFixture : IAsyncLifetime
         var spool = new StorageMessageSpool(Account);
         for (int attempt = 0; attempt < 20; attempt++)
         {
-            foreach (var m in await Inbound.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(1)))
+            foreach (var m in (await Inbound.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(1))).Value)
             {
                 var (item, envelope) = await spool.ReadWorkItemAsync(m.Body);
                 if (item.MessageId == messageId)

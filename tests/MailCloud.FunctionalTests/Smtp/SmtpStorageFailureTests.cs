@@ -51,7 +51,7 @@ s.quit()
         Assert.Equal(250, upCode);
 
         // Nothing from the failed attempt reached the pipeline: exactly one work item, the one after recovery.
-        var items = await smtp.Inbound.PeekMessagesAsync(32);
+        var items = (await smtp.Inbound.PeekMessagesAsync(32)).Value;
         var only = Assert.Single(items);
         Assert.Contains(upReply.Split(' ')[^1], only.Body.ToString(), StringComparison.Ordinal);
     }

@@ -1,6 +1,12 @@
 using System.Net;
 using Azure;
+using MailCloud.Data;
 using MailCloud.LocalDev;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 
 namespace MailCloud.FunctionalTests.Storage;
@@ -60,8 +66,8 @@ public sealed class RetryTests
         });
 
         var options = FastRetries();
-        var blob = new BlobServiceClient(ConnectionTo(port), options).GetBlobContainerClient("c").GetBlobClient("b");
-        var content = await blob.DownloadContentAsync();
+        var blob = new StorageAccount(ConnectionTo(port), options).Blobs.GetBlobContainerClient("c").GetBlobClient("b");
+        var content = (await blob.DownloadContentAsync()).Value.Content;
         await server;
         Assert.Equal("hello", content.ToString());
         Assert.Equal(3, requests);
@@ -95,7 +101,7 @@ public sealed class RetryTests
             }
         });
         var options = FastRetries();
-        var queue = new QueueServiceClient(ConnectionTo(port), options).GetQueueClient("q");
+        var queue = new StorageAccount(ConnectionTo(port), options).Queues.GetQueueClient("q");
         var ex = await Assert.ThrowsAsync<RequestFailedException>(() => queue.SendMessageAsync("x"));
         Assert.Equal(500, ex.Status);
         Assert.Equal("InternalError", ex.ErrorCode);
@@ -110,8 +116,8 @@ public sealed class RetryTests
     {
         int port = AzuriteProcess.FreePort(); // nothing listens there
         var options = FastRetries();
-        var table = new TableServiceClient(ConnectionTo(port), options).GetTableClient("directory");
-        var ex = await Assert.ThrowsAnyAsync<Exception>(() => table.GetEntityIfExistsAsync("a", "b"));
+        var table = new StorageAccount(ConnectionTo(port), options).Tables.GetTableClient("directory");
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => table.GetRowAsync("a", "b"));
         Assert.True(StorageErrors.IsUnreachable(ex), ex.ToString());
     }
 }

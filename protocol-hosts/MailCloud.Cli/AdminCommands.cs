@@ -1,6 +1,11 @@
 using System.CommandLine;
 using MailCloud.Core;
 using MailCloud.Data;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 
 namespace MailCloud.Cli;
@@ -209,7 +214,7 @@ internal static class AdminCommands
         var command = new Command("admin-token", "Make a new admin API token: prints it once, and the MAILCLOUD_ADMIN_TOKEN_SHA256 value to configure.");
         command.SetAction(_ =>
         {
-            var (token, hash) = MailCloud.Web.AdminApi.NewToken();
+            var (token, hash) = MailCloud.Core.AdminToken.New();
             Console.WriteLine($"token (keep it; it is not stored anywhere): {token}");
             Console.WriteLine($"export MAILCLOUD_ADMIN_TOKEN_SHA256={hash}");
             return CliErrors.Ok;

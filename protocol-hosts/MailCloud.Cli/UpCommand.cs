@@ -5,7 +5,13 @@ using System.Runtime.InteropServices;
 using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.LocalDev;
+using MailCloud.Functions;
 using MailCloud.Smtp;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -47,7 +53,7 @@ internal static class UpCommand
             apps.Add(app);
             await app.StartAsync(stop.Token);
         }
-        FunctionsDriver? driver = null;
+        LocalFunctionsHost? functions = null;
         StorageConnection connection;
         string adminHint;
         if (settings.StorageIsDefault)
@@ -93,12 +99,13 @@ internal static class UpCommand
                 adminTokenSha256: settings.AdminTokenSha256, secrets: secrets));
             var running = smtpOptions.Listeners.Select(l => l.Name).Concat(pop3Options.Listeners.Select(l => l.Name)).Concat(imapOptions.Listeners.Select(l => l.Name)).Append("web").ToHashSet();
 
-            // The functions: the custom handler in-process, driven by the local trigger driver (host.json + function.json).
-            var functionsPort = settings.FunctionsPort;
-            await StartAsync(MailCloud.Functions.FunctionsApp.Build(account, smtpOptions.HostName, functionsPort, logging: QuietFramework, secrets: secrets));
-            var (hostSettings, triggers) = FunctionsDriver.Load(Path.Combine(RepoRoot(), "host.json"), Path.Combine(RepoRoot(), "functions"));
-            driver = new FunctionsDriver(account, new Uri($"http://127.0.0.1:{functionsPort}/"), hostSettings, triggers, line => Console.WriteLine($"driver: {line}"));
-            driver.Start();
+            // The functions: the isolated worker's [Function] methods and service registrations, run in-process by the
+            // local driver with host.json's queue semantics (the Functions host itself cannot be installed here).
+            var pipeline = new MailCloud.Functions.PipelineSettings(account, smtpOptions.HostName) { Secrets = secrets };
+            functions = LocalFunctionsHost.Create(account, typeof(MailCloud.Functions.PipelineFunctions).Assembly, s => s.AddMailCloudPipeline(pipeline),
+                Path.Combine(RepoRoot(), "host.json"), logging: QuietFramework, log: line => Console.WriteLine($"driver: {line}"));
+            functions.Start();
+            var triggers = functions.Driver.Triggers;
 
             // A listener that did not start (implicit TLS without a certificate) is listed plainly as such.
             foreach (var listener in MailCloudSettings.Listeners)
@@ -107,7 +114,7 @@ internal static class UpCommand
                 var status = running.Contains(listener.Name) ? "listening" : "not listening (no TLS certificate)";
                 Console.WriteLine($"  {listener.Protocol,-16} {settings.BindAddress}:{port,-5} ({listener.Security}) - {status}");
             }
-            Console.WriteLine($"  functions        127.0.0.1:{settings.FunctionsPort,-5} (custom handler) - {string.Join(", ", triggers.Select(t => t.Queue is null ? $"{t.Function} (timer {t.Schedule})" : $"{t.Function} (queue {t.Queue})"))}");
+            Console.WriteLine($"  functions        in-process (isolated worker methods) - {string.Join(", ", triggers.Select(t => t.Queue is null ? $"{t.Function} (timer {t.Schedule})" : $"{t.Function} (queue {t.Queue})"))}");
             Console.WriteLine(adminHint);
             Console.WriteLine("MailCloud is up. Press Ctrl-C to stop.");
 
@@ -116,8 +123,8 @@ internal static class UpCommand
         }
         finally
         {
-            if (driver is not null)
-                await driver.DisposeAsync();
+            if (functions is not null)
+                await functions.DisposeAsync();
             for (int i = apps.Count - 1; i >= 0; i--)
             {
                 // Kestrel drains connections, so SMTP transactions in flight finish before storage goes away.

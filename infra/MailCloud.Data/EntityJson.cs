@@ -2,10 +2,15 @@ using System.Globalization;
 using System.Text.Json;
 using Azure;
 
-namespace MailCloud.Storage;
+using Azure.Data.Tables;
 
-/// <summary>OData JSON (minimal metadata) for Table entities: type annotations where JSON cannot carry the type.</summary>
-internal static class TableJson
+namespace MailCloud.Data;
+
+/// <summary>
+/// The backup files' row format: OData JSON (minimal metadata) with type annotations where JSON cannot carry the
+/// type, so a restored row has the same column types as the saved one.
+/// </summary>
+public static class EntityJson
 {
     public static byte[] Serialize(TableEntity entity)
     {
@@ -15,8 +20,10 @@ internal static class TableJson
             w.WriteStartObject();
             w.WriteString("PartitionKey", entity.PartitionKey);
             w.WriteString("RowKey", entity.RowKey);
-            foreach (var (name, value) in entity.Properties)
+            foreach (var (name, value) in entity)
             {
+                if (name is "PartitionKey" or "RowKey" or "Timestamp" or "odata.etag")
+                    continue;
                 switch (value)
                 {
                     case null:
@@ -41,6 +48,10 @@ internal static class TableJson
                         else
                             w.WriteString(name, double.IsNaN(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
                         break;
+                    case DateTime dt:
+                        w.WriteString(name + "@odata.type", "Edm.DateTime");
+                        w.WriteString(name, dt.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture));
+                        break;
                     case DateTimeOffset dto:
                         w.WriteString(name + "@odata.type", "Edm.DateTime");
                         w.WriteString(name, dto.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture));
@@ -48,6 +59,10 @@ internal static class TableJson
                     case Guid g:
                         w.WriteString(name + "@odata.type", "Edm.Guid");
                         w.WriteString(name, g.ToString());
+                        break;
+                    case BinaryData data:
+                        w.WriteString(name + "@odata.type", "Edm.Binary");
+                        w.WriteString(name, Convert.ToBase64String(data.ToArray()));
                         break;
                     case byte[] bytes:
                         w.WriteString(name + "@odata.type", "Edm.Binary");
@@ -62,7 +77,7 @@ internal static class TableJson
         return buffer.ToArray();
     }
 
-    public static TableEntity Deserialize(JsonElement e, ETag? etagHeader = null)
+    public static TableEntity Deserialize(JsonElement e)
     {
         var entity = new TableEntity(
             e.TryGetProperty("PartitionKey", out var pk) ? pk.GetString() ?? string.Empty : string.Empty,
@@ -89,13 +104,10 @@ internal static class TableJson
                 case "RowKey":
                     continue;
                 case "Timestamp":
-                    entity.Timestamp = DateTimeOffset.Parse(p.Value.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-                    continue;
+                    continue; // the service sets it
             }
             entity[p.Name] = ReadValue(p.Value, types.GetValueOrDefault(p.Name));
         }
-        if (etagHeader is { } h && entity.ETag == default)
-            entity.ETag = h;
         return entity;
     }
 

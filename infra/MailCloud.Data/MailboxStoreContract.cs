@@ -1,0 +1,84 @@
+using MailCloud.Core;
+
+namespace MailCloud.Data;
+
+/// <summary>Which stored columns of a message a caller needs (each maps to a column set read in one request).</summary>
+public enum MessageDetail
+{
+    /// <summary>ENVELOPE, BODY, BODYSTRUCTURE, the part map and the raw header block: FETCH.</summary>
+    Summary,
+
+    /// <summary>Subject, addresses, Date, the part map and the header block: SEARCH.</summary>
+    Search,
+
+    /// <summary>Everything a copy into another folder takes over: COPY and MOVE.</summary>
+    Copy,
+}
+
+/// <summary>A message row as the access protocols read it, typed; which fields are set depends on the <see cref="MessageDetail"/> asked for.</summary>
+public sealed record MessageDetails(long Uid, string Blob)
+{
+    public long Size { get; init; }
+    public DateTimeOffset InternalDate { get; init; }
+    public string Flags { get; init; } = string.Empty;
+    public string MessageId { get; init; } = string.Empty;
+    public string? Envelope { get; init; }
+    public string? Body { get; init; }
+    public string? BodyStructure { get; init; }
+
+    /// <summary>The stored part map (<see cref="Mime.PartMap"/>): byte offsets of every section.</summary>
+    public string? Parts { get; init; }
+
+    /// <summary>The raw root header block, when it was small enough to keep in the row.</summary>
+    public byte[]? Header { get; init; }
+
+    /// <summary>The stored summary was too large for a table column: reparse from the blob.</summary>
+    public bool SummaryTruncated { get; init; }
+
+    public string? Subject { get; init; }
+    public string? From { get; init; }
+    public string? To { get; init; }
+    public string? Cc { get; init; }
+    public DateTimeOffset? Date { get; init; }
+
+    /// <summary>The summary columns a copy carries over unchanged (opaque to callers).</summary>
+    public IReadOnlyDictionary<string, object?> CopyColumns { get; init; } = new Dictionary<string, object?>();
+
+    /// <summary>An entry that adds this message to another folder under a new id (same blob).</summary>
+    public MailboxEntry CopyAs(string messageId) => new(messageId, Blob, Size, InternalDate, Flags, CopyColumns);
+}
+
+/// <summary>
+/// What IMAP, POP3 and the web front end read and change in mailboxes. <see cref="MailboxStore"/> is the Table
+/// storage implementation; the sessions' unit tests run over an in-memory one.
+/// </summary>
+public interface IMailboxStore
+{
+    Task<FolderSnapshot> OpenAsync(MailAddress user, string folder, CancellationToken cancellationToken = default);
+    Task<FolderInfo?> GetFolderAsync(MailAddress user, string folder, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<FolderInfo>> ListFoldersAsync(MailAddress user, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<MailboxMessage>> ChangedSinceAsync(MailAddress user, string folder, long modSeq, CancellationToken cancellationToken = default);
+    Task<HashSet<long>> ListUidsAsync(MailAddress user, string folder, CancellationToken cancellationToken = default);
+
+    /// <summary>Messages with UIDs in [<paramref name="firstUid"/>, <paramref name="lastUid"/>] (a range read).</summary>
+    IAsyncEnumerable<MessageDetails> QueryMessagesAsync(MailAddress user, string folder, long firstUid, long lastUid, MessageDetail detail, CancellationToken cancellationToken = default);
+
+    /// <summary>One message by UID (a point read); null when it is gone.</summary>
+    Task<MessageDetails?> GetMessageAsync(MailAddress user, string folder, long uid, MessageDetail detail, CancellationToken cancellationToken = default);
+
+    Task<(long UsedBytes, int Messages)> GetUsageAsync(MailAddress user, CancellationToken cancellationToken = default);
+    Task EnsureDefaultFoldersAsync(MailAddress user, CancellationToken cancellationToken = default);
+    Task<bool> CreateFolderAsync(MailAddress user, string name, CancellationToken cancellationToken = default);
+    Task<bool> DeleteFolderAsync(MailAddress user, string name, CancellationToken cancellationToken = default);
+    Task<bool> SetSubscribedAsync(MailAddress user, string name, bool subscribed, CancellationToken cancellationToken = default);
+    Task RenameFolderAsync(MailAddress user, string from, string to, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds messages to a folder (APPEND, COPY): throws <see cref="FolderNotFoundException"/> when it does not exist and <paramref name="createFolder"/> is false.</summary>
+    Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken = default);
+
+    Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, Action<SortedSet<string>> change, long? unchangedSince = null, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<long>> ExpungeAsync(MailAddress user, string folder, IReadOnlyList<MailboxMessage> messages, CancellationToken cancellationToken = default);
+
+    /// <summary>Takes a named per-user lock for <paramref name="ttl"/>; null when another holder's lock has not expired. Disposing releases it.</summary>
+    Task<IAsyncDisposable?> TryLockAsync(MailAddress user, string name, TimeSpan ttl, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,38 @@
+using Azure.Data.Tables;
+
+namespace MailCloud.Data;
+
+/// <summary>The message row's columns, read in one place: which to select for a <see cref="MessageDetail"/> and how to type them.</summary>
+internal static class MessageRows
+{
+    private static readonly string[] Summary = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated", "Header"];
+    private static readonly string[] Search = ["Uid", "Subject", "From", "To", "Cc", "Date", "Parts", "Blob", "Header"];
+
+    /// <summary>The columns to select; null (all) for a copy, which carries every summary column over.</summary>
+    public static IEnumerable<string>? Columns(MessageDetail detail) => detail switch
+    {
+        MessageDetail.Summary => Summary,
+        MessageDetail.Search => Search,
+        _ => null,
+    };
+
+    public static MessageDetails Read(TableEntity e, MessageDetail detail) => new(e.ReadInt64("Uid") ?? 0, e.ReadString("Blob") ?? string.Empty)
+    {
+        Size = e.ReadInt64("Size") ?? 0,
+        InternalDate = e.ReadDate("InternalDate") ?? default,
+        Flags = e.ReadString("Flags") ?? string.Empty,
+        MessageId = e.ReadString("MessageId") ?? string.Empty,
+        Envelope = e.ReadString("Envelope"),
+        Body = e.ReadString("Body"),
+        BodyStructure = e.ReadString("BodyStructure"),
+        Parts = e.ReadString("Parts"),
+        Header = e.ReadBinary("Header"),
+        SummaryTruncated = e.ReadBoolean("SummaryTruncated") == true,
+        Subject = e.ReadString("Subject"),
+        From = e.ReadString("From"),
+        To = e.ReadString("To"),
+        Cc = e.ReadString("Cc"),
+        Date = e.ReadDate("Date"),
+        CopyColumns = detail == MessageDetail.Copy ? MailboxWriter.CopyProperties(e) : new Dictionary<string, object?>(),
+    };
+}

@@ -1,8 +1,0 @@
-namespace MailCloud.Storage;
-
-public enum StorageService
-{
-    Blob,
-    Queue,
-    Table,
-}
