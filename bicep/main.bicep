@@ -1,4 +1,4 @@
-// MailCloud in Azure: storage (the source of truth), the functions app (custom handler on Flex Consumption),
+// MailCloud in Azure: storage (the source of truth), the functions app (isolated worker on Flex Consumption),
 // the SMTP/IMAP/POP3 front ends on Container Apps with TCP ingress, Key Vault for TLS and DKIM keys,
 // one user-assigned managed identity with data-plane roles, and monitoring.
 // The Bicep CLI cannot be installed in this workplace, so these files are not compiled in CI: keep them small.

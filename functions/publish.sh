@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# Assembles the deployable Functions app: host.json, one folder per function with its function.json, and the
-# custom handler (self-contained for linux-x64, since the Flex Consumption "custom" runtime brings no .NET).
-#   functions/publish.sh [OUTPUT_DIR]     (default: artifacts/functionapp)
-# Zip the output and deploy it with: az functionapp deployment source config-zip ... (see README).
+# Builds the deployable Functions app (isolated worker, framework-dependent for the dotnet-isolated 10.0 runtime):
+# MailCloud.Functions.dll with the SDK's functions.metadata, extensions.json and worker.config.json, host.json, and
+# the binding extensions under .azurefunctions; then zips it for deployment.
+#   functions/publish.sh [OUTPUT_DIR]     (default: artifacts/functionapp; the zip is OUTPUT_DIR.zip)
+# Deploy the zip with azd (azure.yaml) or: az functionapp deployment source config-zip --src OUTPUT_DIR.zip ...
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${1:-$repo/artifacts/functionapp}"
-rm -rf "$out"
-mkdir -p "$out/handler"
-dotnet publish "$repo/functions/MailCloud.Functions/MailCloud.Functions.csproj" -c Release -r linux-x64 --self-contained true \
-  -o "$out/handler" --nologo -v q "-clp:ErrorsOnly;NoSummary"
-cp "$repo/host.json" "$out/host.json"
-for fn in "$repo"/functions/*/function.json; do
-  name="$(basename "$(dirname "$fn")")"
-  mkdir -p "$out/$name"
-  cp "$fn" "$out/$name/function.json"
+rm -rf "$out" "$out.zip"
+mkdir -p "$out"
+dotnet publish "$repo/functions/MailCloud.Functions/MailCloud.Functions.csproj" -c Release -o "$out" --nologo -v q "-clp:ErrorsOnly;NoSummary"
+for f in host.json functions.metadata extensions.json worker.config.json MailCloud.Functions.dll; do
+  [ -f "$out/$f" ] || { echo "publish.sh: $f missing from $out" >&2; exit 1; }
 done
-echo "published to $out: host.json, $(ls "$out" | grep -v -e handler -e host.json | tr '\n' ' ')and handler/MailCloud.Functions"
+if command -v zip >/dev/null; then
+  (cd "$out" && zip -qr "$out.zip" .)
+else
+  python3 -c "import shutil,sys; shutil.make_archive(sys.argv[1], 'zip', sys.argv[2])" "$out" "$out"
+fi
+echo "published to $out ($(python3 -c "import json,sys; print(', '.join(f['name'] for f in json.load(open(sys.argv[1]))))" "$out/functions.metadata")) and $out.zip"

@@ -1,4 +1,4 @@
-// The functions app: Flex Consumption (pay per execution), runtime "custom" (our ASP.NET Core custom handler).
+// The functions app: Flex Consumption (pay per execution), runtime dotnet-isolated 10.0 (the isolated-worker app in functions/MailCloud.Functions).
 param name string
 param location string
 param storageAccountName string
@@ -44,7 +44,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         }
       }
       scaleAndConcurrency: { maximumInstanceCount: 40, instanceMemoryMB: 512 }
-      runtime: { name: 'custom', version: '1.0' }
+      runtime: { name: 'dotnet-isolated', version: '10.0' }
     }
     siteConfig: {
       appSettings: [

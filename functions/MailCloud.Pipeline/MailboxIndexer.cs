@@ -21,10 +21,8 @@ public sealed class MailboxIndexer(MailboxWriter writer)
 
     public async Task<IndexResult> IndexAsync(MailAddress user, IndexWorkItem item, CancellationToken cancellationToken)
     {
-        var properties = MailboxWriter.SummaryProperties(item.Summary);
-        properties["Spam"] = item.Verdict.Spam;
-        properties["Verdict"] = MailboxWriter.Cap(JsonSerializer.Serialize(item.Verdict, WorkItemJson.Options));
-        var entry = new MailboxEntry(item.MessageId, item.MessageBlob, item.Size, item.ReceivedAt, string.Empty, properties);
+        var entry = MailboxWriter.Entry(item.MessageId, item.MessageBlob, item.Size, item.ReceivedAt, string.Empty, item.Summary,
+            item.Verdict.Spam, JsonSerializer.Serialize(item.Verdict, WorkItemJson.Options));
         var added = (await _writer.AddAsync(user, item.Folder, [entry], createFolder: true, cancellationToken).ConfigureAwait(false))[0];
         return new IndexResult(added.Uid, added.UidValidity, added.AlreadyThere);
     }

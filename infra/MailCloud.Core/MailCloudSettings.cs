@@ -55,9 +55,6 @@ public sealed class MailCloudSettings
     /// <summary>Address the front ends bind to (loopback unless told otherwise).</summary>
     public string BindAddress => NonEmpty(_env(BindVariable)) ?? "127.0.0.1";
 
-    /// <summary>Where <c>mailcloud up</c> runs the functions' custom handler (the Functions host picks its own port in Azure).</summary>
-    public int FunctionsPort => int.TryParse(NonEmpty(_env("MAILCLOUD_FUNCTIONS_PORT")), NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p is > 0 and < 65536 ? p : 7071;
-
     public int Port(ListenerSetting listener)
     {
         var raw = NonEmpty(_env(listener.EnvironmentVariable));

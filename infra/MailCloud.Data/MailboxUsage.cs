@@ -19,6 +19,10 @@ public interface IMailboxUsage
 /// </summary>
 public sealed class TableMailboxUsage(TableClient mailboxes) : IMailboxUsage
 {
+    public TableMailboxUsage(StorageAccount account) : this(account.Tables.GetTableClient(StorageNames.MailboxTable))
+    {
+    }
+
     public const string UsageRow = "usage";
 
     public static string Partition(MailAddress user) => TableKeys.Escape($"{user.LocalKey}@{user.Domain}");

@@ -221,6 +221,20 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         return p;
     }
 
+    /// <summary>
+    /// A new message for a folder, with its summary columns; <paramref name="spam"/> and <paramref name="verdict"/>
+    /// (the filter's findings as JSON) are kept beside them when the pipeline delivered it.
+    /// </summary>
+    public static MailboxEntry Entry(string messageId, string blob, long size, DateTimeOffset internalDate, string flags, MessageSummary summary, bool? spam = null, string? verdict = null)
+    {
+        var p = SummaryProperties(summary);
+        if (spam is { } s)
+            p["Spam"] = s;
+        if (verdict is not null)
+            p["Verdict"] = Cap(verdict);
+        return new MailboxEntry(messageId, blob, size, internalDate, flags, p);
+    }
+
     /// <summary>Columns a copy takes over from its original (everything but keys and per-row state).</summary>
     public static Dictionary<string, object?> CopyProperties(TableEntity source) =>
         source.Columns().Where(p => p.Key is not ("Uid" or "MessageId" or "Blob" or "Size" or "InternalDate" or "Flags" or "ModSeq" or "Indexed"))

@@ -60,7 +60,7 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
                 await envelopeBlob.UploadAsync(BinaryData.FromBytes(envelopeJson), new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" } }, cancellationToken).ConfigureAwait(false);
                 item = new InboundWorkItem { MessageId = messageId, MessageBlob = blobName, Size = size, EnvelopeBlob = envelopeBlob.Name };
             }
-            await _inbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)), timeToLive: Timeout.InfiniteTimeSpan, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _inbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)), timeToLive: WorkQueues.NeverExpires, cancellationToken: cancellationToken).ConfigureAwait(false);
             return item;
         }
         catch

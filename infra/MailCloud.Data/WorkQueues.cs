@@ -12,11 +12,17 @@ namespace MailCloud.Data;
 /// </summary>
 public sealed class WorkQueues(StorageAccount account)
 {
+    /// <summary>
+    /// A queue message that never expires: the REST API's <c>messagettl=-1</c>. (The SDK sends whole seconds, so
+    /// <c>Timeout.InfiniteTimeSpan</c>, -1 ms, would become an invalid 0.)
+    /// </summary>
+    public static readonly TimeSpan NeverExpires = TimeSpan.FromSeconds(-1);
+
     public Task EnqueueAsync<T>(string queue, T item, CancellationToken cancellationToken = default) => EnqueueAsync(queue, item, null, cancellationToken);
 
     public async Task EnqueueAsync<T>(string queue, T item, TimeSpan? delay, CancellationToken cancellationToken = default) =>
         await account.Queues.GetQueueClient(queue).SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)),
-            delay, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+            delay, NeverExpires, cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>One recipient a remote server accepted.</summary>

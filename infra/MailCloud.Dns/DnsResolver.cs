@@ -1,9 +1,9 @@
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
+using DnsClient;
+using DnsClient.Protocol;
 
 namespace MailCloud.Dns;
 
@@ -20,9 +20,10 @@ public sealed record DnsAnswer(DnsStatus Status, IReadOnlyList<DnsRecord> Record
 }
 
 /// <summary>
-/// Stub resolver: asks the configured servers (MAILCLOUD_DNS_SERVERS, else /etc/resolv.conf) over UDP with EDNS0,
-/// retries over TCP when truncated, fails over between servers, and caches answers for their TTL (negative answers
-/// for the SOA minimum, at most an hour). IDN names are queried in their A-label form.
+/// Stub resolver on DnsClient's <see cref="LookupClient"/>: asks the configured servers (MAILCLOUD_DNS_SERVERS, else
+/// /etc/resolv.conf; any port) over UDP with EDNS0, over TCP when truncated, fails over between servers, and caches
+/// answers for their TTL (negative answers for the SOA minimum, at most an hour) in the mail-shaped form the SPF,
+/// DKIM, DMARC and delivery code read. IDN names are queried in their A-label form.
 /// </summary>
 public sealed class DnsResolver
 {
@@ -41,7 +42,22 @@ public sealed class DnsResolver
         _timeout = timeout ?? TimeSpan.FromSeconds(2);
         _attempts = attempts;
         _time = time ?? TimeProvider.System;
+        // Retries, failover and caching stay here (mail needs NXDOMAIN, no-data and SERVFAIL apart, and its own TTL rules).
+        _client = new LookupClient(new LookupClientOptions
+        {
+            Timeout = _timeout,
+            Retries = 0,
+            UseCache = false,
+            UseTcpFallback = true,
+            ThrowDnsErrors = false,
+            ContinueOnDnsError = false,
+            ContinueOnEmptyResponse = false,
+            UseRandomNameServer = false,
+            EnableAuditTrail = false,
+        });
     }
+
+    private readonly LookupClient _client;
 
     /// <summary>Questions actually sent (cache misses), for tests and cost figures.</summary>
     public int QueriesSent => _queriesSent;
@@ -113,69 +129,46 @@ public sealed class DnsResolver
         {
             foreach (var server in _servers)
             {
-                var id = (ushort)RandomNumberGenerator.GetInt32(ushort.MaxValue + 1);
-                var query = DnsMessage.BuildQuery(id, name, type);
                 Interlocked.Increment(ref _queriesSent);
-                DnsMessage.Response? response;
+                IDnsQueryResponse response;
                 try
                 {
-                    response = await UdpAsync(server, query, id, cancellationToken).ConfigureAwait(false);
-                    if (response is { Truncated: true })
-                        response = await TcpAsync(server, query, id, cancellationToken).ConfigureAwait(false);
+                    // DnsClient does the wire work: EDNS0, message ids, TCP when the UDP answer is truncated.
+                    response = await _client.QueryServerAsync([new NameServer(server)], name, (QueryType)type, QueryClass.IN, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is SocketException or FormatException or IOException)
+                catch (Exception e) when (e is DnsResponseException or SocketException or IOException)
                 {
-                    continue;
+                    continue; // no answer from this server (timeout, refused connection, garbage)
                 }
-                if (response is null || response.Status is DnsStatus.ServerFailure or DnsStatus.Refused)
+                var status = (DnsStatus)(int)response.Header.ResponseCode;
+                if (status is DnsStatus.ServerFailure or DnsStatus.Refused)
                     continue; // another server may do better
-                var records = response.Answers.Where(r => r.Type == type).ToList();
-                return (new DnsAnswer(response.Status, records), response.Authority);
+                var records = response.Answers.Select(Convert).Where(r => r is not null && r.Type == type).Select(r => r!).ToList();
+                return (new DnsAnswer(status, records), response.Authorities.Select(Convert).OfType<DnsRecord>().ToList());
             }
         }
         return (new DnsAnswer(DnsStatus.Timeout, []), []);
     }
 
-    private async Task<DnsMessage.Response?> UdpAsync(IPEndPoint server, byte[] query, ushort id, CancellationToken cancellationToken)
+    private static DnsRecord? Convert(DnsResourceRecord r)
     {
-        using var udp = new UdpClient(server.AddressFamily);
-        udp.Connect(server);
-        await udp.SendAsync(query, cancellationToken).ConfigureAwait(false);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_timeout);
-        while (true)
+        object? data = r switch
         {
-            UdpReceiveResult result;
-            try
-            {
-                result = await udp.ReceiveAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return null;
-            }
-            var response = DnsMessage.Parse(result.Buffer);
-            if (response.Id == id)
-                return response; // anything else is a stray or spoofed datagram
-        }
+            ARecord a => a.Address,
+            AaaaRecord a => a.Address,
+            MxRecord mx => new MxData(mx.Preference, Name(mx.Exchange)),
+            // The character-strings of one TXT record are joined (SPF, DKIM and DMARC records are split at 255 bytes).
+            TxtRecord txt => string.Concat(txt.Text),
+            PtrRecord ptr => Name(ptr.PtrDomainName),
+            CNameRecord cname => Name(cname.CanonicalName),
+            NsRecord ns => Name(ns.NSDName),
+            SoaRecord soa => new SoaData(Name(soa.MName), Name(soa.RName), soa.Minimum),
+            TlsaRecord tlsa => new TlsaData((byte)tlsa.CertificateUsage, (byte)tlsa.Selector, (byte)tlsa.MatchingType, tlsa.CertificateAssociationData.ToArray()),
+            _ => null,
+        };
+        return data is null ? null : new DnsRecord(Name(r.DomainName), (DnsType)(ushort)r.RecordType, (uint)Math.Max(0, r.InitialTimeToLive), data);
     }
 
-    private async Task<DnsMessage.Response?> TcpAsync(IPEndPoint server, byte[] query, ushort id, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_timeout * 2);
-        using var tcp = new TcpClient(server.AddressFamily);
-        await tcp.ConnectAsync(server, timeout.Token).ConfigureAwait(false);
-        var stream = tcp.GetStream();
-        var framed = new byte[query.Length + 2];
-        BinaryPrimitives.WriteUInt16BigEndian(framed, (ushort)query.Length);
-        query.CopyTo(framed, 2);
-        await stream.WriteAsync(framed, timeout.Token).ConfigureAwait(false);
-        var lengthBytes = new byte[2];
-        await stream.ReadExactlyAsync(lengthBytes, timeout.Token).ConfigureAwait(false);
-        var body = new byte[BinaryPrimitives.ReadUInt16BigEndian(lengthBytes)];
-        await stream.ReadExactlyAsync(body, timeout.Token).ConfigureAwait(false);
-        var response = DnsMessage.Parse(body);
-        return response.Id == id ? response : null;
-    }
+    /// <summary>Names without the root dot ("." itself, a null MX, becomes "").</summary>
+    private static string Name(DnsString name) => name.Value.TrimEnd('.');
 }

@@ -184,7 +184,7 @@ public sealed class FunctionsDriver : IAsyncDisposable
             else if (message.DequeueCount >= Settings.MaxDequeueCount)
             {
                 await poison.CreateIfNotExistsAsync(cancellationToken: ct);
-                await poison.SendMessageAsync(message.Body, timeToLive: Timeout.InfiniteTimeSpan, cancellationToken: ct);
+                await poison.SendMessageAsync(message.Body, timeToLive: TimeSpan.FromSeconds(-1) /* never expires */, cancellationToken: ct);
                 await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
                 _log($"{trigger.Function}: message {message.MessageId} moved to {trigger.Queue}-poison after {message.DequeueCount} attempts");
             }

@@ -114,8 +114,13 @@ public sealed class FolderWatcher : IAsyncDisposable
         }
     }
 
+    private int _disposed;
+
+    /// <summary>Stops the poll loop; safe to call more than once (hosts and tests may both dispose).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         _stop.Dispose();

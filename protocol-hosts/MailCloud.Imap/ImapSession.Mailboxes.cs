@@ -235,7 +235,7 @@ public sealed partial class ImapSession
         var blob = MessageIds.BlobPath(id, now);
         await messages.WriteAsync(blob, bytes, ct);
         var summary = MessageSummary.Of(MimeParser.Parse(bytes, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader }));
-        var entry = new MailboxEntry(id, blob, bytes.Length, internalDate.ToUniversalTime(), flags, MailboxWriter.SummaryProperties(summary));
+        var entry = MailboxWriter.Entry(id, blob, bytes.Length, internalDate.ToUniversalTime(), flags, summary);
         AddedEntry added;
         try
         {

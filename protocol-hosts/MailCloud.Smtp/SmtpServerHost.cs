@@ -48,7 +48,7 @@ public static class SmtpServerHost
     public static WebApplication Build(SmtpServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null, IMessageSpool? spool = null)
     {
         var directory = new CachingMailDirectory(StorageProvisioner.Directory(account), options.DirectoryCacheTtl);
-        var usage = new TableMailboxUsage(account.Tables.GetTableClient(StorageNames.MailboxTable));
+        var usage = new TableMailboxUsage(account);
         spool ??= new StorageMessageSpool(account);
         var throttle = new AuthThrottle(options.AuthMaxFailures, delayPerFailure: options.AuthFailureDelay);
         var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);

@@ -34,7 +34,7 @@ public sealed class StorageConnectionTests
     [Fact]
     public void Explicit_endpoints_take_the_account_from_the_path()
     {
-        var c = StorageConnection.Parse($"AccountKey={StorageConnection.DevelopmentAccountKey};BlobEndpoint=http://127.0.0.1:5000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:5001/devstoreaccount1;TableEndpoint=http://127.0.0.1:5002/devstoreaccount1/");
+        var c = StorageConnection.Parse($"AccountName=devstoreaccount1;AccountKey={StorageConnection.DevelopmentAccountKey};BlobEndpoint=http://127.0.0.1:5000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:5001/devstoreaccount1;TableEndpoint=http://127.0.0.1:5002/devstoreaccount1/");
         Assert.Equal("devstoreaccount1", c.AccountName);
         Assert.Equal(5002, c.TableEndpoint.Port);
     }

@@ -139,7 +139,6 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
         var hash = System.Text.RegularExpressions.Regex.Match(tokenRun.Stdout, @"export MAILCLOUD_ADMIN_TOKEN_SHA256=([0-9a-f]{64})").Groups[1].Value;
         Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(token))).ToLowerInvariant(), hash);
         psi.Environment["MAILCLOUD_ADMIN_TOKEN_SHA256"] = hash;
-        psi.Environment["MAILCLOUD_FUNCTIONS_PORT"] = AzuriteProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var p = Process.Start(psi)!;
         var output = new StringBuilder();
         var ready = new TaskCompletionSource();

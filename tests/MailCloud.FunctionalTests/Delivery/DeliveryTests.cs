@@ -159,7 +159,7 @@ public sealed class DeliveryFixture : IAsyncLifetime
     }
 
     public async Task<string> BlobTextAsync(TableEntity row) =>
-        (await Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(row.GetString("Blob")!).DownloadContentAsync()).ToString();
+        (await Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(row.GetString("Blob")!).DownloadContentAsync()).Value.Content.ToString();
 
     public async Task DisposeAsync()
     {
@@ -272,7 +272,7 @@ process.stdin.on('data', c => input.push(c)).on('end', async () => {
         Assert.Equal("SUCCESS,FAILURE", rcpt.Notify);
         Assert.Equal("rfc822;carol@chunky.test", rcpt.OriginalRecipient);
         Assert.NotNull(envelope.Tls); // opportunistic STARTTLS with the peer's self-signed certificate
-        var text = (await fx.PeerAccount.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(item.MessageBlob).DownloadContentAsync()).ToString();
+        var text = (await fx.PeerAccount.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(item.MessageBlob).DownloadContentAsync()).Value.Content.ToString();
         // Byte-exact after the peer's own Received line: both signatures, then the message with its leading-dot line unstuffed.
         Assert.Contains("\r\nDKIM-Signature: v=1; a=ed25519-sha256;", text.Replace("\r\n\t", " ", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.EndsWith("Subject: to a mailcloud peer\r\n\r\nbody of to a mailcloud peer\r\n.line with a dot\r\n", text, StringComparison.Ordinal);

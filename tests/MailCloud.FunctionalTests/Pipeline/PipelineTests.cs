@@ -125,7 +125,7 @@ s.quit()
         var item = await SpoolAsync("carol@remote.example", ["bob@example.test"], "Subject: twice\r\n\r\nonce only\r\n");
         await fx.WaitForAsync("bob@example.test", "twice");
         // At-least-once delivery: the same queue message again.
-        await fx.Inbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)), timeToLive: Timeout.InfiniteTimeSpan);
+        await fx.Inbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)), timeToLive: WorkQueues.NeverExpires);
         var usageBefore = (await fx.Mailboxes.GetEntityAsync(PipelineFixture.Partition("bob@example.test"), "usage")).GetInt64("UsedBytes");
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline && await fx.Inbound.GetApproximateMessageCountAsync() > 0)
@@ -180,7 +180,7 @@ s.quit()
         // A recipient that no longer exists when the message is routed (removed after accept): the sender hears (5.1.1).
         await SpoolAsync("alice@example.test", ["vanished@example.test"], "Subject: to the vanished\r\n\r\nboo\r\n");
         var bounce = await fx.WaitForAsync("alice@example.test", "Undelivered Mail Returned to Sender: to the vanished");
-        var blob = await fx.Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(bounce.GetString("Blob")!).DownloadContentAsync();
+        var blob = (await fx.Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(bounce.GetString("Blob")!).DownloadContentAsync()).Value.Content;
         Assert.Contains("Status: 5.1.1", blob.ToString(), StringComparison.Ordinal);
         Assert.Contains("Final-Recipient: rfc822; vanished@example.test", blob.ToString(), StringComparison.Ordinal);
     }

@@ -19,7 +19,7 @@ namespace MailCloud.FunctionalTests.Pipeline;
 public sealed class PublishAndHousekeepingTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task Published_layout_has_host_json_every_function_and_a_working_handler()
+    public async Task Published_package_lists_every_function_with_its_trigger()
     {
         var repo = MailCloudToolTests.RepoRoot();
         var output = Path.Combine(Path.GetTempPath(), "mailcloud-publish-" + Guid.NewGuid().ToString("N"));
@@ -28,54 +28,37 @@ public sealed class PublishAndHousekeepingTests(AzuriteFixture azurite)
             var r = await ExternalProcess.RunAsync(Path.Combine(repo, "functions", "publish.sh"), [output], timeout: TimeSpan.FromMinutes(5));
             Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
             Assert.Equal(await File.ReadAllTextAsync(Path.Combine(repo, "host.json")), await File.ReadAllTextAsync(Path.Combine(output, "host.json")));
-            foreach (var fn in new[] { "inbound", "index", "deliver", "housekeeping" })
-                Assert.True(File.Exists(Path.Combine(output, fn, "function.json")), fn);
-            var handler = Path.Combine(output, "handler", "MailCloud.Functions");
-            Assert.True(File.Exists(handler));
-            if (!OperatingSystem.IsWindows())
-                Assert.True(File.GetUnixFileMode(handler).HasFlag(UnixFileMode.UserExecute));
+            Assert.True(File.Exists(output + ".zip"));
 
-            // The published handler runs as the Functions host would start it: port from FUNCTIONS_CUSTOMHANDLER_PORT.
-            await StorageProvisioner.EnsureCreatedAsync(azurite.NewAccount());
-            int port = AzuriteProcess.FreePort();
-            var psi = new ProcessStartInfo(handler) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            psi.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            psi.Environment["MAILCLOUD_STORAGE"] = azurite.ConnectionString;
-            using var process = Process.Start(psi)!;
-            try
+            // The SDK's generated metadata is what the Functions host reads: every function, its trigger and queue.
+            using var metadata = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "functions.metadata")));
+            var functions = metadata.RootElement.EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!, f => f);
+            Assert.Equal(["deliver", "housekeeping", "inbound", "index"], functions.Keys.Order(StringComparer.Ordinal));
+            foreach (var (name, queue) in new[] { ("inbound", "inbound"), ("index", "index"), ("deliver", "outbound") })
             {
-                using var http = new HttpClient();
-                HttpResponseMessage? response = null;
-                for (int i = 0; i < 100 && response is null; i++)
-                {
-                    try
-                    {
-                        response = await http.PostAsJsonAsync($"http://127.0.0.1:{port}/housekeeping", new { Data = new { timer = new { IsPastDue = false } }, Metadata = new { } });
-                    }
-                    catch (HttpRequestException)
-                    {
-                        await Task.Delay(200);
-                    }
-                }
-                Assert.NotNull(response);
-                Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-                var body = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
-                Assert.StartsWith("housekeeping:", body.GetProperty("Logs")[0].GetString(), StringComparison.Ordinal);
-                Assert.Equal(System.Text.Json.JsonValueKind.Object, body.GetProperty("Outputs").ValueKind);
+                var binding = functions[name].GetProperty("bindings")[0];
+                Assert.Equal("queueTrigger", binding.GetProperty("type").GetString());
+                Assert.Equal(queue, binding.GetProperty("queueName").GetString());
+                Assert.Equal("AzureWebJobsStorage", binding.GetProperty("connection").GetString());
+                Assert.Equal("dotnet-isolated", functions[name].GetProperty("language").GetString());
+            }
+            var timer = functions["housekeeping"].GetProperty("bindings")[0];
+            Assert.Equal("timerTrigger", timer.GetProperty("type").GetString());
+            Assert.Equal("0 30 3 * * *", timer.GetProperty("schedule").GetString());
 
-                // A malformed queue payload is a failed invocation (500), so the host would retry it.
-                var bad = await http.PostAsJsonAsync($"http://127.0.0.1:{port}/index", new { Data = new { item = "not json" }, Metadata = new { } });
-                Assert.Equal(500, (int)bad.StatusCode);
-            }
-            finally
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
+            // The binding extensions the host loads for the queue trigger.
+            var extensions = await File.ReadAllTextAsync(Path.Combine(output, "extensions.json"));
+            Assert.Contains("AzureStorageQueues", extensions, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(output, "worker.config.json")));
+
+            // The local driver finds the same four functions in the published assembly.
+            var assembly = System.Reflection.Assembly.LoadFrom(Path.Combine(output, "MailCloud.Functions.dll"));
+            Assert.Equal(functions.Keys.Order(StringComparer.Ordinal), FunctionsDriver.Discover(assembly).Select(t => t.Function).Order(StringComparer.Ordinal));
         }
         finally
         {
             try { Directory.Delete(output, true); } catch (IOException) { }
+            try { File.Delete(output + ".zip"); } catch (IOException) { }
         }
     }
 

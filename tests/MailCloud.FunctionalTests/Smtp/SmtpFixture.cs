@@ -136,7 +136,7 @@ public class SmtpFixture : IAsyncLifetime
     }
 
     public async Task<string> ReadMessageAsync(InboundWorkItem item) =>
-        (await Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(item.MessageBlob).DownloadContentAsync()).ToString();
+        (await Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(item.MessageBlob).DownloadContentAsync()).Value.Content.ToString();
 
     public virtual async Task DisposeAsync()
     {
