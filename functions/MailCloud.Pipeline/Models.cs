@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
-using MailCloud.Mime;
 using MailCloud.Core;
+using MailCloud.Mime;
 
 namespace MailCloud.Pipeline;
 

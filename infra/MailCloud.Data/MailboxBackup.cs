@@ -1,10 +1,8 @@
 using System.Text;
 using System.Text.Json;
-using MailCloud.Core;
 using Azure.Data.Tables;
-using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
+using MailCloud.Core;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;

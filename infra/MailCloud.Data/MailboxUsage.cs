@@ -1,8 +1,5 @@
-using MailCloud.Core;
 using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
+using MailCloud.Core;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;

@@ -1,11 +1,7 @@
 using Azure;
+using Azure.Data.Tables;
 using MailCloud.Core;
 using MailCloud.Mime;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using MailCloud.Storage;
 
 namespace MailCloud.Data;
 

@@ -1,10 +1,9 @@
 using System.Text.Json;
 using Azure;
-using MailCloud.Core;
-using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Queues;
+using MailCloud.Core;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;

@@ -1,9 +1,5 @@
 using Azure.Identity;
 using MailCloud.Core;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;

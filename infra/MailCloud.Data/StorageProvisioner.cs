@@ -1,8 +1,4 @@
 using MailCloud.Core;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
 using MailCloud.Storage;
 
 namespace MailCloud.Data;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Azure.Data.Tables;
-using Azure.Storage.Queues;
 using MailCloud.Core;
 using MailCloud.Storage;
 

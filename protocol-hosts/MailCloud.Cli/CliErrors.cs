@@ -1,10 +1,5 @@
 using Azure;
 using MailCloud.Core;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 
 namespace MailCloud.Cli;

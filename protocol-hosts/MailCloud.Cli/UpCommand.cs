@@ -4,14 +4,9 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using MailCloud.Core;
 using MailCloud.Data;
-using MailCloud.LocalDev;
 using MailCloud.Functions;
+using MailCloud.LocalDev;
 using MailCloud.Smtp;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using Microsoft.Extensions.Logging;
 

@@ -6,7 +6,6 @@ using System.Text;
 using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.Protocols;
-using MailCloud.Storage;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 

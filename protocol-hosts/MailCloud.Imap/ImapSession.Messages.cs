@@ -5,7 +5,6 @@ using System.Text;
 using Azure;
 using MailCloud.Data;
 using MailCloud.Mime;
-using MailCloud.Storage;
 
 namespace MailCloud.Imap;
 

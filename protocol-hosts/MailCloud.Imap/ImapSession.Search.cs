@@ -1,7 +1,6 @@
 using System.IO.Pipelines;
 using MailCloud.Data;
 using MailCloud.Mime;
-using MailCloud.Storage;
 
 namespace MailCloud.Imap;
 

@@ -1,7 +1,7 @@
 using MailCloud.Core;
 using MailCloud.Data;
-using MailCloud.Protocols;
 using MailCloud.Pop3;
+using MailCloud.Protocols;
 
 // Container entry point. TLS certificate: a PFX file at MAILCLOUD_TLS_CERT (mounted from Key Vault in Azure).
 var settings = new MailCloudSettings();

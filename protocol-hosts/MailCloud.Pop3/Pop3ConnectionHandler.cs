@@ -6,12 +6,6 @@ using System.Text;
 using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.Protocols;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
-using MailCloud.Storage;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 

@@ -8,11 +8,6 @@ using MailCloud.Data;
 using MailCloud.Imap;
 using MailCloud.LocalDev;
 using MailCloud.Mime;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using Microsoft.Extensions.Logging;
 

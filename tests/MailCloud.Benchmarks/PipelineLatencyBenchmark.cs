@@ -2,16 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Azure.Data.Tables;
 using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.Functions;
 using MailCloud.LocalDev;
 using MailCloud.Smtp;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using Microsoft.Extensions.Logging;
 

@@ -4,11 +4,6 @@ using System.Net;
 using MailCloud.Core;
 using MailCloud.LocalDev;
 using MailCloud.Smtp;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using Microsoft.Extensions.Logging;
 

@@ -1,9 +1,4 @@
 using MailCloud.LocalDev;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 
 namespace MailCloud.FunctionalTests;

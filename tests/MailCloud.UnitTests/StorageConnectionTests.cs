@@ -1,10 +1,6 @@
 using Azure.Core;
-using MailCloud.Data;
 using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
+using MailCloud.Data;
 using MailCloud.Storage;
 
 namespace MailCloud.UnitTests;

@@ -1,9 +1,8 @@
-using MailCloud.Data;
 using System.Net;
+using MailCloud.Data;
 using MailCloud.Dkim;
 using MailCloud.Dns;
 using MailCloud.Mime;
-using MailCloud.Storage;
 
 namespace MailCloud.Pipeline.Authentication;
 

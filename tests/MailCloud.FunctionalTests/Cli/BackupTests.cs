@@ -3,11 +3,6 @@ using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.LocalDev;
 using MailCloud.Mime;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 
 namespace MailCloud.FunctionalTests.Cli;

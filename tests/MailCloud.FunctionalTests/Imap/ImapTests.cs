@@ -1,10 +1,4 @@
 using System.Text.Json;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
-using MailCloud.Storage;
 using static MailCloud.FunctionalTests.Imap.JsonLines;
 
 namespace MailCloud.FunctionalTests.Imap;

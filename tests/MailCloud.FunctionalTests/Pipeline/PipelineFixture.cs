@@ -1,15 +1,10 @@
+using Azure.Data.Tables;
 using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.FunctionalTests.Cli;
 using MailCloud.FunctionalTests.Smtp;
 using MailCloud.Functions;
 using MailCloud.LocalDev;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
-using MailCloud.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 

@@ -1,15 +1,10 @@
 using System.Text;
 using System.Text.Json;
+using Azure.Storage.Queues.Models;
 using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.FunctionalTests.Smtp;
 using MailCloud.Pipeline;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
-using MailCloud.Storage;
 
 namespace MailCloud.FunctionalTests.Pipeline;
 

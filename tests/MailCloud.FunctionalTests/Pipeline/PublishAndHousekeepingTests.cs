@@ -1,16 +1,11 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
+using Azure.Data.Tables;
 using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.FunctionalTests.Cli;
 using MailCloud.LocalDev;
 using MailCloud.Pipeline;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
-using MailCloud.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MailCloud.FunctionalTests.Pipeline;

@@ -1,12 +1,6 @@
 using System.Text.Json;
 using MailCloud.Core;
 using MailCloud.Data;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
-using MailCloud.Storage;
 
 namespace MailCloud.FunctionalTests.Pop3;
 

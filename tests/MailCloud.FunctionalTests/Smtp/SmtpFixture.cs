@@ -1,14 +1,11 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
 using MailCloud.Core;
 using MailCloud.Data;
 using MailCloud.LocalDev;
 using MailCloud.Smtp;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
 using MailCloud.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
