@@ -35,14 +35,17 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
     {
         var blobName = MessageIds.BlobPath(messageId, envelope.ReceivedAt);
         var blob = _messages.GetBlobClient(blobName);
-        var counted = new CountingReadStream(content);
-        await blob.UploadAsync(counted, new BlobUploadOptions
+        long size;
+        using (var upload = await BufferedUpload.PrepareAsync(content, account.Options.SingleUploadThreshold, cancellationToken).ConfigureAwait(false))
         {
-            HttpHeaders = new BlobHttpHeaders { ContentType = "message/rfc822" },
-            Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All }, // ids are unique; never overwrite a stored message
-            TransferOptions = account.TransferOptions,
-        }, cancellationToken).ConfigureAwait(false);
-        long size = counted.BytesRead;
+            await blob.UploadAsync(upload.Content, new BlobUploadOptions
+            {
+                HttpHeaders = new BlobHttpHeaders { ContentType = "message/rfc822" },
+                Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All }, // ids are unique; never overwrite a stored message
+                TransferOptions = account.TransferOptions,
+            }, cancellationToken).ConfigureAwait(false);
+            size = upload.Size;
+        }
 
         BlobClient? envelopeBlob = null;
         try

@@ -131,6 +131,24 @@ s.quit()
     }
 
     [Fact]
+    public async Task The_driver_runs_the_isolated_worker_functions_by_their_trigger_attributes()
+    {
+        // What the driver found on PipelineFunctions: the same names and queues as functions.metadata (PublishAndHousekeepingTests).
+        var triggers = fx.Driver.Triggers.ToDictionary(t => t.Function);
+        Assert.Equal(StorageNames.InboundQueue, triggers["inbound"].Queue);
+        Assert.Equal(StorageNames.IndexQueue, triggers["index"].Queue);
+        Assert.Equal("0 30 3 * * *", triggers["housekeeping"].Schedule);
+        Assert.False(triggers.ContainsKey("deliver")); // left out by this fixture
+
+        // The timer function, fired as the host's schedule would: a fresh unreferenced blob (mail still queued) survives.
+        var fresh = $"2026/12/01/fresh-{Guid.NewGuid():N}.eml";
+        var messages = fx.Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
+        await messages.GetBlobClient(fresh).UploadAsync(BinaryData.FromString("Subject: fresh\r\n\r\nx"));
+        Assert.True(await fx.Driver.FireAsync(triggers["housekeeping"]));
+        Assert.True(await messages.GetBlobClient(fresh).ExistsAsync());
+    }
+
+    [Fact]
     public async Task A_failing_work_item_is_retried_then_moved_to_the_poison_queue()
     {
         var poison = fx.Account.Queues.GetQueueClient(StorageNames.Poison(StorageNames.InboundQueue));

@@ -1,0 +1,116 @@
+using Azure;
+using Azure.Data.Tables;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.Storage;
+
+namespace MailCloud.FunctionalTests.Storage;
+
+/// <summary>
+/// What the data layer relies on from the SDK clients, checked against real Azurite: conflict statuses that the
+/// retry loops catch, the requests an upload and a paged query cost (the request counter), queue messages that never
+/// expire, and uploads from a forward-only stream that stay small in memory.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class StorageSeamTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task A_stale_etag_fails_the_whole_transaction_with_412()
+    {
+        var account = azurite.NewAccount();
+        var table = account.Tables.GetTableClient(AzuriteFixture.UniqueName("tx"));
+        await table.CreateIfNotExistsAsync();
+        var etag = await table.AddRowAsync(new TableEntity("p", "folder") { ["N"] = 1 });
+        await table.UpdateRowAsync(new TableEntity("p", "folder") { ["N"] = 2 }, etag); // someone else got there first
+
+        var e = await Assert.ThrowsAsync<TableTransactionFailedException>(() => table.SubmitTransactionAsync(
+        [
+            new TableTransactionAction(TableTransactionActionType.Add, new TableEntity("p", "msg1")),
+            new TableTransactionAction(TableTransactionActionType.UpdateMerge, new TableEntity("p", "folder") { ["N"] = 3 }, etag),
+        ]));
+        Assert.Equal(412, e.Status); // what MailboxStore and MailboxWriter catch to re-read and retry
+        Assert.Null(await table.GetRowAsync("p", "msg1")); // all or nothing
+        Assert.Equal(2, (await table.GetRowAsync("p", "folder"))!.ReadInt32("N"));
+    }
+
+    [Fact]
+    public async Task A_query_over_1100_rows_costs_two_requests_and_reads_every_row()
+    {
+        var account = azurite.NewAccount();
+        var table = account.Tables.GetTableClient(AzuriteFixture.UniqueName("page"));
+        await table.CreateIfNotExistsAsync();
+        for (int batch = 0; batch < 11; batch++)
+            await table.SubmitTransactionAsync(Enumerable.Range(0, 100).Select(i => new TableTransactionAction(TableTransactionActionType.Add, new TableEntity("p", $"r{batch * 100 + i:D5}") { ["N"] = i })));
+        account.RequestCounter.Reset();
+        int rows = 0;
+        await foreach (var _ in table.QueryRowsAsync(TableFilter.PartitionKey("p"), ["RowKey"]))
+            rows++;
+        Assert.Equal(1100, rows);
+        Assert.Equal(2, account.RequestCounter.Get("table", "QueryEntities")); // the service pages at 1,000
+        Assert.Equal(2, account.RequestCounter.Total);
+    }
+
+    [Fact]
+    public async Task A_stored_message_costs_one_put_blob_and_one_put_message_and_never_expires_in_the_queue()
+    {
+        var account = azurite.NewAccount();
+        await StorageProvisioner.EnsureCreatedAsync(account);
+        var spool = new StorageMessageSpool(account);
+        account.RequestCounter.Reset();
+        var item = await spool.StoreAsync(MessageIds.New(DateTimeOffset.UtcNow), Envelope(), new ForwardOnly(new byte[4096]), CancellationToken.None);
+        Assert.Equal(4096, item.Size);
+        Assert.True(account.RequestCounter.Get("blob", "PutBlob") == 1, string.Join(", ", account.RequestCounter.Snapshot().Select(k => $"{k.Key} {k.Value}")));
+        Assert.Equal(1, account.RequestCounter.Get("queue", "PutMessage"));
+        Assert.Equal(2, account.RequestCounter.Total);
+
+        var queued = (await account.Queues.GetQueueClient(StorageNames.InboundQueue).PeekMessagesAsync(32)).Value.Single(m => m.Body.ToString().Contains(item.MessageId, StringComparison.Ordinal));
+        Assert.True(queued.ExpiresOn > DateTimeOffset.UtcNow.AddYears(100), $"expires {queued.ExpiresOn}");
+
+        // The same id again is refused: a stored message is never overwritten.
+        await Assert.ThrowsAsync<RequestFailedException>(() => spool.StoreAsync(item.MessageId, Envelope() with { ReceivedAt = item.Envelope!.ReceivedAt }, new MemoryStream(new byte[10]), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_20_mib_message_from_a_forward_only_stream_goes_up_in_blocks_with_bounded_memory()
+    {
+        var account = azurite.NewAccount(new StorageClientOptions { BlockSize = 1024 * 1024, SingleUploadThreshold = 1024 * 1024 });
+        await StorageProvisioner.EnsureCreatedAsync(account);
+        var spool = new StorageMessageSpool(account);
+        var content = new ForwardOnly(new byte[20 * 1024 * 1024]);
+        account.RequestCounter.Reset();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var item = await spool.StoreAsync(MessageIds.New(DateTimeOffset.UtcNow), Envelope(), content, CancellationToken.None);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Assert.Equal(20 * 1024 * 1024, item.Size);
+        Assert.Equal(20, account.RequestCounter.Get("blob", "PutBlock"));
+        Assert.Equal(1, account.RequestCounter.Get("blob", "PutBlockList"));
+        // Blocks come from pooled buffers: far less than the message (other tests allocate meanwhile, so the bound is loose).
+        Assert.True(allocated < 10L * 1024 * 1024, $"allocated {allocated / 1024 / 1024} MiB for a 20 MiB upload");
+    }
+
+    private static Envelope Envelope() => new()
+    {
+        Sender = "alice@example.test",
+        Recipients = [new EnvelopeRecipient("bob@example.test")],
+        ClientAddress = "127.0.0.1",
+        Helo = "client.test",
+        Listener = "mx",
+        ReceivedAt = DateTimeOffset.UtcNow,
+    };
+
+    /// <summary>A stream that cannot seek or tell its length, like SMTP DATA.</summary>
+    private sealed class ForwardOnly(byte[] data) : Stream
+    {
+        private readonly MemoryStream _inner = new(data, writable: false);
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
