@@ -32,11 +32,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public StorageConnection Connection => StorageConnection.Development(Host, BlobPort, QueuePort, TablePort);
 
     /// <summary>A connection string for other processes (the CLI, hosts) to reach this instance.</summary>
-    public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName={StorageConnection.DevelopmentAccountName};AccountKey={StorageConnection.DevelopmentAccountKey};" +
-        $"BlobEndpoint=http://{Host}:{BlobPort}/{StorageConnection.DevelopmentAccountName};" +
-        $"QueueEndpoint=http://{Host}:{QueuePort}/{StorageConnection.DevelopmentAccountName};" +
-        $"TableEndpoint=http://{Host}:{TablePort}/{StorageConnection.DevelopmentAccountName};";
+    public string ConnectionString => StorageConnection.DevelopmentConnectionString(Host, BlobPort, QueuePort, TablePort);
 
     /// <summary>Walks up from <paramref name="start"/> to the folder holding node_modules/azurite.</summary>
     public static string FindAzuriteScript(string? start = null)

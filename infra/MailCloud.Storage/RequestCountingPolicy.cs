@@ -26,7 +26,7 @@ internal sealed class RequestCountingPolicy(StorageRequestCounter counter, strin
         {
             "blob" => Blob(method, comp, restype, segments.Count, request.Headers.Contains("x-ms-copy-source")),
             "queue" => Queue(method, comp, segments, query["peekonly"] == "true"),
-            _ => Table(method, segments),
+            _ => Table(method, segments, request.Headers.Contains("If-Match")),
         };
     }
 
@@ -71,7 +71,7 @@ internal sealed class RequestCountingPolicy(StorageRequestCounter counter, strin
         };
     }
 
-    private static string Table(string method, List<string> segments)
+    private static string Table(string method, List<string> segments, bool conditional)
     {
         var last = segments.Count == 0 ? string.Empty : Uri.UnescapeDataString(segments[^1]);
         if (last == "$batch")
@@ -84,8 +84,9 @@ internal sealed class RequestCountingPolicy(StorageRequestCounter counter, strin
             ("GET", true) => "GetEntity",
             ("GET", false) => "QueryEntities",
             ("POST", false) => "InsertEntity",
-            ("PUT", true) => "UpdateEntity",
-            ("MERGE" or "PATCH", true) => "MergeEntity",
+            // Without If-Match a PUT or MERGE is an upsert.
+            ("PUT", true) => conditional ? "UpdateEntity" : "InsertOrReplaceEntity",
+            ("MERGE" or "PATCH", true) => conditional ? "MergeEntity" : "InsertOrMergeEntity",
             ("DELETE", true) => "DeleteEntity",
             _ => $"{method}.other",
         };

@@ -65,8 +65,8 @@ public sealed class StorageConnectionTests
     [InlineData("table", "GET", "https://acct.table.core.windows.net/mailboxes()?$filter=PartitionKey%20eq%20'a'", "QueryEntities")]
     [InlineData("table", "POST", "https://acct.table.core.windows.net/$batch", "EntityGroupTransaction")]
     [InlineData("table", "POST", "https://acct.table.core.windows.net/mailboxes", "InsertEntity")]
-    [InlineData("table", "PATCH", "https://acct.table.core.windows.net/mailboxes(PartitionKey='a',RowKey='b')", "MergeEntity")]
-    [InlineData("table", "PUT", "https://acct.table.core.windows.net/mailboxes(PartitionKey='a',RowKey='b')", "UpdateEntity")]
+    [InlineData("table", "PATCH", "https://acct.table.core.windows.net/mailboxes(PartitionKey='a',RowKey='b')", "InsertOrMergeEntity")]
+    [InlineData("table", "PUT", "https://acct.table.core.windows.net/mailboxes(PartitionKey='a',RowKey='b')", "InsertOrReplaceEntity")]
     [InlineData("table", "DELETE", "https://acct.table.core.windows.net/mailboxes(PartitionKey='a',RowKey='b')", "DeleteEntity")]
     [InlineData("table", "POST", "https://acct.table.core.windows.net/Tables", "CreateTable")]
     public void Requests_are_counted_under_their_rest_operation(string service, string method, string uri, string operation)
@@ -75,6 +75,18 @@ public sealed class StorageConnectionTests
         message.Request.Method = RequestMethod.Parse(method);
         message.Request.Uri.Reset(new Uri(uri));
         Assert.Equal(operation, RequestCountingPolicy.Operation(service, message.Request));
+    }
+
+    [Fact]
+    public void A_conditional_table_write_is_an_update_and_an_unconditional_one_an_upsert()
+    {
+        using var message = Azure.Core.Pipeline.HttpPipelineBuilder.Build(new StorageClientOptions()).CreateMessage();
+        message.Request.Method = RequestMethod.Put;
+        message.Request.Uri.Reset(new Uri("https://acct.table.core.windows.net/mailboxes(PartitionKey='a',RowKey='b')"));
+        message.Request.Headers.SetValue("If-Match", "W/\"datetime'2026-12-01'\"");
+        Assert.Equal("UpdateEntity", RequestCountingPolicy.Operation("table", message.Request));
+        message.Request.Method = RequestMethod.Parse("MERGE");
+        Assert.Equal("MergeEntity", RequestCountingPolicy.Operation("table", message.Request));
     }
 
     [Fact]
