@@ -45,6 +45,16 @@ public sealed class StorageConnectionTests
         Assert.DoesNotContain("not base64!", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void An_account_name_and_a_credential_give_clients_on_the_public_endpoints()
+    {
+        var account = new StorageAccount(StorageConnection.FromAccount("mailcloudprod", new Azure.Identity.ManagedIdentityCredential(Azure.Identity.ManagedIdentityId.FromUserAssignedClientId("00000000-0000-0000-0000-000000000001"))));
+        Assert.Equal(new Uri("https://mailcloudprod.blob.core.windows.net/"), account.Blobs.Uri);
+        Assert.Equal(new Uri("https://mailcloudprod.queue.core.windows.net/"), account.Queues.Uri);
+        Assert.Equal("mailcloudprod", account.Tables.AccountName);
+        Assert.Null(account.Connection.ConnectionString);
+    }
+
     [Theory]
     [InlineData("blob", "PUT", "http://127.0.0.1:10000/devstoreaccount1/messages/2026/a.eml", "PutBlob")]
     [InlineData("blob", "PUT", "http://127.0.0.1:10000/devstoreaccount1/messages/a.eml?comp=block&blockid=QUJD", "PutBlock")]

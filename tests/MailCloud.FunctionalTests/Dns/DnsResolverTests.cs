@@ -40,6 +40,16 @@ public sealed class DnsResolverTests(DnsmasqFixture dns) : IClassFixture<Dnsmasq
     }
 
     [Fact]
+    public async Task Tlsa_and_ptr_records_are_decoded()
+    {
+        var r = Resolver();
+        var tlsa = (await r.QueryAsync("_25._tcp.mx1.remote.test", DnsType.TLSA)).Data<TlsaData>().Single();
+        Assert.Equal((3, 1, 1), ((int)tlsa.Usage, (int)tlsa.Selector, (int)tlsa.MatchingType));
+        Assert.Equal(Enumerable.Repeat((byte)0xaa, 32), tlsa.Certificate);
+        Assert.Equal("mx1.remote.test", (await r.QueryAsync("3.0.0.127.in-addr.arpa", DnsType.PTR)).Data<string>().Single());
+    }
+
+    [Fact]
     public async Task Idn_names_are_queried_as_a_labels_and_answers_are_cached()
     {
         var r = Resolver();

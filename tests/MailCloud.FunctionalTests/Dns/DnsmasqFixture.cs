@@ -30,6 +30,9 @@ public sealed class DnsmasqFixture : IAsyncLifetime
         "--host-record=xn--bcher-kva.remote.test,127.0.0.6",
         "--mx-host=nullmx.remote.test,.,0",
         "--txt-record=remote.test,v=spf1 ip4:127.0.0.0/8 -all",
+        // DANE for mx1 (usage 3, selector 1, SHA-256) and reverse DNS for its address.
+        "--dns-rr=_25._tcp.mx1.remote.test,52,030101" + new string('a', 64),
+        "--ptr-record=3.0.0.127.in-addr.arpa,mx1.remote.test",
         // Deferring and rejecting peers for delivery tests, and a domain whose only MX is down.
         "--mx-host=defer.test,mx.defer.test,10", "--host-record=mx.defer.test,127.0.0.7", "--local=/defer.test/",
         "--mx-host=down.test,mx.down.test,10", "--host-record=mx.down.test,127.0.0.8", "--local=/down.test/",
