@@ -1,7 +1,7 @@
-// MailCloud in Azure: storage (the source of truth), the functions app (isolated worker on Flex Consumption),
-// the SMTP/IMAP/POP3 front ends on Container Apps with TCP ingress, Key Vault for TLS and DKIM keys,
-// one user-assigned managed identity with data-plane roles, and monitoring.
-// The Bicep CLI cannot be installed in this workplace, so these files are not compiled in CI: keep them small.
+// MailCloud in Azure: storage (the source of truth), the functions app (isolated worker on Flex Consumption), the
+// front ends on Container Apps in a VNet (external TCP ingress for mail), Key Vault for the TLS certificate and DKIM
+// keys, one user-assigned managed identity with data-plane roles, and monitoring. Compiled and linted in the tests
+// with the Bicep CLI from NuGet; `azd up` (azure.yaml) provisions and deploys it.
 targetScope = 'resourceGroup'
 
 @description('Short name used as a prefix for every resource (3-11 lower-case letters and digits).')
@@ -11,16 +11,31 @@ param name string = 'mailcloud'
 
 param location string = resourceGroup().location
 
-@description('Container images of the front ends (built from protocol-hosts/).')
-param smtpImage string = ''
-param imapImage string = ''
-param pop3Image string = ''
-param webImage string = ''
+@description('Mail host name clients and MX records point at (TLS certificate subject, SMTP greeting, HELO).')
+param mailHostName string
+
+@description('Front-end container image (protocol-hosts/MailCloud.FrontEnd/Dockerfile); empty deploys storage, vault and functions only.')
+param frontEndImage string = ''
+
+@description('Name of the TLS certificate in the Key Vault (import or create it before deploying the front end).')
+param tlsCertificateName string = 'mail-tls'
+
+@description('One container app per protocol instead of one for all (large deployments).')
+param splitFrontEnds bool = false
+
+@description('vCPU and memory of each front-end replica.')
+param frontEndCpu string = '0.25'
+param frontEndMemory string = '0.5Gi'
+
 @description('SHA-256 of the admin API token (./mailcloud admin-token); empty keeps the admin API off.')
+@secure()
 param adminTokenSha256 string = ''
 
-@description('Mail host name clients and MX records point at (used for TLS and HELO).')
-param mailHostName string
+@description('Smart host for outgoing mail, host:port (most subscriptions block outbound port 25).')
+param relayHost string = ''
+param relayUser string = ''
+@secure()
+param relayPassword string = ''
 
 var suffix = uniqueString(resourceGroup().id)
 
@@ -55,6 +70,7 @@ module keyVault 'modules/keyvault.bicep' = {
     name: take('${name}-kv-${suffix}', 24)
     location: location
     principalId: identity.outputs.principalId
+    relayPassword: relayPassword
   }
 }
 
@@ -68,24 +84,37 @@ module functions 'modules/functions.bicep' = {
     identityClientId: identity.outputs.clientId
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     keyVaultUri: keyVault.outputs.uri
+    mailHostName: mailHostName
+    relayHost: relayHost
+    relayUser: relayUser
   }
 }
 
-module frontEnds 'modules/containerapps.bicep' = if (!empty(smtpImage)) {
+module network 'modules/network.bicep' = if (!empty(frontEndImage)) {
+  name: 'network'
+  params: {
+    name: '${name}-vnet-${suffix}'
+    location: location
+  }
+}
+
+module frontEnds 'modules/containerapps.bicep' = if (!empty(frontEndImage)) {
   name: 'frontends'
   params: {
     name: '${name}-${suffix}'
     location: location
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+    subnetId: network!.outputs.subnetId
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.accountName
     keyVaultUri: keyVault.outputs.uri
     mailHostName: mailHostName
-    smtpImage: smtpImage
-    imapImage: imapImage
-    pop3Image: pop3Image
-    webImage: webImage
+    image: frontEndImage
+    tlsCertificateName: tlsCertificateName
+    splitFrontEnds: splitFrontEnds
+    cpu: frontEndCpu
+    memory: frontEndMemory
     adminTokenSha256: adminTokenSha256
   }
 }
@@ -93,3 +122,8 @@ module frontEnds 'modules/containerapps.bicep' = if (!empty(smtpImage)) {
 output storageAccount string = storage.outputs.accountName
 output functionApp string = functions.outputs.name
 output keyVault string = keyVault.outputs.name
+@description('A record of the mail host (the MX target); empty until the front end is deployed.')
+output inboundIp string = empty(frontEndImage) ? '' : frontEnds!.outputs.inboundIp
+@description('Addresses outgoing mail leaves from: SPF (ip4:...) and a PTR record for each.')
+output outboundIps array = empty(frontEndImage) ? [] : frontEnds!.outputs.outboundIps
+output webFqdn string = empty(frontEndImage) ? '' : frontEnds!.outputs.fqdn

@@ -1,21 +1,33 @@
-// The SMTP, IMAP and POP3 front ends as Container Apps with TCP ingress (mail is not HTTP), and the web front end
-// (health, client autoconfiguration) with HTTP ingress.
-// TCP ingress needs a VNet-integrated environment; the environment below is created without one and must be
-// given infrastructureSubnetId for production use (documented in README).
+// The front ends on Container Apps: a workload-profiles environment (Consumption profile) in a VNet, which is what
+// external TCP ingress needs, and by default ONE container app serving SMTP, IMAP, POP3 and HTTP from one process
+// (protocol-hosts/MailCloud.FrontEnd) with one replica always on. splitFrontEnds runs one app per protocol from the
+// same image instead (MAILCLOUD_PROTOCOLS), for large deployments.
 param name string
 param location string
 param logAnalyticsWorkspaceId string
+param subnetId string
 param identityId string
 param identityClientId string
 param storageAccountName string
 param keyVaultUri string
 param mailHostName string
-param smtpImage string
-param imapImage string
-param pop3Image string
-param webImage string = ''
-@description('SHA-256 of the admin API token (./mailcloud admin-token); empty keeps the admin API off.')
+param image string
+@description('Name of the Key Vault certificate the front ends use for TLS (versionless: renewals are picked up).')
+param tlsCertificateName string
+param splitFrontEnds bool = false
+param cpu string = '0.25'
+param memory string = '0.5Gi'
+param maxReplicas int = 3
+@description('Open TCP connections per replica before another replica is added.')
+param connectionsPerReplica int = 500
+@secure()
 param adminTokenSha256 string = ''
+
+var settings = loadJsonContent('../frontend-env.json')
+
+resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
+  name: last(split(logAnalyticsWorkspaceId, '/'))
+}
 
 resource env 'Microsoft.App/managedEnvironments@2024-03-01' = {
   name: '${name}-env'
@@ -24,71 +36,112 @@ resource env 'Microsoft.App/managedEnvironments@2024-03-01' = {
     appLogsConfiguration: {
       destination: 'log-analytics'
       logAnalyticsConfiguration: {
-        customerId: reference(logAnalyticsWorkspaceId, '2023-09-01').customerId
-        sharedKey: listKeys(logAnalyticsWorkspaceId, '2023-09-01').primarySharedKey
+        customerId: workspace.properties.customerId
+        sharedKey: workspace.listKeys().primarySharedKey
       }
     }
+    vnetConfiguration: {
+      infrastructureSubnetId: subnetId
+      internal: false
+    }
+    workloadProfiles: [
+      { name: 'Consumption', workloadProfileType: 'Consumption' }
+    ]
   }
 }
 
-// The processes listen on the standard ports on all interfaces (their local defaults are high ports on loopback).
-var publicPorts = [
-  { name: 'MAILCLOUD_BIND', value: '0.0.0.0' }
-  { name: 'MAILCLOUD_SMTP_PORT', value: '25' }
-  { name: 'MAILCLOUD_SUBMISSION_PORT', value: '587' }
-  { name: 'MAILCLOUD_SUBMISSIONS_PORT', value: '465' }
-  { name: 'MAILCLOUD_IMAP_PORT', value: '143' }
-  { name: 'MAILCLOUD_IMAPS_PORT', value: '993' }
-  { name: 'MAILCLOUD_POP3_PORT', value: '110' }
-  { name: 'MAILCLOUD_POP3S_PORT', value: '995' }
-  { name: 'MAILCLOUD_WEB_PORT', value: '8080' }
-  { name: 'MAILCLOUD_ADMIN_TOKEN_SHA256', value: adminTokenSha256 }
-]
+// One app serving everything, or one app per protocol.
+var apps = splitFrontEnds
+  ? [
+      { name: 'smtp', protocols: 'smtp', ports: filter(settings.tcpPorts, p => startsWith(p.name, 's')), web: false }
+      { name: 'imap', protocols: 'imap', ports: filter(settings.tcpPorts, p => startsWith(p.name, 'imap')), web: false }
+      { name: 'pop3', protocols: 'pop3', ports: filter(settings.tcpPorts, p => startsWith(p.name, 'pop3')), web: false }
+      { name: 'web', protocols: 'web', ports: [], web: true }
+    ]
+  : [
+      { name: 'mail', protocols: 'smtp,imap,pop3,web', ports: settings.tcpPorts, web: true }
+    ]
 
-var frontEnds = [
-  { app: 'smtp', image: smtpImage, port: 25, extra: [587, 465], transport: 'tcp' }
-  { app: 'imap', image: imapImage, port: 143, extra: [993], transport: 'tcp' }
-  { app: 'pop3', image: pop3Image, port: 110, extra: [995], transport: 'tcp' }
-  { app: 'web', image: webImage, port: 8080, extra: [], transport: 'http' }
-]
+var deploymentEnv = concat(
+  [
+    { name: 'MAILCLOUD_STORAGE_ACCOUNT', value: storageAccountName }
+    { name: 'MAILCLOUD_KEYVAULT_URI', value: keyVaultUri }
+    { name: 'MAILCLOUD_HOSTNAME', value: mailHostName }
+    { name: 'AZURE_CLIENT_ID', value: identityClientId }
+  ],
+  empty(adminTokenSha256) ? [] : [{ name: 'MAILCLOUD_ADMIN_TOKEN_SHA256', secretRef: 'admin-token-sha256' }]
+)
 
-resource apps 'Microsoft.App/containerApps@2024-03-01' = [for fe in frontEnds: if (!empty(fe.image)) {
-  name: '${name}-${fe.app}'
-  location: location
-  identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: { '${identityId}': {} }
-  }
-  properties: {
-    managedEnvironmentId: env.id
-    configuration: {
-      ingress: fe.transport == 'tcp' ? {
-        external: true
-        transport: 'tcp'
-        targetPort: fe.port
-        exposedPort: fe.port
-        additionalPortMappings: [for p in fe.extra: { external: true, targetPort: p, exposedPort: p }]
-      } : {
-        external: true
-        transport: 'http'
-        targetPort: fe.port
+// A Key Vault reference without a version: Container Apps fetches the current certificate (its base64 PFX).
+var secrets = concat(
+  [{ name: 'tls-cert', keyVaultUrl: '${keyVaultUri}secrets/${tlsCertificateName}', identity: identityId }],
+  empty(adminTokenSha256) ? [] : [{ name: 'admin-token-sha256', value: adminTokenSha256 }]
+)
+
+resource frontEnds 'Microsoft.App/containerApps@2024-03-01' = [
+  for app in apps: {
+    name: '${name}-${app.name}'
+    location: location
+    identity: {
+      type: 'UserAssigned'
+      userAssignedIdentities: { '${identityId}': {} }
+    }
+    properties: {
+      environmentId: env.id
+      workloadProfileName: 'Consumption'
+      configuration: {
+        secrets: secrets
+        // HTTP (web, with managed HTTPS on 443) as the main ingress; mail ports as additional TCP mappings.
+        ingress: app.web
+          ? {
+              external: true
+              transport: 'http'
+              targetPort: settings.httpPort
+              allowInsecure: false
+              additionalPortMappings: map(app.ports, p => { external: true, targetPort: p.targetPort, exposedPort: p.exposedPort })
+            }
+          : {
+              external: true
+              transport: 'tcp'
+              targetPort: app.ports[0].targetPort
+              exposedPort: app.ports[0].exposedPort
+              additionalPortMappings: map(skip(app.ports, 1), p => { external: true, targetPort: p.targetPort, exposedPort: p.exposedPort })
+            }
+      }
+      template: {
+        containers: [
+          {
+            name: 'frontend'
+            image: image
+            resources: { cpu: json(cpu), memory: memory }
+            env: concat(settings.env, deploymentEnv, [{ name: 'MAILCLOUD_PROTOCOLS', value: app.protocols }])
+            volumeMounts: [{ volumeName: 'tls', mountPath: '/mnt/tls' }]
+            probes: [
+              {
+                type: 'Liveness'
+                tcpSocket: { port: app.web ? settings.httpPort : app.ports[0].targetPort }
+                periodSeconds: 30
+              }
+            ]
+          }
+        ]
+        volumes: [
+          { name: 'tls', storageType: 'Secret', secrets: [{ secretRef: 'tls-cert', path: 'tls.pfx' }] }
+        ]
+        scale: {
+          minReplicas: 1 // an MX must answer at all times
+          maxReplicas: maxReplicas
+          rules: [
+            { name: 'connections', tcp: { metadata: { concurrentConnections: string(connectionsPerReplica) } } }
+          ]
+        }
       }
     }
-    template: {
-      containers: [
-        {
-          name: fe.app
-          image: fe.image
-          resources: { cpu: json('0.25'), memory: '0.5Gi' }
-          env: concat([
-            { name: 'MAILCLOUD_STORAGE_ACCOUNT', value: storageAccountName }
-            { name: 'MAILCLOUD_KEYVAULT_URI', value: keyVaultUri }
-            { name: 'MAILCLOUD_HOSTNAME', value: mailHostName }
-            { name: 'AZURE_CLIENT_ID', value: identityClientId }
-          ], publicPorts)
-        }
-      ]
-      scale: { minReplicas: 1, maxReplicas: 3 }
-    }
   }
-}]
+]
+
+@description('Public address of the environment: the A record of the mail host (and so the MX target).')
+output inboundIp string = env.properties.staticIp
+@description('Addresses mail leaves from: publish them in SPF and ask for the PTR record of each.')
+output outboundIps array = frontEnds[0].properties.outboundIpAddresses
+output fqdn string = frontEnds[0].properties.configuration.ingress.fqdn

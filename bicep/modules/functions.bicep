@@ -7,6 +7,11 @@ param identityClientId string
 param appInsightsConnectionString string
 @description('Key Vault holding the DKIM private keys the deliver function signs with.')
 param keyVaultUri string
+param mailHostName string
+param relayHost string = ''
+param relayUser string = ''
+@description('Instances kept warm (0: scale to zero when idle; the first message after an idle spell waits for a cold start).')
+param alwaysReady int = 0
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -35,6 +40,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    keyVaultReferenceIdentity: identityId
     functionAppConfig: {
       deployment: {
         storage: {
@@ -43,7 +49,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           authentication: { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: identityId }
         }
       }
-      scaleAndConcurrency: { maximumInstanceCount: 40, instanceMemoryMB: 512 }
+      scaleAndConcurrency: {
+        maximumInstanceCount: 40
+        instanceMemoryMB: 512
+        alwaysReady: alwaysReady > 0 ? [{ name: 'function:inbound', instanceCount: alwaysReady }] : []
+      }
       runtime: { name: 'dotnet-isolated', version: '10.0' }
     }
     siteConfig: {
@@ -55,6 +65,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'MAILCLOUD_STORAGE_ACCOUNT', value: storageAccountName }
         { name: 'AZURE_CLIENT_ID', value: identityClientId }
         { name: 'MAILCLOUD_KEYVAULT_URI', value: keyVaultUri }
+        { name: 'MAILCLOUD_HOSTNAME', value: mailHostName }
+        { name: 'MAILCLOUD_RELAY_HOST', value: relayHost }
+        { name: 'MAILCLOUD_RELAY_USER', value: relayUser }
+        // A Key Vault reference, resolved by the platform with the app's identity: the password is in no setting.
+        { name: 'MAILCLOUD_RELAY_PASSWORD', value: empty(relayUser) ? '' : '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/relay-password)' }
       ]
     }
   }

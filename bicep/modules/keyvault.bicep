@@ -2,6 +2,9 @@
 param name string
 param location string
 param principalId string
+@description('Login password of the relay host, kept as the secret relay-password (the functions read it by reference).')
+@secure()
+param relayPassword string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -16,15 +19,24 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-// Key Vault Secrets User: read certificates (as secrets) and DKIM private keys.
-resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+// Key Vault Secrets Officer: read the TLS certificate (as a secret) and DKIM keys, and store the DKIM key of a domain
+// the admin API adds.
+var secretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+
+resource secretsAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: vault
-  name: guid(vault.id, principalId, '4633458b-17de-408a-b874-0445c86b69e6')
+  name: guid(vault.id, principalId, secretsOfficer)
   properties: {
     principalId: principalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4633458b-17de-408a-b874-0445c86b69e6')
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsOfficer)
   }
+}
+
+resource relaySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(relayPassword)) {
+  parent: vault
+  name: 'relay-password'
+  properties: { value: relayPassword }
 }
 
 output name string = vault.name

@@ -3,7 +3,11 @@ using System.Globalization;
 namespace MailCloud.Core;
 
 /// <summary>One listening endpoint of a front end, as printed by <c>mailcloud up</c>.</summary>
-public sealed record ListenerSetting(string Name, string Protocol, string EnvironmentVariable, int DefaultPort, string Security);
+public sealed record ListenerSetting(string Name, string Protocol, string EnvironmentVariable, int DefaultPort, string Security)
+{
+    /// <summary>Which front end serves it (a <see cref="MailCloudSettings.FrontEndProtocols"/> name).</summary>
+    public string FrontEnd => Name.StartsWith("submission", StringComparison.Ordinal) ? "smtp" : Name.TrimEnd('s');
+}
 
 /// <summary>
 /// Settings every MailCloud process reads from <c>MAILCLOUD_*</c> environment variables (documented in the README).
@@ -51,6 +55,27 @@ public sealed class MailCloudSettings
 
     /// <summary>SHA-256 (hex) of the admin API's bearer token (MAILCLOUD_ADMIN_TOKEN_SHA256); unset keeps the API off.</summary>
     public string? AdminTokenSha256 => NonEmpty(_env("MAILCLOUD_ADMIN_TOKEN_SHA256"));
+
+    /// <summary>The front-end protocols one process serves.</summary>
+    public static IReadOnlyList<string> FrontEndProtocols { get; } = ["smtp", "pop3", "imap", "web"];
+
+    /// <summary>
+    /// Which front ends this process runs (MAILCLOUD_PROTOCOLS, comma-separated: smtp, pop3, imap, web); all by default.
+    /// A large deployment runs one protocol per container app with the same image.
+    /// </summary>
+    public IReadOnlyList<string> Protocols
+    {
+        get
+        {
+            if (NonEmpty(_env("MAILCLOUD_PROTOCOLS")) is not { } text)
+                return FrontEndProtocols;
+            var chosen = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => p.ToLowerInvariant()).Distinct().ToList();
+            var unknown = chosen.Except(FrontEndProtocols).ToList();
+            if (unknown.Count > 0 || chosen.Count == 0)
+                throw new FormatException($"MAILCLOUD_PROTOCOLS: '{text}' is not a list of {string.Join(", ", FrontEndProtocols)}");
+            return FrontEndProtocols.Where(chosen.Contains).ToList();
+        }
+    }
 
     /// <summary>Address the front ends bind to (loopback unless told otherwise).</summary>
     public string BindAddress => NonEmpty(_env(BindVariable)) ?? "127.0.0.1";

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using MailCloud.Core;
 using MailCloud.Data;
+using MailCloud.FrontEnd;
 using MailCloud.Functions;
 using MailCloud.LocalDev;
 using MailCloud.Smtp;
@@ -41,13 +42,7 @@ internal static class UpCommand
         Directory.CreateDirectory(dataDir);
 
         AzuriteProcess? azurite = null;
-        // Started in order, stopped in reverse: the SMTP front end (started first) drains last, before storage goes.
-        var apps = new List<Microsoft.AspNetCore.Builder.WebApplication>();
-        async Task StartAsync(Microsoft.AspNetCore.Builder.WebApplication app)
-        {
-            apps.Add(app);
-            await app.StartAsync(stop.Token);
-        }
+        FrontEnds? frontEnds = null;
         LocalFunctionsHost? functions = null;
         StorageConnection connection;
         string adminHint;
@@ -83,20 +78,13 @@ internal static class UpCommand
             Console.WriteLine($"TLS certificate: {certPath} (self-signed, {cert.Subject}, expires {cert.NotAfter:yyyy-MM-dd})");
 
             var secrets = StorageFactory.Secrets(settings);
-            var smtpOptions = SmtpServerHost.OptionsFromSettings(settings, cert);
-            await StartAsync(SmtpServerHost.Build(smtpOptions, account, QuietFramework));
-            var pop3Options = MailCloud.Pop3.Pop3ServerHost.OptionsFromSettings(settings, cert);
-            await StartAsync(MailCloud.Pop3.Pop3ServerHost.Build(pop3Options, account, QuietFramework));
-            var imapOptions = MailCloud.Imap.ImapServerHost.OptionsFromSettings(settings, cert);
-            await StartAsync(MailCloud.Imap.ImapServerHost.Build(imapOptions, account, QuietFramework));
-            var webPort = settings.Port(MailCloudSettings.Listeners.Single(l => l.Name == "web"));
-            await StartAsync(MailCloud.Web.WebHost.Build(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(settings.BindAddress), webPort), MailCloud.Web.ClientEndpoints.FromSettings(settings), account, QuietFramework,
-                adminTokenSha256: settings.AdminTokenSha256, secrets: secrets));
-            var running = smtpOptions.Listeners.Select(l => l.Name).Concat(pop3Options.Listeners.Select(l => l.Name)).Concat(imapOptions.Listeners.Select(l => l.Name)).Append("web").ToHashSet();
+            // The same composition as the container's entry point (protocol-hosts/MailCloud.FrontEnd).
+            frontEnds = await FrontEnds.StartAsync(settings, account, cert, settings.Protocols, secrets, QuietFramework, stop.Token);
+            var running = frontEnds.Listening;
 
             // The functions: the isolated worker's [Function] methods and service registrations, run in-process by the
             // local driver with host.json's queue semantics (the Functions host itself cannot be installed here).
-            var pipeline = new MailCloud.Functions.PipelineSettings(account, smtpOptions.HostName) { Secrets = secrets };
+            var pipeline = new MailCloud.Functions.PipelineSettings(account, settings.HostName) { Secrets = secrets };
             functions = LocalFunctionsHost.Create(account, typeof(MailCloud.Functions.PipelineFunctions).Assembly, s => s.AddMailCloudPipeline(pipeline),
                 Path.Combine(RepoRoot(), "host.json"), logging: QuietFramework, log: line => Console.WriteLine($"driver: {line}"));
             functions.Start();
@@ -106,7 +94,8 @@ internal static class UpCommand
             foreach (var listener in MailCloudSettings.Listeners)
             {
                 var port = settings.Port(listener);
-                var status = running.Contains(listener.Name) ? "listening" : "not listening (no TLS certificate)";
+                var status = running.Contains(listener.Name) ? "listening"
+                    : settings.Protocols.Contains(listener.FrontEnd) ? "not listening (no TLS certificate)" : "off (MAILCLOUD_PROTOCOLS)";
                 Console.WriteLine($"  {listener.Protocol,-16} {settings.BindAddress}:{port,-5} ({listener.Security}) - {status}");
             }
             Console.WriteLine($"  functions        in-process (isolated worker methods) - {string.Join(", ", triggers.Select(t => t.Queue is null ? $"{t.Function} (timer {t.Schedule})" : $"{t.Function} (queue {t.Queue})"))}");
@@ -120,12 +109,8 @@ internal static class UpCommand
         {
             if (functions is not null)
                 await functions.DisposeAsync();
-            for (int i = apps.Count - 1; i >= 0; i--)
-            {
-                // Kestrel drains connections, so SMTP transactions in flight finish before storage goes away.
-                await apps[i].StopAsync(CancellationToken.None);
-                await apps[i].DisposeAsync();
-            }
+            if (frontEnds is not null)
+                await frontEnds.DisposeAsync(); // Kestrel drains connections: SMTP transactions in flight finish before storage goes
             if (azurite is not null)
                 await azurite.DisposeAsync();
         }

@@ -13,7 +13,7 @@ namespace MailCloud.Imap;
 /// <summary>Builds the IMAP server: Kestrel listeners over the storage account, one folder watcher per process.</summary>
 public static class ImapServerHost
 {
-    public static ImapServerOptions OptionsFromSettings(MailCloudSettings settings, X509Certificate2? certificate, Func<string, string?>? environment = null)
+    public static ImapServerOptions OptionsFromSettings(MailCloudSettings settings, ServerCertificate? certificate, Func<string, string?>? environment = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
         var options = new ImapServerOptions

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
+using MailCloud.Protocols;
 
 namespace MailCloud.Imap;
 
@@ -9,7 +9,7 @@ public sealed class ImapServerOptions
 {
     public string HostName { get; set; } = "localhost";
     public List<ImapListener> Listeners { get; } = [];
-    public X509Certificate2? Certificate { get; set; }
+    public ServerCertificate? Certificate { get; set; }
 
     /// <summary>RFC 9051 5.4: at least 30 minutes of inactivity before an authenticated session may be closed.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(30);

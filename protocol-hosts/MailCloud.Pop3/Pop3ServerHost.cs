@@ -13,7 +13,7 @@ namespace MailCloud.Pop3;
 /// <summary>Builds the POP3 server: Kestrel listeners over the storage account.</summary>
 public static class Pop3ServerHost
 {
-    public static Pop3ServerOptions OptionsFromSettings(MailCloudSettings settings, X509Certificate2? certificate)
+    public static Pop3ServerOptions OptionsFromSettings(MailCloudSettings settings, ServerCertificate? certificate)
     {
         var options = new Pop3ServerOptions
         {

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
+using MailCloud.Protocols;
 
 namespace MailCloud.Pop3;
 
@@ -9,7 +9,7 @@ public sealed class Pop3ServerOptions
 {
     public string HostName { get; set; } = "localhost";
     public List<Pop3Listener> Listeners { get; } = [];
-    public X509Certificate2? Certificate { get; set; }
+    public ServerCertificate? Certificate { get; set; }
 
     /// <summary>RFC 1939: at least 10 minutes of inactivity before the server may close.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);

@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using System.IO.Pipelines;
-using System.Security.Cryptography.X509Certificates;
 
 namespace MailCloud.Protocols;
 
@@ -17,11 +16,11 @@ public sealed class ConnectionPipes(PipeReader input, PipeWriter output) : IAsyn
     public PipeWriter Output { get; private set; } = output;
 
     /// <summary>Runs the server handshake on the current pipes; null (pipes unchanged) without a certificate or when it fails.</summary>
-    public async Task<TlsConnection?> StartTlsAsync(X509Certificate2? certificate, CancellationToken cancellationToken)
+    public async Task<TlsConnection?> StartTlsAsync(ServerCertificate? certificate, CancellationToken cancellationToken)
     {
         if (certificate is null)
             return null;
-        var tls = await TlsUpgrade.TryUpgradeAsync(Input, Output, certificate, cancellationToken).ConfigureAwait(false);
+        var tls = await TlsUpgrade.TryUpgradeAsync(Input, Output, certificate.Current, cancellationToken).ConfigureAwait(false);
         if (tls is null)
             return null;
         _layers.Push(tls.Stream);

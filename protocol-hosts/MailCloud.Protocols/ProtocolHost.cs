@@ -39,9 +39,6 @@ public static class ProtocolHost
         return app;
     }
 
-    /// <summary>The TLS certificate of a host process: a PFX at MAILCLOUD_TLS_CERT (mounted from Key Vault in Azure), or null.</summary>
-    public static X509Certificate2? CertificateFromEnvironment() =>
-        Environment.GetEnvironmentVariable("MAILCLOUD_TLS_CERT") is { Length: > 0 } path
-            ? X509CertificateLoader.LoadPkcs12FromFile(path, Environment.GetEnvironmentVariable("MAILCLOUD_TLS_CERT_PASSWORD"))
-            : null;
+    /// <summary>The TLS certificate of a host process (MAILCLOUD_TLS_CERT, mounted from Key Vault in Azure; re-read when it changes), or null.</summary>
+    public static ServerCertificate? CertificateFromEnvironment() => ServerCertificate.FromEnvironment();
 }

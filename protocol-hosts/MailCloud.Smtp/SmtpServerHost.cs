@@ -14,7 +14,7 @@ namespace MailCloud.Smtp;
 public static class SmtpServerHost
 {
     /// <summary>Listeners and limits from the MAILCLOUD_* settings (ports, bind address, host name).</summary>
-    public static SmtpServerOptions OptionsFromSettings(MailCloudSettings settings, X509Certificate2? certificate)
+    public static SmtpServerOptions OptionsFromSettings(MailCloudSettings settings, ServerCertificate? certificate)
     {
         var bind = IPAddress.Parse(settings.BindAddress);
         var options = new SmtpServerOptions

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
+using MailCloud.Protocols;
 
 namespace MailCloud.Smtp;
 
@@ -23,7 +23,7 @@ public sealed class SmtpServerOptions
     public List<SmtpListener> Listeners { get; } = [];
 
     /// <summary>Certificate for STARTTLS and implicit TLS; without one STARTTLS is not offered.</summary>
-    public X509Certificate2? Certificate { get; set; }
+    public ServerCertificate? Certificate { get; set; }
 
     public long MaxMessageSize { get; set; } = 50L * 1024 * 1024;
     public int MaxRecipients { get; set; } = 100;

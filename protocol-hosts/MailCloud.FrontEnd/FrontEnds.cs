@@ -1,0 +1,84 @@
+using System.Net;
+using MailCloud.Core;
+using MailCloud.Imap;
+using MailCloud.Pop3;
+using MailCloud.Protocols;
+using MailCloud.Smtp;
+using MailCloud.Storage;
+using MailCloud.Web;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+
+namespace MailCloud.FrontEnd;
+
+/// <summary>
+/// The front ends of one process, started together: SMTP first (so it drains last), then POP3, IMAP and the web host.
+/// The container entry point and <c>./mailcloud up</c> both run them through here.
+/// </summary>
+public sealed class FrontEnds : IAsyncDisposable
+{
+    private readonly List<WebApplication> _apps = [];
+    private readonly HashSet<string> _listening = new(StringComparer.Ordinal);
+
+    private FrontEnds()
+    {
+    }
+
+    /// <summary>The listener names that are open (<see cref="MailCloudSettings.Listeners"/>); implicit-TLS ones need a certificate.</summary>
+    public IReadOnlySet<string> Listening => _listening;
+
+    public static async Task<FrontEnds> StartAsync(MailCloudSettings settings, StorageAccount account, ServerCertificate? certificate, IReadOnlyList<string> protocols,
+        ISecretStore? secrets = null, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default)
+    {
+        var running = new FrontEnds();
+        try
+        {
+            if (protocols.Contains("smtp"))
+            {
+                var options = SmtpServerHost.OptionsFromSettings(settings, certificate);
+                await running.StartAsync(SmtpServerHost.Build(options, account, logging), options.Listeners.Select(l => l.Name), cancellationToken).ConfigureAwait(false);
+            }
+            if (protocols.Contains("pop3"))
+            {
+                var options = Pop3ServerHost.OptionsFromSettings(settings, certificate);
+                await running.StartAsync(Pop3ServerHost.Build(options, account, logging), options.Listeners.Select(l => l.Name), cancellationToken).ConfigureAwait(false);
+            }
+            if (protocols.Contains("imap"))
+            {
+                var options = ImapServerHost.OptionsFromSettings(settings, certificate);
+                await running.StartAsync(ImapServerHost.Build(options, account, logging), options.Listeners.Select(l => l.Name), cancellationToken).ConfigureAwait(false);
+            }
+            if (protocols.Contains("web"))
+            {
+                var port = settings.Port(MailCloudSettings.Listeners.Single(l => l.Name == "web"));
+                var web = WebHost.Build(new IPEndPoint(IPAddress.Parse(settings.BindAddress), port), ClientEndpoints.FromSettings(settings), account, logging,
+                    adminTokenSha256: settings.AdminTokenSha256, secrets: secrets);
+                await running.StartAsync(web, ["web"], cancellationToken).ConfigureAwait(false);
+            }
+            return running;
+        }
+        catch
+        {
+            await running.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task StartAsync(WebApplication app, IEnumerable<string> listeners, CancellationToken cancellationToken)
+    {
+        _apps.Add(app);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        _listening.UnionWith(listeners);
+    }
+
+    /// <summary>Stops in reverse order; Kestrel drains connections, so SMTP transactions in flight finish first.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        for (int i = _apps.Count - 1; i >= 0; i--)
+        {
+            await _apps[i].StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await _apps[i].DisposeAsync().ConfigureAwait(false);
+        }
+        _apps.Clear();
+    }
+}
