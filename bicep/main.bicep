@@ -14,8 +14,14 @@ param location string = resourceGroup().location
 @description('Mail host name clients and MX records point at (TLS certificate subject, SMTP greeting, HELO).')
 param mailHostName string
 
-@description('Front-end container image (protocol-hosts/MailCloud.FrontEnd/Dockerfile); empty deploys storage, vault and functions only.')
+@description('Front-end container image (protocol-hosts/MailCloud.FrontEnd/Dockerfile). Empty on the first `azd provision`: a placeholder runs until `azd deploy` pushes the real one.')
 param frontEndImage string = ''
+
+@description('Deploy the front ends (container apps in a VNet); false deploys storage, vault and functions only.')
+param deployFrontEnd bool = true
+
+@description('Create a container registry for the image (what azd pushes to); false when the image lives elsewhere.')
+param createContainerRegistry bool = true
 
 @description('Name of the TLS certificate in the Key Vault (import or create it before deploying the front end).')
 param tlsCertificateName string = 'mail-tls'
@@ -90,7 +96,16 @@ module functions 'modules/functions.bicep' = {
   }
 }
 
-module network 'modules/network.bicep' = if (!empty(frontEndImage)) {
+module registry 'modules/registry.bicep' = if (deployFrontEnd && createContainerRegistry) {
+  name: 'registry'
+  params: {
+    name: take('${name}cr${suffix}', 50)
+    location: location
+    principalId: identity.outputs.principalId
+  }
+}
+
+module network 'modules/network.bicep' = if (deployFrontEnd) {
   name: 'network'
   params: {
     name: '${name}-vnet-${suffix}'
@@ -98,7 +113,7 @@ module network 'modules/network.bicep' = if (!empty(frontEndImage)) {
   }
 }
 
-module frontEnds 'modules/containerapps.bicep' = if (!empty(frontEndImage)) {
+module frontEnds 'modules/containerapps.bicep' = if (deployFrontEnd) {
   name: 'frontends'
   params: {
     name: '${name}-${suffix}'
@@ -111,6 +126,7 @@ module frontEnds 'modules/containerapps.bicep' = if (!empty(frontEndImage)) {
     keyVaultUri: keyVault.outputs.uri
     mailHostName: mailHostName
     image: frontEndImage
+    registryServer: createContainerRegistry ? registry!.outputs.loginServer : ''
     tlsCertificateName: tlsCertificateName
     splitFrontEnds: splitFrontEnds
     cpu: frontEndCpu
@@ -123,7 +139,9 @@ output storageAccount string = storage.outputs.accountName
 output functionApp string = functions.outputs.name
 output keyVault string = keyVault.outputs.name
 @description('A record of the mail host (the MX target); empty until the front end is deployed.')
-output inboundIp string = empty(frontEndImage) ? '' : frontEnds!.outputs.inboundIp
+output inboundIp string = deployFrontEnd ? frontEnds!.outputs.inboundIp : ''
 @description('Addresses outgoing mail leaves from: SPF (ip4:...) and a PTR record for each.')
-output outboundIps array = empty(frontEndImage) ? [] : frontEnds!.outputs.outboundIps
-output webFqdn string = empty(frontEndImage) ? '' : frontEnds!.outputs.fqdn
+output outboundIps array = deployFrontEnd ? frontEnds!.outputs.outboundIps : []
+output webFqdn string = deployFrontEnd ? frontEnds!.outputs.fqdn : ''
+@description('Where azd pushes the front-end image.')
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = deployFrontEnd && createContainerRegistry ? registry!.outputs.loginServer : ''

@@ -11,7 +11,10 @@ param identityClientId string
 param storageAccountName string
 param keyVaultUri string
 param mailHostName string
+@description('Front-end image; empty runs a placeholder (no probes) until azd deploy sets the real one.')
 param image string
+@description('Registry the image is pulled from with the managed identity; empty for a public image.')
+param registryServer string = ''
 @description('Name of the Key Vault certificate the front ends use for TLS (versionless: renewals are picked up).')
 param tlsCertificateName string
 param splitFrontEnds bool = false
@@ -24,6 +27,7 @@ param connectionsPerReplica int = 500
 param adminTokenSha256 string = ''
 
 var settings = loadJsonContent('../frontend-env.json')
+var placeholder = empty(image)
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
   name: last(split(logAnalyticsWorkspaceId, '/'))
@@ -82,6 +86,7 @@ resource frontEnds 'Microsoft.App/containerApps@2024-03-01' = [
   for app in apps: {
     name: '${name}-${app.name}'
     location: location
+    tags: { 'azd-service-name': 'frontend' }
     identity: {
       type: 'UserAssigned'
       userAssignedIdentities: { '${identityId}': {} }
@@ -91,6 +96,7 @@ resource frontEnds 'Microsoft.App/containerApps@2024-03-01' = [
       workloadProfileName: 'Consumption'
       configuration: {
         secrets: secrets
+        registries: empty(registryServer) ? [] : [{ server: registryServer, identity: identityId }]
         // HTTP (web, with managed HTTPS on 443) as the main ingress; mail ports as additional TCP mappings.
         ingress: app.web
           ? {
@@ -112,17 +118,19 @@ resource frontEnds 'Microsoft.App/containerApps@2024-03-01' = [
         containers: [
           {
             name: 'frontend'
-            image: image
+            image: placeholder ? 'mcr.microsoft.com/k8se/quickstart:latest' : image
             resources: { cpu: json(cpu), memory: memory }
             env: concat(settings.env, deploymentEnv, [{ name: 'MAILCLOUD_PROTOCOLS', value: app.protocols }])
             volumeMounts: [{ volumeName: 'tls', mountPath: '/mnt/tls' }]
-            probes: [
-              {
-                type: 'Liveness'
-                tcpSocket: { port: app.web ? settings.httpPort : app.ports[0].targetPort }
-                periodSeconds: 30
-              }
-            ]
+            probes: placeholder
+              ? []
+              : [
+                  {
+                    type: 'Liveness'
+                    tcpSocket: { port: app.web ? settings.httpPort : app.ports[0].targetPort }
+                    periodSeconds: 30
+                  }
+                ]
           }
         ]
         volumes: [

@@ -33,6 +33,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: name
   location: location
   kind: 'functionapp,linux'
+  tags: { 'azd-service-name': 'functions' }
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: { '${identityId}': {} }
