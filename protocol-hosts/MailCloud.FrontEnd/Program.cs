@@ -12,7 +12,16 @@ using var stop = new CancellationTokenSource();
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
 
-var certificate = ProtocolHost.CertificateFromEnvironment();
+ServerCertificate? certificate;
+try
+{
+    certificate = ProtocolHost.CertificateFromEnvironment();
+}
+catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or FormatException)
+{
+    Console.Error.WriteLine($"error: the TLS certificate in MAILCLOUD_TLS_CERT cannot be loaded: {e.Message}");
+    return 2;
+}
 if (certificate is null)
     Console.Error.WriteLine("warning: MAILCLOUD_TLS_CERT is not set: no STARTTLS/STLS, no implicit-TLS ports, and so no logins");
 else
@@ -25,3 +34,4 @@ foreach (var listener in MailCloudSettings.Listeners.Where(l => frontEnds.Listen
 Console.WriteLine("ready");
 await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
 Console.WriteLine("stopping");
+return 0;

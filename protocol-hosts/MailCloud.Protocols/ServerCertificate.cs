@@ -29,7 +29,7 @@ public sealed class ServerCertificate
         _time = time ?? TimeProvider.System;
         if (path is not null)
             _loadedFrom = Stamp(path);
-        _nextCheck = _time.GetUtcNow() + checkInterval;
+        _nextCheck = path is null ? DateTimeOffset.MaxValue : _time.GetUtcNow() + checkInterval;
     }
 
     /// <summary>Raised after a changed file was loaded (for the log).</summary>
@@ -46,7 +46,7 @@ public sealed class ServerCertificate
             {
                 if (_time.GetUtcNow() >= _nextCheck)
                 {
-                    _nextCheck = _time.GetUtcNow() + _checkInterval;
+                    _nextCheck = _time.GetUtcNow() + _checkInterval; // FromFile only: a fixed certificate never gets here
                     TryReload();
                 }
                 return _current;

@@ -25,6 +25,14 @@ public sealed class ServerCertificateTests : IDisposable
     }
 
     [Fact]
+    public void A_fixed_certificate_is_always_the_current_one()
+    {
+        using var cert = NewCertificate("fixed.test");
+        ServerCertificate source = cert;
+        Assert.Same(cert, source.Current);
+    }
+
+    [Fact]
     public void Pfx_base64_pfx_and_pem_files_all_load_with_their_key()
     {
         using var cert = NewCertificate("formats.test");

@@ -33,6 +33,31 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
     private Dictionary<string, string> Env() => new() { ["MAILCLOUD_STORAGE"] = azurite.ConnectionString };
 
     [Fact]
+    public async Task Cost_prints_each_line_item_and_their_total()
+    {
+        var r = await RunAsync(new Dictionary<string, string>(), null, "cost");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("10 users, 1,000 messages in and 200 out a day", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("prices: ", r.Stdout, StringComparison.Ordinal);
+        var items = r.Stdout.Split('\n').Where(l => l.Contains('$', StringComparison.Ordinal)).ToList();
+        double Amount(string line) => double.Parse(line[(line.IndexOf('$', StringComparison.Ordinal) + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        var total = items.Single(l => l.TrimStart().StartsWith("total", StringComparison.Ordinal));
+        Assert.Equal(items.Where(l => l != total).Sum(Amount), Amount(total), 1);
+        foreach (var item in new[] { "Blob storage", "Queue operations", "Table operations", "Functions (Flex Consumption)", "Front end vCPU", "Container Registry" })
+            Assert.Contains(items, l => l.Contains(item, StringComparison.Ordinal));
+
+        // A bigger domain costs more; without the registry that line goes.
+        var big = await RunAsync(new Dictionary<string, string>(), null, "cost", "--users", "100", "--in-per-day", "20000", "--stored-gb", "100", "--no-registry");
+        Assert.True(big.ExitCode == 0, big.Stderr);
+        Assert.DoesNotContain("Container Registry", big.Stdout, StringComparison.Ordinal);
+        Assert.True(Amount(big.Stdout.Split('\n').Single(l => l.TrimStart().StartsWith("total", StringComparison.Ordinal))) > Amount(total) - 5.01);
+
+        var bad = await RunAsync(new Dictionary<string, string>(), null, "cost", "--active-share", "2");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("active-share", bad.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Administration_commands_work_and_fail_clearly()
     {
         var env = Env();
