@@ -77,6 +77,13 @@ public sealed class MailCloudSettings
         }
     }
 
+    /// <summary>
+    /// MAILCLOUD_MAX_CONNECTIONS_PER_ADDRESS: connections one client address may hold per protocol, when set; each
+    /// front end has its own default otherwise (IMAP 50, POP3 and SMTP 20). Raise it for many users behind one NAT.
+    /// </summary>
+    public int? MaxConnectionsPerAddress =>
+        int.TryParse(NonEmpty(_env("MAILCLOUD_MAX_CONNECTIONS_PER_ADDRESS")), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
+
     /// <summary>Address the front ends bind to (loopback unless told otherwise).</summary>
     public string BindAddress => NonEmpty(_env(BindVariable)) ?? "127.0.0.1";
 

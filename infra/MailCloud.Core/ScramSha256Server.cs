@@ -37,6 +37,8 @@ public sealed class ScramSha256Server
     /// <summary>The authenticated user name once <see cref="State"/> is Succeeded.</summary>
     public string? UserName { get; private set; }
 
+    private string? _gs2Header;
+
     /// <summary>Why the exchange failed (for logs; never shown in full to the client).</summary>
     public string? Error { get; private set; }
 
@@ -52,6 +54,7 @@ public sealed class ScramSha256Server
         if (second < 0)
             return Fail("malformed gs2 header");
         var authzid = clientFirst[2..second];
+        _gs2Header = clientFirst[..(second + 1)];
         _clientFirstBare = clientFirst[(second + 1)..];
         var attrs = ParseAttributes(_clientFirstBare);
         if (attrs is null || !attrs.TryGetValue('n', out var rawUser) || !attrs.TryGetValue('r', out var clientNonce) || clientNonce.Length == 0)
@@ -88,7 +91,8 @@ public sealed class ScramSha256Server
             return Fail("malformed client-final-message");
         if (nonce != _nonce)
             return Fail("nonce mismatch");
-        if (binding is not ("biws" or "eSws"))
+        // c= is the base64 of the gs2 header as sent ("n,," is "biws"; "n,a=user,," with an authorization identity).
+        if (binding != Convert.ToBase64String(Encoding.UTF8.GetBytes(_gs2Header!)))
             return Fail("channel binding data mismatch");
         byte[] proof;
         try

@@ -19,8 +19,8 @@ public sealed partial class MailboxStore
         if (names.Contains(name))
             return false;
         // UIDVALIDITY: never reuse a value a folder of this user has now (a deleted and recreated name gets a new one).
-        var uidValidity = Math.Max(_time.GetUtcNow().ToUnixTimeSeconds(), folders.Count == 0 ? 0 : folders.Max(f => f.UidValidity) + 1);
         var parts = name.Split(Separator);
+        var uidValidity = await _writer.ReserveUidValiditiesAsync(partition, parts.Length, cancellationToken, floor: folders.Count == 0 ? 0 : folders.Max(f => f.UidValidity) + 1).ConfigureAwait(false);
         for (int i = 1; i <= parts.Length; i++)
         {
             var path = string.Join(Separator, parts[..i]);
@@ -28,7 +28,7 @@ public sealed partial class MailboxStore
                 continue;
             try
             {
-                await mailboxes.AddRowAsync(_writer.NewFolder(partition, path, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
+                await mailboxes.AddRowAsync(_writer.NewFolder(partition, path, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0, subscribed: false), cancellationToken).ConfigureAwait(false);
             }
             catch (RequestFailedException e) when (e.Status == 409)
             {
@@ -43,7 +43,7 @@ public sealed partial class MailboxStore
     public async Task<bool> DeleteFolderAsync(MailAddress user, string name, CancellationToken cancellationToken = default)
     {
         var partition = TableMailboxUsage.Partition(user);
-        for (int attempt = 0; attempt < 20; attempt++)
+        for (int attempt = 0; WriteConflicts.CanRetry(attempt); attempt++)
         {
             var snapshot = await OpenAsync(user, name, cancellationToken).ConfigureAwait(false);
             if (snapshot.Folder is null)
@@ -62,23 +62,31 @@ public sealed partial class MailboxStore
             }
             catch (RequestFailedException e) when (e.Status == 412)
             {
+                await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
             }
         }
         throw new InvalidOperationException($"folder {name} keeps changing; not deleted");
     }
 
+    /// <summary>Subscribes or unsubscribes a name; it need not exist (and a subscription outlives a deleted folder).</summary>
     public async Task<bool> SetSubscribedAsync(MailAddress user, string name, bool subscribed, CancellationToken cancellationToken = default)
     {
+        var partition = TableMailboxUsage.Partition(user);
+        if (subscribed)
+        {
+            await mailboxes.UpsertRowAsync(new TableEntity(partition, MailboxKeys.SubscriptionRow(name)) { ["Name"] = name }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        await mailboxes.DeleteRowAsync(partition, MailboxKeys.SubscriptionRow(name), cancellationToken: cancellationToken).ConfigureAwait(false);
         try
         {
-            await mailboxes.UpdateRowAsync(new TableEntity(TableMailboxUsage.Partition(user), MailboxKeys.FolderRow(name)) { ["Subscribed"] = subscribed },
-                ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
-            return true;
+            // A folder created before subscriptions had rows of their own carries the flag; clear it too.
+            await mailboxes.UpdateRowAsync(new TableEntity(partition, MailboxKeys.FolderRow(name)) { ["Subscribed"] = false }, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            return false;
         }
+        return true;
     }
 
     /// <summary>
@@ -93,7 +101,7 @@ public sealed partial class MailboxStore
         var moving = folders.Where(f => f.Name == from || from != "INBOX" && f.Name.StartsWith(from + Separator, StringComparison.Ordinal)).ToList();
         if (!moving.Any(f => f.Name == from))
             throw new FolderNotFoundException(from);
-        var uidValidity = Math.Max(_time.GetUtcNow().ToUnixTimeSeconds(), folders.Max(f => f.UidValidity) + 1);
+        var uidValidity = await _writer.ReserveUidValiditiesAsync(partition, moving.Count, cancellationToken, floor: folders.Max(f => f.UidValidity) + 1).ConfigureAwait(false);
         // Missing parents of the new name.
         var parent = to.Contains(Separator, StringComparison.Ordinal) ? to[..to.LastIndexOf(Separator)] : null;
         if (parent is not null && !folders.Any(f => f.Name == parent))
@@ -101,7 +109,7 @@ public sealed partial class MailboxStore
         foreach (var source in moving)
         {
             var target = to + source.Name[from.Length..];
-            await mailboxes.AddRowAsync(_writer.NewFolder(partition, target, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
+            await mailboxes.AddRowAsync(_writer.NewFolder(partition, target, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0, subscribed: source.Subscribed), cancellationToken).ConfigureAwait(false);
             await MoveAllAsync(user, partition, source.Name, target, cancellationToken).ConfigureAwait(false);
             if (source.Name != "INBOX")
             {
@@ -244,8 +252,9 @@ public sealed partial class MailboxStore
                     {
                         await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
                     }
-                    catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && attempt < 20)
+                    catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && WriteConflicts.CanRetry(attempt))
                     {
+                        await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
                         continue; // another session or a delivery changed the folder: read again
                     }
                 }

@@ -18,6 +18,13 @@ public static class MailboxKeys
     /// <summary>A folder name inside a row key; ':' is escaped too, so folder "a" never prefixes folder "a:b".</summary>
     private static string Key(string folder) => TableKeys.Escape(folder).Replace(":", "%3A", StringComparison.Ordinal);
     public const string LockPrefix = "lock:";
+
+    /// <summary>The highest UID of a folder some IMAP4rev1 session has already been told of as \Recent.</summary>
+    public static string RecentRow(string folder, long uidValidity) => $"recent:{Key(folder)}:{uidValidity}"; // a new UIDVALIDITY starts afresh
+
+    /// <summary>A subscription: a name, whether or not a folder of that name exists (RFC 3501 6.3.6).</summary>
+    public const string SubscriptionPrefix = "sub:";
+    public static string SubscriptionRow(string name) => SubscriptionPrefix + Key(name);
 }
 
 /// <summary>One message of a folder as the access protocols need it (no summary fields).</summary>
@@ -104,6 +111,63 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     {
         var e = await mailboxes.GetRowAsync(TableMailboxUsage.Partition(user), MailboxKeys.FolderRow(folder), FolderColumns, cancellationToken).ConfigureAwait(false);
         return e is null ? null : ToFolder(e);
+    }
+
+    /// <summary>The highest UID already claimed as \Recent (0 when none): one point read.</summary>
+    public async Task<long> GetRecentClaimAsync(MailAddress user, string folder, long uidValidity, CancellationToken cancellationToken = default) =>
+        (await mailboxes.GetRowAsync(TableMailboxUsage.Partition(user), MailboxKeys.RecentRow(folder, uidValidity), ["Uid"], cancellationToken).ConfigureAwait(false))?.ReadInt64("Uid") ?? 0;
+
+    /// <summary>
+    /// Claims the messages up to <paramref name="upToUid"/> as \Recent for the calling session and returns the claim
+    /// it replaced: the messages after that one are recent for this session and for no other (RFC 3501 2.3.2). A row of
+    /// its own, so claims never collide with deliveries and flag changes on the folder row.
+    /// </summary>
+    public async Task<long> ClaimRecentAsync(MailAddress user, string folder, long uidValidity, long upToUid, CancellationToken cancellationToken = default)
+    {
+        var partition = TableMailboxUsage.Partition(user);
+        var rowKey = MailboxKeys.RecentRow(folder, uidValidity);
+        for (int attempt = 0; ; attempt++)
+        {
+            var row = await mailboxes.GetRowAsync(partition, rowKey, ["Uid"], cancellationToken).ConfigureAwait(false);
+            var previous = row?.ReadInt64("Uid") ?? 0;
+            if (previous >= upToUid)
+                return previous;
+            var claim = new TableEntity(partition, rowKey) { ["Uid"] = upToUid };
+            try
+            {
+                if (row is null)
+                    await mailboxes.AddRowAsync(claim, cancellationToken).ConfigureAwait(false);
+                else
+                    await mailboxes.UpdateRowAsync(claim, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                return previous;
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412 && WriteConflicts.CanRetry(attempt))
+            {
+                // Another session claimed meanwhile: read its claim and try again.
+                await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The subscribed names (one range query): subscription rows, plus folders still carrying the subscribed flag
+    /// folder rows had before subscriptions got rows of their own (the default folders keep it).
+    /// </summary>
+    public async Task<IReadOnlySet<string>> ListSubscriptionsAsync(MailAddress user, CancellationToken cancellationToken = default)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.SubscriptionPrefix));
+        await foreach (var e in mailboxes.QueryRowsAsync(filter, ["RowKey", "Name"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (e.ReadString("Name") is { } name)
+                names.Add(name);
+        }
+        foreach (var f in await ListFoldersAsync(user, cancellationToken).ConfigureAwait(false))
+        {
+            if (f.Subscribed)
+                names.Add(f.Name);
+        }
+        return names;
     }
 
     public async Task<IReadOnlyList<FolderInfo>> ListFoldersAsync(MailAddress user, CancellationToken cancellationToken = default)
@@ -223,9 +287,10 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
                 {
                     await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
                 }
-                catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && attempt < 20)
+                catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && WriteConflicts.CanRetry(attempt))
                 {
                     // A delivery or another session changed the rows meanwhile: read them again.
+                    await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 foreach (var m in doomed)

@@ -70,6 +70,15 @@ public interface IMailboxStore
     Task EnsureDefaultFoldersAsync(MailAddress user, CancellationToken cancellationToken = default);
     Task<bool> CreateFolderAsync(MailAddress user, string name, CancellationToken cancellationToken = default);
     Task<bool> DeleteFolderAsync(MailAddress user, string name, CancellationToken cancellationToken = default);
+    /// <summary>The highest UID already claimed as \Recent by some session (0 when none).</summary>
+    Task<long> GetRecentClaimAsync(MailAddress user, string folder, long uidValidity, CancellationToken cancellationToken = default);
+
+    /// <summary>Claims the messages up to <paramref name="upToUid"/> as \Recent; returns the previous claim (the messages after it are recent for the caller only).</summary>
+    Task<long> ClaimRecentAsync(MailAddress user, string folder, long uidValidity, long upToUid, CancellationToken cancellationToken = default);
+
+    /// <summary>The names the user subscribed to, existing or not.</summary>
+    Task<IReadOnlySet<string>> ListSubscriptionsAsync(MailAddress user, CancellationToken cancellationToken = default);
+
     Task<bool> SetSubscribedAsync(MailAddress user, string name, bool subscribed, CancellationToken cancellationToken = default);
     Task RenameFolderAsync(MailAddress user, string from, string to, CancellationToken cancellationToken = default);
 

@@ -89,7 +89,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
                 await EnsureDefaultFoldersAsync(partition, folder, cancellationToken).ConfigureAwait(false);
 
             var now = _time.GetUtcNow();
-            var uidValidity = state?.ReadInt64("UidValidity") ?? now.ToUnixTimeSeconds();
+            var uidValidity = state?.ReadInt64("UidValidity") ?? await ReserveUidValiditiesAsync(partition, 1, cancellationToken).ConfigureAwait(false);
             var uid = state?.ReadInt64("UidNext") ?? 1;
             var modSeq = (state?.ReadInt64("HighestModSeq") ?? 0) + 1;
             var results = new List<AddedEntry>();
@@ -145,10 +145,10 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
                 await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
                 return results;
             }
-            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < 20)
+            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && WriteConflicts.CanRetry(attempt))
             {
                 // Another writer to the same mailbox won the race: read again and take the next UID.
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 50 * (attempt + 1))), cancellationToken).ConfigureAwait(false);
+                await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -156,7 +156,8 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
     public static string? SpecialUse(string folder) => DefaultFolders.FirstOrDefault(f => f.Name == folder).SpecialUse;
 
     /// <summary>A folder's state row.</summary>
-    public TableEntity NewFolder(string partition, string name, long uidValidity, long uidNext, long modSeq, int exists, int unseen)
+    /// <param name="subscribed">The default folders start subscribed; a folder an IMAP client creates does not (it subscribes itself).</param>
+    public TableEntity NewFolder(string partition, string name, long uidValidity, long uidNext, long modSeq, int exists, int unseen, bool subscribed = true)
     {
         var e = new TableEntity(partition, MailboxKeys.FolderRow(name))
         {
@@ -167,7 +168,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             ["Exists"] = exists,
             ["Unseen"] = unseen,
             ["Bytes"] = 0L,
-            ["Subscribed"] = true,
+            ["Subscribed"] = subscribed,
             ["Created"] = _time.GetUtcNow(),
         };
         if (SpecialUse(name) is { } specialUse)
@@ -175,15 +176,31 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         return e;
     }
 
+    /// <summary>The user's row that remembers the last UIDVALIDITY handed out.</summary>
+    internal const string UidValidityRow = "uidvalidity";
+
+    /// <summary>
+    /// <paramref name="count"/> UIDVALIDITY values never used before by this user, from max(now in seconds, the last
+    /// one handed out + 1): a folder deleted and created again within the same second still gets a new one, so no
+    /// client keeps a stale cache (RFC 3501 2.3.1.1). Two requests; folders are created rarely.
+    /// </summary>
+    public async Task<long> ReserveUidValiditiesAsync(string partition, int count, CancellationToken cancellationToken, long floor = 0)
+    {
+        var row = await mailboxes.GetRowAsync(partition, UidValidityRow, ["Last"], cancellationToken).ConfigureAwait(false);
+        var first = Math.Max(Math.Max(_time.GetUtcNow().ToUnixTimeSeconds(), (row?.ReadInt64("Last") ?? 0) + 1), floor);
+        await mailboxes.UpsertRowAsync(new TableEntity(partition, UidValidityRow) { ["Last"] = first + count - 1 }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        return first;
+    }
+
     /// <summary>INBOX, Sent, Drafts, Trash and Junk exist for every user from the first message on (SPECIAL-USE).</summary>
     public async Task EnsureDefaultFoldersAsync(string partition, string? except, CancellationToken cancellationToken)
     {
-        var uidValidity = _time.GetUtcNow().ToUnixTimeSeconds();
+        var uidValidity = await ReserveUidValiditiesAsync(partition, DefaultFolders.Count, cancellationToken).ConfigureAwait(false);
         foreach (var (name, _) in DefaultFolders.Where(f => f.Name != except))
         {
             try
             {
-                await mailboxes.AddRowAsync(NewFolder(partition, name, uidValidity, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
+                await mailboxes.AddRowAsync(NewFolder(partition, name, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0), cancellationToken).ConfigureAwait(false);
             }
             catch (RequestFailedException e) when (e.Status == 409)
             {

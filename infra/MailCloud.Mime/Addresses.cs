@@ -8,6 +8,9 @@ public abstract record InternetAddress(string? Name);
 /// <summary>A mailbox. <see cref="LocalPart"/> without quotes; <see cref="Domain"/> empty for bare local parts seen in broken mail.</summary>
 public sealed record MailboxAddress(string? Name, string LocalPart, string Domain) : InternetAddress(Name)
 {
+    /// <summary>An obsolete source route ("@a,@b"), kept for IMAP's ENVELOPE (its adl field); null when there was none.</summary>
+    public string? Route { get; init; }
+
     public string Address => Domain.Length == 0 ? LocalPart : $"{QuoteLocal(LocalPart)}@{Domain}";
 
     private static string QuoteLocal(string local) =>
@@ -157,10 +160,12 @@ public static class AddressParser
     private static MailboxAddress? MailboxFromSpec(string spec, string? name)
     {
         spec = spec.Trim();
-        // Obsolete route "@a,@b:user@host": only the final addr-spec counts.
+        // Obsolete route "@a,@b:user@host": the final addr-spec is the address; the route is kept beside it.
+        string? route = null;
         if (spec.StartsWith('@'))
         {
             int colon = spec.IndexOf(':', StringComparison.Ordinal);
+            route = colon < 0 ? null : spec[..colon];
             spec = colon < 0 ? string.Empty : spec[(colon + 1)..];
         }
         if (spec.Length == 0)
@@ -170,7 +175,7 @@ public static class AddressParser
         var domain = at < 0 ? string.Empty : spec[(at + 1)..];
         if (local.Length >= 2 && local[0] == '"' && local[^1] == '"')
             local = local[1..^1].Replace("\\\"", "\"", StringComparison.Ordinal).Replace("\\\\", "\\", StringComparison.Ordinal);
-        return new MailboxAddress(name, local, domain);
+        return new MailboxAddress(name, local, domain) { Route = route };
     }
 
     private static int LastAtOutsideQuotes(string s)

@@ -25,17 +25,18 @@ public static class ImapViews
         NString(sb, message.GetHeader("Date")?.Value);
         sb.Append(' ');
         NString(sb, message.GetHeader("Subject")?.Value);
-        var from = message.GetHeader("From")?.Value;
+        // Every From/To/Cc/Bcc header counts (broken mail repeats them); an absent or empty Sender or Reply-To is the From.
+        var from = Addresses(message, "From");
         sb.Append(' ');
         AddressList(sb, from);
         sb.Append(' ');
-        AddressList(sb, message.GetHeader("Sender")?.Value ?? from);
+        AddressList(sb, Addresses(message, "Sender") is { Count: > 0 } sender ? sender : from);
         sb.Append(' ');
-        AddressList(sb, message.GetHeader("Reply-To")?.Value ?? from);
+        AddressList(sb, Addresses(message, "Reply-To") is { Count: > 0 } replyTo ? replyTo : from);
         foreach (var name in new[] { "To", "Cc", "Bcc" })
         {
             sb.Append(' ');
-            AddressList(sb, message.GetHeader(name)?.Value);
+            AddressList(sb, Addresses(message, name));
         }
         sb.Append(' ');
         NString(sb, message.GetHeader("In-Reply-To")?.Value);
@@ -171,9 +172,11 @@ public static class ImapViews
         sb.Append(')');
     }
 
-    private static void AddressList(StringBuilder sb, string? header)
+    private static List<InternetAddress> Addresses(MimeEntity message, string header) =>
+        message.GetHeaders(header).SelectMany(h => AddressParser.ParseList(h.Value, decodeNames: false)).ToList();
+
+    private static void AddressList(StringBuilder sb, List<InternetAddress> list)
     {
-        var list = header is null ? [] : AddressParser.ParseList(header, decodeNames: false);
         if (list.Count == 0)
         {
             sb.Append("NIL");
@@ -201,10 +204,13 @@ public static class ImapViews
     {
         sb.Append('(');
         NString(sb, m.Name);
-        sb.Append(" NIL ");
+        sb.Append(' ');
+        NString(sb, m.Route);
+        sb.Append(' ');
         NString(sb, m.LocalPart);
         sb.Append(' ');
-        NString(sb, m.Domain.Length == 0 ? null : m.Domain);
+        // A NIL host means group syntax in ENVELOPE, so an address without a domain gets a placeholder (as Dovecot's).
+        NString(sb, m.Domain.Length == 0 ? "MISSING_DOMAIN" : m.Domain);
         sb.Append(')');
     }
 

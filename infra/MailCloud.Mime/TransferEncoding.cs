@@ -36,14 +36,34 @@ public static class TransferEncoding
         return output.AsSpan(0, o).ToArray();
     }
 
-    /// <summary>Decodes quoted-printable: soft line breaks removed, bad escapes kept literally.</summary>
+    /// <summary>
+    /// Decodes quoted-printable: soft line breaks removed, bad escapes kept literally, and whitespace at the end of a
+    /// line deleted (RFC 2045 6.7 rule 3: transports add it; encoded whitespace such as "=20" stays).
+    /// </summary>
     public static byte[] DecodeQuotedPrintable(ReadOnlySpan<byte> input)
     {
         var output = new byte[input.Length];
         int o = 0;
+        int trailing = -1; // where the run of literal spaces and tabs just written began
         for (int i = 0; i < input.Length; i++)
         {
             byte b = input[i];
+            if (b is (byte)'\r' or (byte)'\n')
+            {
+                if (trailing >= 0)
+                    o = trailing;
+                trailing = -1;
+                output[o++] = b;
+                continue;
+            }
+            if (b is (byte)' ' or (byte)'\t')
+            {
+                if (trailing < 0)
+                    trailing = o;
+                output[o++] = b;
+                continue;
+            }
+            trailing = -1;
             if (b != (byte)'=')
             {
                 output[o++] = b;
@@ -76,6 +96,8 @@ public static class TransferEncoding
             }
             output[o++] = b; // a stray "=": keep it, as other decoders do
         }
+        if (trailing >= 0)
+            o = trailing;
         return output.AsSpan(0, o).ToArray();
     }
 

@@ -142,6 +142,12 @@ public sealed class FolderWatcher : IAsyncDisposable
         public ConcurrentDictionary<(long Version, long Since), Task<FolderChanges>> Reads { get; } = new();
         public ConcurrentDictionary<long, Task<HashSet<long>>> UidLists { get; } = new();
 
+        /// <summary>
+        /// The raw message of each UID the sessions of this folder have seen, shared by them: a message another session
+        /// expunged keeps its blob until housekeeping, so a session that still shows it can still serve it.
+        /// </summary>
+        public ConcurrentDictionary<long, string> Blobs { get; } = new();
+
         public long Signal()
         {
             var version = Interlocked.Increment(ref Version);
@@ -167,6 +173,18 @@ public sealed class FolderWatcher : IAsyncDisposable
 
         /// <summary>Completes at the next change.</summary>
         public Task Changed => _entry.Changed;
+
+        /// <summary>Remembers where the messages' raw bytes are (from a folder snapshot or a change query).</summary>
+        public void RememberBlobs(IEnumerable<MailboxMessage> messages)
+        {
+            foreach (var m in messages)
+            {
+                if (m.Blob.Length > 0)
+                    _entry.Blobs[m.Uid] = m.Blob;
+            }
+        }
+
+        public string? BlobOf(long uid) => _entry.Blobs.TryGetValue(uid, out var blob) ? blob : null;
 
         internal long Signal() => _entry.Signal();
 

@@ -32,8 +32,7 @@ public sealed class ImapConnectionHandler(
         var remote = admission.Remote;
         if (!admission.Admitted)
         {
-            ImapSession.Write(output, "* BYE [UNAVAILABLE] Too many connections, try again later");
-            await output.FlushAsync();
+            await ConnectionAdmission.RefuseAsync(pipes, listener.ImplicitTls, options.Certificate, "* BYE [UNAVAILABLE] Too many connections, try again later", stopping);
             return;
         }
         using var session = new ImapSession(options, remote, services.Directory, services.Store, services.Messages, services.Throttle, watcher, logger);

@@ -193,7 +193,8 @@ public static class ImapParser
             error = "Unexpected )";
             return false;
         }
-        // An atom; a '[' opens a section that runs to its ']' whatever it holds.
+        // An atom; a '[' with a ']' after it opens a section (BODY[HEADER.FIELDS (A B)]) that runs to the ']' whatever
+        // it holds. Without one, '[' is an ordinary atom character (RFC 3501: it is no atom-special).
         int start = pos;
         while (pos < bytes.Length)
         {
@@ -201,12 +202,7 @@ public static class ImapParser
             if (c == '[')
             {
                 int close = bytes[pos..].IndexOf((byte)']');
-                if (close < 0)
-                {
-                    error = "Missing ]";
-                    return false;
-                }
-                pos += close + 1;
+                pos += close < 0 ? 1 : close + 1;
                 continue;
             }
             if (!IsAtomChar(c))

@@ -21,6 +21,8 @@ public static class ImapServerHost
             HostName = settings.HostName,
             Certificate = certificate,
         };
+        if (settings.MaxConnectionsPerAddress is { } perAddress)
+            options.MaxConnectionsPerAddress = perAddress;
         if (environment("MAILCLOUD_IMAP_POLL") is { Length: > 0 } poll)
             options.PollInterval = Durations.Parse(poll);
         foreach (var (name, endPoint, implicitTls) in MailboxServices.Listeners(settings, certificate is not null, "imap", "imaps"))

@@ -28,15 +28,18 @@ public sealed partial class ImapSession
         bool readOnly = c.Name == "EXAMINE";
         _selected = new SelectedFolder(name, readOnly, folder.UidValidity, folder.HighestModSeq, folder.UidNext, [.. snapshot.Messages.Select(ViewMessage.From)], watcher.Watch(User!, name));
         State = ImapState.Selected;
-        var keywords = snapshot.Messages.SelectMany(m => MessageFlags.Parse(m.Flags)).Where(f => !f.StartsWith('\\')).Distinct().Order(StringComparer.Ordinal);
-        var flags = string.Join(' ', MessageFlags.System.Concat(keywords));
-        Write(output, $"* FLAGS ({flags})");
-        Write(output, readOnly ? "* OK [PERMANENTFLAGS ()] Read-only mailbox" : $"* OK [PERMANENTFLAGS ({flags} \\*)] Flags permitted");
+        _selected.Watch.RememberBlobs(snapshot.Messages);
+        _selected.Keywords.UnionWith(snapshot.Messages.SelectMany(m => MessageFlags.Parse(m.Flags)).Where(f => !f.StartsWith('\\')));
+        AnnounceFlags(output, _selected);
         Write(output, $"* {snapshot.Messages.Count} EXISTS");
         if (!_rev2)
         {
-            // IMAP4rev1 only: RFC 9051 dropped \Recent and the UNSEEN response code.
-            Write(output, "* 0 RECENT");
+            // IMAP4rev1 only: RFC 9051 dropped \Recent and the UNSEEN response code. SELECT claims the new messages as
+            // recent for this session; EXAMINE shows them without taking them from the next session (RFC 3501 6.3.2).
+            var claimed = readOnly ? await store.GetRecentClaimAsync(User!, name, folder.UidValidity, ct)
+                : await store.ClaimRecentAsync(User!, name, folder.UidValidity, _selected.LargestUid, ct);
+            _selected.Recent.UnionWith(_selected.Messages.Where(m => m.Uid > claimed).Select(m => m.Uid));
+            Write(output, $"* {_selected.Recent.Count} RECENT");
             var firstUnseen = _selected.Messages.FindIndex(m => !MessageFlags.Has(m.Flags, MessageFlags.Seen));
             if (firstUnseen >= 0)
                 Write(output, $"* OK [UNSEEN {firstUnseen + 1}] First unseen message");
@@ -104,6 +107,14 @@ public sealed partial class ImapSession
         return "OK RENAME completed";
     }
 
+    private static readonly HashSet<string> SelectionOptions = new(["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"], StringComparer.OrdinalIgnoreCase);
+    private static readonly HashSet<string> ReturnOptions = new(["SUBSCRIBED", "CHILDREN", "STATUS", "SPECIAL-USE"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// LIST (RFC 3501, LIST-EXTENDED RFC 5258, SPECIAL-USE RFC 6154, LIST-STATUS RFC 5819) and LSUB. Subscriptions are
+    /// names of their own: a subscribed name without a folder is listed \NonExistent, and a parent that matches while
+    /// only an unmatched child meets the selection gets CHILDINFO (RECURSIVEMATCH) or, in LSUB, \Noselect.
+    /// </summary>
     private async Task<Completion> ListAsync(ImapCommand c, PipeWriter output, CancellationToken ct)
     {
         var a = c.Args.ToList();
@@ -113,6 +124,11 @@ public sealed partial class ImapSession
         {
             selection.UnionWith(a[0].Items.Select(t => t.Text));
             a.RemoveAt(0);
+            if (!selection.All(SelectionOptions.Contains))
+                return "BAD Unknown LIST selection option";
+            // RECURSIVEMATCH needs an option it can apply to (REMOTE alone does not select anything).
+            if (selection.Contains("RECURSIVEMATCH") && !selection.Contains("SUBSCRIBED") && !selection.Contains("SPECIAL-USE"))
+                return "BAD RECURSIVEMATCH needs another selection option";
         }
         var returns = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         IReadOnlyList<ImapToken>? statusItems = null;
@@ -124,6 +140,8 @@ public sealed partial class ImapSession
             var opts = a[ret + 1].Items;
             for (int i = 0; i < opts.Count; i++)
             {
+                if (!ReturnOptions.Contains(opts[i].Text))
+                    return "BAD Unknown LIST return option";
                 returns.Add(opts[i].Text);
                 if (opts[i].IsAtom("STATUS") && i + 1 < opts.Count && opts[i + 1].IsList)
                     statusItems = opts[++i].Items;
@@ -140,26 +158,79 @@ public sealed partial class ImapSession
             Write(output, $"* LIST (\\Noselect) \"{MailboxStore.Separator}\" \"\"");
             return "OK LIST completed";
         }
-        var folders = await store.ListFoldersAsync(User!, ct);
+        var folders = (await store.ListFoldersAsync(User!, ct)).ToDictionary(f => f.Name, StringComparer.Ordinal);
         var regexes = patterns.Select(p => PatternRegex(Decode(reference + p))).ToList();
+        bool Matches(string name) => regexes.Any(r => r.IsMatch(name));
         bool subscribedOnly = lsub || selection.Contains("SUBSCRIBED");
         bool specialOnly = selection.Contains("SPECIAL-USE");
+        bool recursive = selection.Contains("RECURSIVEMATCH");
         bool showSubscribed = subscribedOnly || returns.Contains("SUBSCRIBED");
-        foreach (var f in folders.OrderBy(f => f.Name == "INBOX" ? 0 : 1).ThenBy(f => f.Name, StringComparer.Ordinal))
+        IReadOnlySet<string> subscribed = showSubscribed ? await store.ListSubscriptionsAsync(User!, ct) : new HashSet<string>();
+
+        bool Selected(string name) =>
+            (!subscribedOnly || subscribed.Contains(name)) && (!specialOnly || folders.TryGetValue(name, out var f) && f.SpecialUse is not null)
+            && (subscribedOnly || folders.ContainsKey(name));
+        var names = new SortedSet<string>(folders.Keys, StringComparer.Ordinal);
+        if (subscribedOnly)
+            names.UnionWith(subscribed);
+        // Every ancestor of a name is a candidate too (for CHILDINFO and LSUB's \Noselect parents).
+        foreach (var n in names.ToList())
         {
-            if (!regexes.Any(r => r.IsMatch(f.Name)) || subscribedOnly && !f.Subscribed || specialOnly && f.SpecialUse is null)
+            for (int cut = n.LastIndexOf(MailboxStore.Separator); cut > 0; cut = n.LastIndexOf(MailboxStore.Separator, cut - 1))
+                names.Add(n[..cut]);
+        }
+        bool HasChildren(string name) => folders.Keys.Any(x => x.StartsWith(name + MailboxStore.Separator, StringComparison.Ordinal));
+        bool HasUnmatchedSelectedChild(string name) =>
+            names.Any(x => x.StartsWith(name + MailboxStore.Separator, StringComparison.Ordinal) && Selected(x) && !Matches(x));
+
+        foreach (var name in names.OrderBy(n => n == "INBOX" ? 0 : 1).ThenBy(n => n, StringComparer.Ordinal))
+        {
+            if (!Matches(name))
                 continue;
+            folders.TryGetValue(name, out var f);
             var attrs = new List<string>();
-            bool children = folders.Any(x => x.Name.StartsWith(f.Name + MailboxStore.Separator, StringComparison.Ordinal));
-            if (!lsub)
-                attrs.Add(children ? "\\HasChildren" : "\\HasNoChildren");
-            if (showSubscribed && f.Subscribed && !lsub)
-                attrs.Add("\\Subscribed");
-            if (f.SpecialUse is not null && !lsub)
-                attrs.Add(f.SpecialUse);
-            Write(output, $"* {c.Name} ({string.Join(' ', attrs)}) \"{MailboxStore.Separator}\" {MailboxName(f.Name)}");
-            if (statusItems is not null)
-                WriteStatus(output, f, statusItems.Select(t => t.Text.ToUpperInvariant()).ToList());
+            string? extended = null;
+            if (Selected(name))
+            {
+                if (lsub)
+                {
+                    if (f is null)
+                        attrs.Add("\\Noselect");
+                }
+                else
+                {
+                    if (f is null)
+                        attrs.Add("\\NonExistent");
+                    else
+                        attrs.Add(HasChildren(name) ? "\\HasChildren" : "\\HasNoChildren");
+                    if (showSubscribed && subscribed.Contains(name))
+                        attrs.Add("\\Subscribed");
+                    if (f?.SpecialUse is not null)
+                        attrs.Add(f.SpecialUse);
+                }
+            }
+            else if (lsub && HasUnmatchedSelectedChild(name))
+            {
+                attrs.Add("\\Noselect"); // RFC 3501 6.3.9: not subscribed itself, but has subscribed children under it
+            }
+            else if (!lsub && recursive && HasUnmatchedSelectedChild(name))
+            {
+                if (f is null)
+                    attrs.Add("\\NonExistent");
+                else if (returns.Contains("CHILDREN"))
+                    attrs.Add("\\HasChildren");
+                extended = $" (\"CHILDINFO\" (\"{(subscribedOnly ? "SUBSCRIBED" : "SPECIAL-USE")}\"))";
+            }
+            else
+            {
+                continue;
+            }
+            Write(output, $"* {c.Name} ({string.Join(' ', attrs)}) \"{MailboxStore.Separator}\" {MailboxName(name)}{extended}");
+            if (statusItems is not null && f is not null)
+            {
+                var items = statusItems.Select(t => t.Text.ToUpperInvariant()).ToList();
+                WriteStatus(output, f, items, items.Contains("RECENT") ? await RecentCountAsync(f, ct) : 0);
+            }
         }
         return $"OK {c.Name} completed";
     }
@@ -186,17 +257,22 @@ public sealed partial class ImapSession
         var folder = await store.GetFolderAsync(User!, Normalize(a[0].Text), ct);
         if (folder is null)
             return "NO [NONEXISTENT] No such mailbox";
-        WriteStatus(output, folder, items);
+        long recent = items.Contains("RECENT") ? await RecentCountAsync(folder, ct) : 0;
+        WriteStatus(output, folder, items, recent);
         return "OK STATUS completed";
     }
 
     /// <summary>STATUS from the folder's state row alone: counters are kept exact by every change (one read).</summary>
-    private void WriteStatus(PipeWriter output, FolderInfo f, IReadOnlyList<string> items)
+    /// <summary>Messages no session has been told of as \Recent yet (from the folder row and the claim row).</summary>
+    private async Task<long> RecentCountAsync(FolderInfo f, CancellationToken ct) =>
+        Math.Clamp(f.UidNext - 1 - await store.GetRecentClaimAsync(User!, f.Name, f.UidValidity, ct), 0, f.Exists);
+
+    private void WriteStatus(PipeWriter output, FolderInfo f, IReadOnlyList<string> items, long recent = 0)
     {
         var parts = items.Where(StatusItems.Contains).Select(i => i + " " + (i switch
         {
             "MESSAGES" => f.Exists,
-            "RECENT" => 0,
+            "RECENT" => recent,
             "UIDNEXT" => f.UidNext,
             "UIDVALIDITY" => f.UidValidity,
             "UNSEEN" => f.Unseen,
@@ -267,6 +343,8 @@ public sealed partial class ImapSession
         foreach (var t in tokens)
         {
             var f = MessageFlags.Canonical(t.Text);
+            if (t.Kind == ImapTokenKind.Atom && f.Equals("\\Recent", StringComparison.OrdinalIgnoreCase))
+                continue; // the server's to set, never the client's (RFC 3501 2.3.2): ignored
             if (t.Kind != ImapTokenKind.Atom || f.StartsWith('\\') && !MessageFlags.System.Contains(f) || f.Length == 0 || f.Any(ch => ch is '(' or ')' or '{' or '"' or ']' or '%' or '*' || ch <= ' '))
             {
                 error = $"Invalid flag {t.Text}";

@@ -29,7 +29,9 @@ public sealed partial class ImapSession
         {
             sel.SeenVersion = version;
             var (folder, changed) = await sel.Watch.ReadChangesAsync(sel.HighestModSeq, fresh: force, ct);
+            sel.Watch.RememberBlobs(changed);
             var flagChanged = new List<long>();
+            var fresh = new HashSet<long>();
             int added = 0;
             if (folder is null || folder.UidValidity != sel.UidValidity)
             {
@@ -52,6 +54,7 @@ public sealed partial class ImapSession
                     else if (m.Uid > largest)
                     {
                         sel.Messages.Add(m);
+                        fresh.Add(m.Uid);
                         largest = m.Uid;
                         added++;
                     }
@@ -64,9 +67,13 @@ public sealed partial class ImapSession
                     var present = await sel.Watch.ListUidsAsync(ct);
                     foreach (var m in sel.Messages)
                     {
-                        if (!present.Contains(m.Uid))
+                        if (!present.Contains(m.Uid) && !fresh.Contains(m.Uid))
                             sel.Expunged.Add(m.Uid);
                     }
+                    // A message that arrived and went again between our reads was never announced: it just disappears,
+                    // so no EXPUNGE can name a number the client does not know (RFC 3501 7.4.1).
+                    int gone = sel.Messages.RemoveAll(m => fresh.Contains(m.Uid) && !present.Contains(m.Uid));
+                    added -= gone;
                 }
             }
             if (allowExpunge)
@@ -75,13 +82,64 @@ public sealed partial class ImapSession
             {
                 var i = sel.IndexOf(uid);
                 if (i >= 0 && !sel.Expunged.Contains(uid))
-                    Write(output, $"* {i + 1} FETCH (UID {uid} FLAGS {ImapFormat.Flags(sel.Messages[i].Flags)}{ModSeqItem(sel.Messages[i])})");
+                    Write(output, $"* {i + 1} FETCH (UID {uid} FLAGS {FlagsOf(output, sel.Messages[i])}{ModSeqItem(sel.Messages[i])})");
             }
             if (added > 0)
+            {
                 Write(output, $"* {sel.Messages.Count} EXISTS");
+                if (!_rev2)
+                {
+                    // The new messages are recent here if this session is the first to hear of them.
+                    var newest = sel.Messages.Skip(sel.Messages.Count - added).ToList();
+                    var claimed = sel.ReadOnly ? await store.GetRecentClaimAsync(User!, sel.Name, sel.UidValidity, ct)
+                        : await store.ClaimRecentAsync(User!, sel.Name, sel.UidValidity, sel.LargestUid, ct);
+                    sel.Recent.UnionWith(newest.Where(m => m.Uid > claimed).Select(m => m.Uid));
+                    Write(output, $"* {sel.Recent.Count(u => sel.IndexOf(u) >= 0 && !sel.Expunged.Contains(u))} RECENT");
+                }
+            }
         }
         else if (allowExpunge)
             ReportExpunges(output);
+    }
+
+    /// <summary>
+    /// A message's FLAGS as this session shows them: with \Recent when it is recent here, and after announcing, in
+    /// FLAGS and PERMANENTFLAGS, any keyword the client has not been told of yet (RFC 3501 7.2.6: a client must not
+    /// see a keyword in FETCH before it).
+    /// </summary>
+    private string FlagsOf(PipeWriter output, ViewMessage m)
+    {
+        var sel = _selected!;
+        var flags = MessageFlags.Parse(m.Flags);
+        var unknown = flags.Where(f => !f.StartsWith('\\') && !sel.Keywords.Contains(f)).ToList();
+        if (unknown.Count > 0)
+        {
+            sel.Keywords.UnionWith(unknown);
+            AnnounceFlags(output, sel);
+        }
+        if (sel.Recent.Contains(m.Uid))
+            flags.Add("\\Recent");
+        return ImapFormat.Flags(MessageFlags.Format(flags));
+    }
+
+    private static void AnnounceFlags(PipeWriter output, SelectedFolder sel)
+    {
+        var flags = string.Join(' ', MessageFlags.System.Concat(sel.Keywords.Order(StringComparer.Ordinal)));
+        Write(output, $"* FLAGS ({flags})");
+        Write(output, sel.ReadOnly ? "* OK [PERMANENTFLAGS ()] Read-only mailbox" : $"* OK [PERMANENTFLAGS ({flags} \\*)] Flags permitted");
+    }
+
+    /// <summary>
+    /// CONDSTORE switched on by a command that uses it (RFC 7162 3.1): the first time with a folder selected, the
+    /// client is told the folder's HIGHESTMODSEQ, as SELECT (CONDSTORE) would have.
+    /// </summary>
+    private void EnableCondStore(PipeWriter output)
+    {
+        if (_condStore)
+            return;
+        _condStore = true;
+        if (_selected is { } sel)
+            Write(output, $"* OK [HIGHESTMODSEQ {Math.Max(1, sel.HighestModSeq)}] Highest");
     }
 
     private string ModSeqItem(ViewMessage m) => _condStore ? $" MODSEQ ({m.ModSeq})" : string.Empty;
@@ -143,14 +201,14 @@ public sealed partial class ImapSession
             if (!a[2].IsList || mods.Count != 2 || !mods[0].IsAtom("CHANGEDSINCE") || !long.TryParse(mods[1].Text, NumberStyles.None, CultureInfo.InvariantCulture, out var since))
                 return "BAD Unknown FETCH modifier";
             changedSince = since;
-            _condStore = true;
+            EnableCondStore(output);
         }
         if (c.Uid && !items.Any(i => i.Kind == FetchKind.Uid))
             items.Insert(0, new FetchItem(FetchKind.Uid, "UID"));
         if (changedSince is not null && !items.Any(i => i.Kind == FetchKind.ModSeq))
             items.Add(new FetchItem(FetchKind.ModSeq, "MODSEQ"));
         if (items.Any(i => i.Kind == FetchKind.ModSeq))
-            _condStore = true;
+            EnableCondStore(output);
         var sel = _selected!;
         if (changedSince is { } cs)
             indexes = indexes.Where(i => sel.Messages[i].ModSeq > cs).ToList();
@@ -179,8 +237,14 @@ public sealed partial class ImapSession
                 MessageDetails? row = null;
                 if (rows is not null && !rows.TryGetValue(m.Uid, out row))
                 {
-                    missing = true; // expunged by another session; RFC 2180 4.1.1
-                    continue;
+                    // Expunged by another session, and this one has not been told yet: its blob outlives the row (until
+                    // housekeeping), so serve the message from it as the client still sees it (RFC 2180 4.1.3).
+                    if (sel.Watch.BlobOf(m.Uid) is not { } blob)
+                    {
+                        missing = true; // RFC 2180 4.1.1
+                        continue;
+                    }
+                    row = new MessageDetails(m.Uid, blob) { Size = m.Size, InternalDate = m.InternalDate, Flags = m.Flags };
                 }
                 await WriteFetchAsync(output, index + 1, m, row, items, includeFlags: flagsChanged.Contains(m.Uid), ct);
             }
@@ -225,6 +289,9 @@ public sealed partial class ImapSession
 
     private async Task WriteFetchAsync(PipeWriter output, int seq, ViewMessage m, MessageDetails? row, List<FetchItem> items, bool includeFlags, CancellationToken ct)
     {
+        // Announce new keywords before the response starts: once its first literal is out it cannot be interrupted.
+        if (includeFlags || items.Any(i => i.Kind == FetchKind.Flags))
+            _ = FlagsOf(output, m);
         var head = new StringBuilder().Append("* ").Append(seq).Append(" FETCH (");
         bool first = true;
         void Sep()
@@ -247,7 +314,7 @@ public sealed partial class ImapSession
                     break;
                 case FetchKind.Flags:
                     Sep();
-                    head.Append("FLAGS ").Append(ImapFormat.Flags(m.Flags));
+                    head.Append("FLAGS ").Append(FlagsOf(output, m));
                     flagsWritten = true;
                     break;
                 case FetchKind.InternalDate:
@@ -307,11 +374,14 @@ public sealed partial class ImapSession
         if (includeFlags && !flagsWritten)
         {
             Sep();
-            head.Append("FLAGS ").Append(ImapFormat.Flags(m.Flags));
+            head.Append("FLAGS ").Append(FlagsOf(output, m));
         }
         head.Append(')');
         Write(output, head.ToString());
     }
+
+    /// <summary>Sections up to this size are read whole before they are sent (checked for NUL); larger ones stream.</summary>
+    private const long MaxBufferedSection = 1024 * 1024;
 
     /// <summary>A message parsed whole: only for rows whose stored summary was too large for the table.</summary>
     private sealed record ParsedMessage(byte[] Bytes, MimeEntity Root);
@@ -345,14 +415,18 @@ public sealed partial class ImapSession
             return;
         }
         var (start, length) = Partial(item, section.Length);
-        output.Write(Encoding.ASCII.GetBytes($"{{{length}}}\r\n"));
-        if (length == 0)
-            return;
-        if (parsed is not null || row.Header is { } header && section.Offset + start + length <= header.Length)
+        if (length <= MaxBufferedSection)
         {
-            output.Write((await ReadRangeAsync(row, parsed, section.Offset + start, length, ct)).Span);
+            // Small enough to look at first: a plain literal may not carry NUL (RFC 3501 4.3), so a section holding
+            // one (a binary part) is sent base64-encoded; BINARY[] (literal8) is the way to get the raw bytes.
+            var bytes = (await ReadRangeAsync(row, parsed, section.Offset + start, length, ct)).Span;
+            if (bytes.Contains((byte)0))
+                WriteLiteral(output, Encoding.ASCII.GetBytes(Convert.ToBase64String(bytes, Base64FormattingOptions.InsertLineBreaks)));
+            else
+                WriteLiteral(output, bytes);
             return;
         }
+        output.Write(Encoding.ASCII.GetBytes($"{{{length}}}\r\n"));
         await using var download = await messages.OpenReadAsync(blob, section.Offset + start, length, ct);
         long copied = 0;
         while (copied < length)
@@ -433,7 +507,7 @@ public sealed partial class ImapSession
             if (mods.Count != 2 || !mods[0].IsAtom("UNCHANGEDSINCE") || !long.TryParse(mods[1].Text, NumberStyles.None, CultureInfo.InvariantCulture, out var since))
                 return "BAD Unknown STORE modifier";
             unchangedSince = since;
-            _condStore = true;
+            EnableCondStore(output);
             a.RemoveAt(1);
         }
         var item = a[1].Text.ToUpperInvariant();
@@ -470,7 +544,7 @@ public sealed partial class ImapSession
                 continue;
             // Without .SILENT every message gets its flags back; with it, CONDSTORE still reports new MODSEQs.
             if (!silent)
-                Write(output, $"* {index + 1} FETCH ({(c.Uid ? $"UID {m.Uid} " : string.Empty)}FLAGS {ImapFormat.Flags(m.Flags)}{ModSeqItem(m)})");
+                Write(output, $"* {index + 1} FETCH ({(c.Uid ? $"UID {m.Uid} " : string.Empty)}FLAGS {FlagsOf(output, m)}{ModSeqItem(m)})");
             else if (_condStore && changedUids.Contains(m.Uid))
                 Write(output, $"* {index + 1} FETCH ({(c.Uid ? $"UID {m.Uid} " : string.Empty)}MODSEQ ({m.ModSeq}))");
         }

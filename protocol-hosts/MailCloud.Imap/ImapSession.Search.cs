@@ -38,7 +38,7 @@ public sealed partial class ImapSession
         long maxModSeq = 0;
         bool usesModSeq = Contains<ModSeqKey>(key);
         if (usesModSeq)
-            _condStore = true;
+            EnableCondStore(output);
         for (int start = 0; start < sel.Messages.Count; start += FetchChunk)
         {
             var chunk = sel.Messages.GetRange(start, Math.Min(FetchChunk, sel.Messages.Count - start));
@@ -77,7 +77,13 @@ public sealed partial class ImapSession
             if (returns.Contains("COUNT"))
                 parts.Add($"COUNT {numbers.Count}");
             if (usesModSeq && numbers.Count > 0)
-                parts.Add($"MODSEQ {maxModSeq}");
+            {
+                // RFC 7162 3.1.5: with only MIN and/or MAX returned, the MODSEQ is that of the message(s) returned.
+                long modSeq = returns.Contains("ALL") || returns.Contains("COUNT") ? maxModSeq
+                    : new[] { returns.Contains("MIN") ? found[numbers.IndexOf(numbers.Min())] : -1, returns.Contains("MAX") ? found[numbers.IndexOf(numbers.Max())] : -1 }
+                        .Where(i => i >= 0).Select(i => sel.Messages[i].ModSeq).DefaultIfEmpty(maxModSeq).Max();
+                parts.Add($"MODSEQ {modSeq}");
+            }
             Write(output, $"* ESEARCH (TAG \"{c.Tag}\"){(c.Uid ? " UID" : string.Empty)}{string.Concat(parts.Select(p => " " + p))}");
         }
         else
@@ -118,7 +124,7 @@ public sealed partial class ImapSession
             case NoneKey:
                 return false;
             case FlagKey f:
-                return MessageFlags.Has(m.Flags, f.Flag) == f.Set;
+                return (f.Flag == "\\Recent" ? _selected!.Recent.Contains(m.Uid) : MessageFlags.Has(m.Flags, f.Flag)) == f.Set;
             case SavedKey:
                 return _saved.Contains(m.Uid);
             case SetKey k:
@@ -129,8 +135,10 @@ public sealed partial class ImapSession
                 return m.ModSeq >= q.ModSeq;
             case DateKey d:
             {
+                // SENT* compare the Date header's own calendar date, in its own zone (RFC 3501 6.4.4); the stored Date
+                // column is UTC, so the header is read (from the row's header block: no blob read).
                 DateOnly? date = d.Sent
-                    ? s.Row?.Date is { } sent ? DateOnly.FromDateTime(sent.UtcDateTime) : null
+                    ? DateParser.TryParse((await HeadersAsync(s, ct)).GetHeader("Date")?.Value, out var sent) ? DateOnly.FromDateTime(sent.DateTime) : null
                     : DateOnly.FromDateTime(m.InternalDate.UtcDateTime);
                 if (date is null)
                     return false;
@@ -162,15 +170,14 @@ public sealed partial class ImapSession
     private async Task<bool> MatchesTextAsync(TextKey t, SearchSubject s, CancellationToken ct)
     {
         static bool Has(string? haystack, string needle) => haystack is not null && haystack.Contains(needle, StringComparison.OrdinalIgnoreCase);
-        static string? Decoded(string? raw) => raw is null ? null : EncodedWords.Decode(raw);
         switch (t.Field)
         {
             case SearchText.From:
-                return Has(Decoded(s.Row?.From), t.Value);
+                return HasAddress(s.Row?.From, t.Value);
             case SearchText.To:
-                return Has(Decoded(s.Row?.To), t.Value);
+                return HasAddress(s.Row?.To, t.Value);
             case SearchText.Cc:
-                return Has(Decoded(s.Row?.Cc), t.Value);
+                return HasAddress(s.Row?.Cc, t.Value);
             case SearchText.Subject:
                 return Has(s.Row?.Subject, t.Value);
             case SearchText.Bcc or SearchText.Header:
@@ -188,6 +195,25 @@ public sealed partial class ImapSession
                 return headers.Headers.Any(h => Has(h.DecodedValue, t.Value)) || Has(await TextAsync(s, ct), t.Value);
             }
         }
+    }
+
+    /// <summary>
+    /// An address field matches on its text as written (decoded) or on any address in it as ENVELOPE shows it:
+    /// "Name &lt;local@domain&gt;", so comments and folding inside an address do not hide it.
+    /// </summary>
+    private static bool HasAddress(string? raw, string needle)
+    {
+        if (raw is null)
+            return false;
+        if (EncodedWords.Decode(raw).Contains(needle, StringComparison.OrdinalIgnoreCase))
+            return true;
+        foreach (var a in AddressParser.ParseList(raw))
+        {
+            var mailboxes = a is GroupAddress g ? g.Members : a is MailboxAddress m ? [m] : [];
+            if (mailboxes.Any(m => m.ToString().Contains(needle, StringComparison.OrdinalIgnoreCase)) || a.Name?.Contains(needle, StringComparison.OrdinalIgnoreCase) == true)
+                return true;
+        }
+        return false;
     }
 
     private async Task<MimeEntity> HeadersAsync(SearchSubject s, CancellationToken ct)

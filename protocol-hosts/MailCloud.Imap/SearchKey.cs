@@ -159,9 +159,10 @@ public static class SearchParser
             case "UNDRAFT": key = new FlagKey("\\Draft", false); return true;
             case "UNFLAGGED": key = new FlagKey("\\Flagged", false); return true;
             case "UNSEEN": key = new FlagKey("\\Seen", false); return true;
-            // No session sees a message as \Recent here (see README), so NEW and RECENT match nothing, OLD everything.
-            case "NEW" or "RECENT": key = new NoneKey(); return true;
-            case "OLD": key = new AllKey(); return true;
+            // \Recent is this session's (IMAP4rev1); NEW is recent and unseen.
+            case "RECENT": key = new FlagKey("\\Recent", true); return true;
+            case "OLD": key = new FlagKey("\\Recent", false); return true;
+            case "NEW": key = new AndKey([new FlagKey("\\Recent", true), new FlagKey("\\Seen", false)]); return true;
             case "KEYWORD" or "UNKEYWORD":
                 if (!Arg(ref i, out value, out error))
                     return false;

@@ -42,6 +42,12 @@ internal sealed class SelectedFolder(string name, bool readOnly, long uidValidit
     public long UidNext { get; set; } = uidNext;
     public List<ViewMessage> Messages { get; } = messages;
     public HashSet<long> Expunged { get; } = [];
+
+    /// <summary>Keywords the client has been told of in FLAGS/PERMANENTFLAGS (a FETCH may show no other).</summary>
+    public HashSet<string> Keywords { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Messages that are \Recent in this session (IMAP4rev1: it was the first to be told of them).</summary>
+    public HashSet<long> Recent { get; } = [];
     public FolderWatcher.Subscription Watch { get; } = watch;
     public long SeenVersion = watch.Version;
 

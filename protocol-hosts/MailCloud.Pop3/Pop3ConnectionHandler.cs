@@ -30,8 +30,7 @@ public sealed class Pop3ConnectionHandler(
         var remote = admission.Remote;
         if (!admission.Admitted)
         {
-            Pop3Session.Write(output, "-ERR [SYS/TEMP] Too many connections, try again later");
-            await output.FlushAsync();
+            await ConnectionAdmission.RefuseAsync(pipes, listener.ImplicitTls, options.Certificate, "-ERR [SYS/TEMP] Too many connections, try again later", stopping);
             return;
         }
         var session = new Pop3Session(options, remote, services.Directory, services.Store, services.Messages, services.Throttle);

@@ -20,6 +20,8 @@ public static class Pop3ServerHost
             HostName = settings.HostName,
             Certificate = certificate,
         };
+        if (settings.MaxConnectionsPerAddress is { } perAddress)
+            options.MaxConnectionsPerAddress = perAddress;
         foreach (var (name, endPoint, implicitTls) in MailboxServices.Listeners(settings, certificate is not null, "pop3", "pop3s"))
             options.Listeners.Add(new Pop3Listener(name, endPoint, implicitTls));
         return options;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -26,6 +27,30 @@ public sealed class ConnectionAdmission : IDisposable
     public IDisposable? Lease { get; }
 
     public bool Admitted => Lease is not null;
+
+    /// <summary>
+    /// Says "busy" to a connection over the limits in its own framing: on an implicit-TLS port only after the
+    /// handshake (a TLS client cannot read plaintext), which is bounded by a few seconds so refusals stay cheap.
+    /// </summary>
+    public static async Task RefuseAsync(ConnectionPipes pipes, bool implicitTls, ServerCertificate? certificate, string reply, CancellationToken stopping)
+    {
+        if (implicitTls)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            try
+            {
+                if (await pipes.StartTlsAsync(certificate, timeout.Token).ConfigureAwait(false) is null)
+                    return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+        pipes.Output.Write(System.Text.Encoding.ASCII.GetBytes(reply + "\r\n"));
+        await pipes.Output.FlushAsync(stopping).ConfigureAwait(false);
+    }
 
     public void Dispose()
     {

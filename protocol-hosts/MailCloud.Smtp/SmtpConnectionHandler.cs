@@ -67,7 +67,7 @@ public sealed class SmtpConnectionHandler(
         if (!admission.Admitted)
         {
             logger.LogWarning("connection refused: connection limit reached");
-            await WriteAsync(c, new SmtpReply(421, "4.7.0", "Too many connections, try again later"));
+            await ConnectionAdmission.RefuseAsync(pipes, listener.ImplicitTls, options.Certificate, "421 4.7.0 Too many connections, try again later", stopping);
             return;
         }
         var session = new SmtpSession(options, listener, remote, directory, usage, throttle);

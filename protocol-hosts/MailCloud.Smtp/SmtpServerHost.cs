@@ -22,6 +22,8 @@ public static class SmtpServerHost
             HostName = settings.HostName,
             Certificate = certificate,
         };
+        if (settings.MaxConnectionsPerAddress is { } perAddress)
+            options.MaxConnectionsPerAddress = perAddress;
         foreach (var l in MailCloudSettings.Listeners)
         {
             switch (l.Name)

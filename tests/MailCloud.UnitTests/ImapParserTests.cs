@@ -60,13 +60,22 @@ public sealed class ImapParserTests
     [InlineData("a1 LOGIN (x", "Missing )")]
     [InlineData("a1 LOGIN \"x", "Unterminated quoted string")]
     [InlineData("a1 LOGIN  x", "Invalid character in command")]
-    [InlineData("a1 FETCH 1 BODY[", "Missing ]")]
     [InlineData("a1 LOGIN {99}\r\nab", "Bad literal")]
     [InlineData("a1 X )", "Unexpected )")]
     public void Parser_reports_bad_syntax(string input, string expected)
     {
         Assert.False(ImapParser.TryParse(Encoding.UTF8.GetBytes(input), out _, out _, out var error));
         Assert.Equal(expected, error);
+    }
+
+    [Fact]
+    public void An_open_bracket_without_a_close_is_an_atom_character()
+    {
+        // RFC 3501: '[' is no atom-special (imaptest's "atoms" test selects !#$&'+,-.0123456789:;<=>?@^_`|[}).
+        Assert.True(ImapParser.TryParse(Encoding.ASCII.GetBytes("a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\n"), out var c, out _, out var error), error);
+        Assert.Equal("!#$&'+,-.0123456789:;<=>?@^_`|[}", c!.Args[0].Text);
+        Assert.True(ImapParser.TryParse(Encoding.ASCII.GetBytes("a FETCH 1 BODY[HEADER.FIELDS (A B)]\r\n"), out c, out _, out error), error);
+        Assert.Equal("BODY[HEADER.FIELDS (A B)]", c!.Args[1].Text);
     }
 
     [Fact]

@@ -142,6 +142,8 @@ epilogue
         Assert.Equal("a=b c", Encoding.ASCII.GetString(TransferEncoding.DecodeQuotedPrintable("a=3Db=\r\n c"u8)));
         Assert.Equal("bad=ZZ", Encoding.ASCII.GetString(TransferEncoding.DecodeQuotedPrintable("bad=ZZ"u8)));
         Assert.Equal("end", Encoding.ASCII.GetString(TransferEncoding.DecodeQuotedPrintable("end="u8)));
+        // RFC 2045 6.7 rule 3: literal whitespace at a line's end goes; encoded ("=20") and soft-broken whitespace stays.
+        Assert.Equal("hello\r\na \r\nb \tc\r\nend", Encoding.ASCII.GetString(TransferEncoding.DecodeQuotedPrintable("hello  \r\na=20\r\nb \t=\r\nc\r\nend  "u8)));
     }
 
     [Fact]

@@ -61,6 +61,30 @@ public sealed class ScramTests
     }
 
     [Fact]
+    public async Task An_authorization_identity_equal_to_the_user_is_accepted_with_its_channel_binding()
+    {
+        // What GNU SASL (mutt) sends: gs2 header "n,a=user,", so c= is base64("n,a=user,"), not "biws".
+        const string gs2 = "n,a=user,";
+        var server = NewServer();
+        var first = await server.ReceiveClientFirstAsync(gs2 + "n=user,r=rOprNGfwEbeRWgbNEkqO");
+        Assert.Equal(ExpectedServerFirst, first);
+        var binding = Convert.ToBase64String(Encoding.UTF8.GetBytes(gs2));
+        var withoutProof = $"c={binding},r=rOprNGfwEbeRWgbNEkqO{ServerNonce}";
+        var salted = Rfc2898DeriveBytes.Pbkdf2("pencil", Convert.FromBase64String("W22ZaJ0SNY7soEsUEjb6gQ=="), 4096, HashAlgorithmName.SHA256, 32);
+        var clientKey = HMACSHA256.HashData(salted, "Client Key"u8);
+        var authMessage = Encoding.UTF8.GetBytes($"n=user,r=rOprNGfwEbeRWgbNEkqO,{first},{withoutProof}");
+        var signature = HMACSHA256.HashData(SHA256.HashData(clientKey), authMessage);
+        var proof = clientKey.Zip(signature, (k, g) => (byte)(k ^ g)).ToArray();
+        Assert.NotNull(server.ReceiveClientFinal($"{withoutProof},p={Convert.ToBase64String(proof)}"));
+        Assert.Equal(ScramSha256Server.ScramState.Succeeded, server.State);
+
+        // The binding must be of the header that was sent: "biws" after "n,a=user," is refused.
+        var other = NewServer();
+        await other.ReceiveClientFirstAsync(gs2 + "n=user,r=rOprNGfwEbeRWgbNEkqO");
+        Assert.Null(other.ReceiveClientFinal(ClientFinal));
+    }
+
+    [Fact]
     public async Task Nonce_tampering_fails()
     {
         var server = NewServer();

@@ -187,7 +187,7 @@ internal sealed class InMemoryMailStore : IMailboxStore, IMessageContent
     public Task<bool> CreateFolderAsync(MailAddress user, string name, CancellationToken cancellationToken = default)
     {
         lock (_lock)
-            return Task.FromResult(_folders.TryAdd((Key(user), name), new Folder(name, _nextValidity++, MailboxWriter.SpecialUse(name))));
+            return Task.FromResult(_folders.TryAdd((Key(user), name), new Folder(name, _nextValidity++, MailboxWriter.SpecialUse(name)) { Subscribed = false }));
     }
 
     public Task<bool> DeleteFolderAsync(MailAddress user, string name, CancellationToken cancellationToken = default)
@@ -196,14 +196,47 @@ internal sealed class InMemoryMailStore : IMailboxStore, IMessageContent
             return Task.FromResult(_folders.Remove((Key(user), name)));
     }
 
+    private readonly HashSet<(string User, string Name)> _subscriptions = [];
+    private readonly Dictionary<(string User, string Folder), long> _recent = [];
+
+    public Task<long> GetRecentClaimAsync(MailAddress user, string folder, long uidValidity, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+            return Task.FromResult(_recent.GetValueOrDefault((Key(user), $"{folder}:{uidValidity}")));
+    }
+
+    public Task<long> ClaimRecentAsync(MailAddress user, string folder, long uidValidity, long upToUid, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var previous = _recent.GetValueOrDefault((Key(user), $"{folder}:{uidValidity}"));
+            if (upToUid > previous)
+                _recent[(Key(user), $"{folder}:{uidValidity}")] = upToUid;
+            return Task.FromResult(previous);
+        }
+    }
+
     public Task<bool> SetSubscribedAsync(MailAddress user, string name, bool subscribed, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
-            if (Find(user, name) is not { } f)
-                return Task.FromResult(false);
-            f.Subscribed = subscribed;
+            if (subscribed)
+                _subscriptions.Add((Key(user), name));
+            else
+                _subscriptions.Remove((Key(user), name));
+            if (Find(user, name) is { } f && !subscribed)
+                f.Subscribed = false;
             return Task.FromResult(true);
+        }
+    }
+
+    public Task<IReadOnlySet<string>> ListSubscriptionsAsync(MailAddress user, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var names = _subscriptions.Where(s => s.User == Key(user)).Select(s => s.Name)
+                .Concat(_folders.Where(f => f.Key.User == Key(user) && f.Value.Subscribed).Select(f => f.Key.Folder)).ToHashSet(StringComparer.Ordinal);
+            return Task.FromResult<IReadOnlySet<string>>(names);
         }
     }
 
