@@ -106,6 +106,14 @@ public sealed partial class MailboxStore
         var parent = to.Contains(Separator, StringComparison.Ordinal) ? to[..to.LastIndexOf(Separator)] : null;
         if (parent is not null && !folders.Any(f => f.Name == parent))
             await CreateFolderAsync(user, parent, cancellationToken).ConfigureAwait(false);
+        // Subscriptions follow the folders they name (as Dovecot and Cyrus do).
+        var subscribed = await ListSubscriptionsAsync(user, cancellationToken).ConfigureAwait(false);
+        foreach (var source in moving.Where(f => subscribed.Contains(f.Name)))
+        {
+            await SetSubscribedAsync(user, to + source.Name[from.Length..], true, cancellationToken).ConfigureAwait(false);
+            if (source.Name != "INBOX")
+                await SetSubscribedAsync(user, source.Name, false, cancellationToken).ConfigureAwait(false);
+        }
         foreach (var source in moving)
         {
             var target = to + source.Name[from.Length..];

@@ -60,8 +60,12 @@ public static class ImapViews
     private static void WriteBody(StringBuilder sb, MimeEntity e, bool extended)
     {
         sb.Append('(');
-        if (e.Children.Count > 0)
+        // RFC 3501's grammar has no multipart without parts: one whose boundary never occurs is shown holding its whole
+        // body as a single text/plain part (what a reader of the raw message sees).
+        if (e.Children.Count > 0 || e.MediaType == "multipart")
         {
+            if (e.Children.Count == 0)
+                WritePlainPart(sb, e.BodyLength, e.BodyLines, extended);
             foreach (var child in e.Children)
                 WriteBody(sb, child, extended);
             sb.Append(' ');
@@ -118,6 +122,10 @@ public static class ImapViews
         }
         sb.Append(')');
     }
+
+    private static void WritePlainPart(StringBuilder sb, long size, long lines, bool extended) =>
+        sb.Append("(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" ").Append(size).Append(' ').Append(lines)
+          .Append(extended ? " NIL NIL NIL NIL)" : ")");
 
     private static void Disposition(StringBuilder sb, MimeEntity e)
     {

@@ -34,6 +34,42 @@ world
     }
 
     [Fact]
+    public void Envelope_takes_empty_sender_from_from_keeps_routes_merges_repeated_fields_and_marks_missing_domains()
+    {
+        var m = MimeParser.Parse(B("""
+Date: Thu, 15 Feb 2007 01:02:03 +0200
+From: <@route:user@domain>
+Sender:
+Reply-To:
+To: a@x.example
+To: b@y.example
+Cc: nodomain
+
+body
+"""));
+        Assert.Equal(
+            "(\"Thu, 15 Feb 2007 01:02:03 +0200\" NIL " +
+            "((NIL \"@route\" \"user\" \"domain\")) ((NIL \"@route\" \"user\" \"domain\")) ((NIL \"@route\" \"user\" \"domain\")) " +
+            "((NIL NIL \"a\" \"x.example\")(NIL NIL \"b\" \"y.example\")) " +
+            "((NIL NIL \"nodomain\" \"MISSING_DOMAIN\")) NIL NIL NIL)",
+            ImapViews.Envelope(m));
+    }
+
+    [Fact]
+    public void A_multipart_whose_boundary_never_occurs_is_still_a_multipart()
+    {
+        var m = MimeParser.Parse(B("""
+Content-Type: multipart/mixed; boundary="nowhere"
+
+just text
+"""));
+        var structure = ImapViews.BodyStructure(m);
+        Assert.StartsWith("((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" ", structure, StringComparison.Ordinal);
+        Assert.Contains(" \"MIXED\" (\"BOUNDARY\" \"nowhere\") NIL NIL NIL)", structure, StringComparison.Ordinal);
+        Assert.StartsWith("((\"TEXT\" \"PLAIN\"", ImapViews.Body(m), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Bodystructure_of_plain_message_has_defaults_and_lines()
     {
         var m = MimeParser.Parse(B(Simple));

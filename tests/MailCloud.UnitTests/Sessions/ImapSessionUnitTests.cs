@@ -57,7 +57,7 @@ public sealed class ImapSessionUnitTests : IAsyncLifetime, IDisposable
 
         int readsBefore = _store.BlobReads;
         var envelopes = await imap.SendAsync("f FETCH 1:3 (UID FLAGS ENVELOPE)");
-        Assert.Contains("* 2 FETCH (UID 2 FLAGS () ENVELOPE (\"Tue, 01 Dec 2026 08:00:00 +0000\" \"second\"", envelopes, StringComparison.Ordinal);
+        Assert.Contains("* 2 FETCH (UID 2 FLAGS (\\Recent) ENVELOPE (\"Tue, 01 Dec 2026 08:00:00 +0000\" \"second\"", envelopes, StringComparison.Ordinal);
         Assert.Equal(readsBefore, _store.BlobReads); // summaries come from the index rows, not the blobs
 
         var body = await imap.SendAsync("g FETCH 2 BODY.PEEK[]");
@@ -77,7 +77,8 @@ public sealed class ImapSessionUnitTests : IAsyncLifetime, IDisposable
         await a.SendAsync("s SELECT INBOX");
         await b.SendAsync("s SELECT INBOX");
 
-        Assert.Contains("* 1 FETCH (FLAGS (\\Deleted))", await a.SendAsync("t STORE 1 +FLAGS (\\Deleted)"), StringComparison.Ordinal);
+        // a selected first, so the messages are \Recent in a and not in b (RFC 3501 2.3.2: one session each).
+        Assert.Contains("* 1 FETCH (FLAGS (\\Deleted \\Recent))", await a.SendAsync("t STORE 1 +FLAGS (\\Deleted)"), StringComparison.Ordinal);
         Assert.Contains("* 1 FETCH (UID 1 FLAGS (\\Deleted))", await b.SendAsync("n NOOP"), StringComparison.Ordinal);
 
         Assert.Contains("c NO [TRYCREATE]", await a.SendAsync("c COPY 2:3 Archive"), StringComparison.Ordinal);
