@@ -5,11 +5,18 @@ namespace MailCloud.Mime;
 /// <summary>A parsed Content-Type or Content-Disposition: the value and its parameters (RFC 2045, RFC 2231).</summary>
 public sealed class HeaderParameters
 {
-    public HeaderParameters(string value, IReadOnlyList<KeyValuePair<string, string>> parameters)
+    public HeaderParameters(string value, IReadOnlyList<KeyValuePair<string, string>> parameters, IReadOnlyList<KeyValuePair<string, string>>? raw = null)
     {
         Value = value;
         Parameters = parameters;
+        RawParameters = raw ?? parameters;
     }
+
+    /// <summary>
+    /// Parameters as written (names lower-case, values unquoted, RFC 2231 sections and encodings left alone): what
+    /// IMAP's BODYSTRUCTURE passes on, as Dovecot and Cyrus do, so no decoded 8-bit text reaches IMAP4rev1 clients.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> RawParameters { get; }
 
     /// <summary>"text/plain" for a Content-Type (lower-case), "attachment" for a Content-Disposition.</summary>
     public string Value { get; }
@@ -39,6 +46,7 @@ public sealed class HeaderParameters
                 value.Append(t.ReadAtom(";"));
         }
         var raw = new List<(string Name, int? Section, bool Extended, string Value)>();
+        var written = new List<KeyValuePair<string, string>>();
         while (!t.AtEnd)
         {
             if (t.Peek == ';')
@@ -81,8 +89,9 @@ public sealed class HeaderParameters
             if (name.Length == 0)
                 continue;
             raw.Add(ParseName(name, paramValue));
+            written.Add(new(name.ToLowerInvariant(), paramValue));
         }
-        return new HeaderParameters(value.ToString().Trim().ToLowerInvariant() is { Length: > 0 } v ? v : fallback, Combine(raw));
+        return new HeaderParameters(value.ToString().Trim().ToLowerInvariant() is { Length: > 0 } v ? v : fallback, Combine(raw), written);
     }
 
     private static (string Name, int? Section, bool Extended, string Value) ParseName(string name, string value)

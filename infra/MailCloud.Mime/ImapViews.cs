@@ -60,12 +60,12 @@ public static class ImapViews
     private static void WriteBody(StringBuilder sb, MimeEntity e, bool extended)
     {
         sb.Append('(');
-        // RFC 3501's grammar has no multipart without parts: one whose boundary never occurs is shown holding its whole
-        // body as a single text/plain part (what a reader of the raw message sees).
+        // RFC 3501's grammar has no multipart without parts: one whose boundary never occurs is shown holding one empty
+        // text/plain part, as Dovecot 2.3 shows it (checked side by side).
         if (e.Children.Count > 0 || e.MediaType == "multipart")
         {
             if (e.Children.Count == 0)
-                WritePlainPart(sb, e.BodyLength, e.BodyLines, extended);
+                WritePlainPart(sb, 0, 0, extended);
             foreach (var child in e.Children)
                 WriteBody(sb, child, extended);
             sb.Append(' ');
@@ -73,7 +73,7 @@ public static class ImapViews
             if (extended)
             {
                 sb.Append(' ');
-                Parameters(sb, e.ContentType.Parameters);
+                Parameters(sb, e.ContentType.RawParameters);
                 sb.Append(' ');
                 Disposition(sb, e);
                 sb.Append(' ');
@@ -88,7 +88,7 @@ public static class ImapViews
         sb.Append(' ');
         QuotedUpper(sb, e.MediaSubtype);
         sb.Append(' ');
-        var parameters = e.ContentType.Parameters;
+        var parameters = e.ContentType.RawParameters;
         if (e.MediaType == "text" && e.ContentType["charset"] is null)
             parameters = [.. parameters, new("charset", "us-ascii")];
         Parameters(sb, parameters);
@@ -137,7 +137,7 @@ public static class ImapViews
         sb.Append('(');
         QuotedUpper(sb, d.Value);
         sb.Append(' ');
-        Parameters(sb, d.Parameters);
+        Parameters(sb, d.RawParameters);
         sb.Append(')');
     }
 

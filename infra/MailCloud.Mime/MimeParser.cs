@@ -270,17 +270,12 @@ public sealed class MimeParser : IDisposable
         _endsWithLf = _prevTerminator > 0 && _prevLineLength == _prevTerminator && e.End > e.BodyStart;
     }
 
-    private long CountLines(MimeEntity e, long linesAtBody)
-    {
-        if (e.Message is not null || e.Children.Count > 0)
-        {
-            // Containers: computed from their own end bookkeeping set while closing.
-            return Math.Max(0, _linesAtEnd - linesAtBody) + (e.End > e.BodyStart && !_endsWithLf ? 1 : 0);
-        }
-        if (e.End <= e.BodyStart)
-            return 0;
-        return Math.Max(0, _linesAtEnd - linesAtBody) + (_endsWithLf ? 0 : 1);
-    }
+    /// <summary>
+    /// IMAP's body-fld-lines: the line breaks inside the body, as Dovecot counts them; a last line without one (the
+    /// line before a boundary, whose break belongs to the boundary) is not counted.
+    /// </summary>
+    private long CountLines(MimeEntity e, long linesAtBody) =>
+        e.End <= e.BodyStart && e.Message is null && e.Children.Count == 0 ? 0 : Math.Max(0, _linesAtEnd - linesAtBody);
 
     private void ParseMultipart(MimeEntity e, int depth, byte[] boundary)
     {
