@@ -148,6 +148,10 @@ public sealed class FolderWatcher : IAsyncDisposable
         /// </summary>
         public ConcurrentDictionary<long, string> Blobs { get; } = new();
 
+        /// <summary>The highest UID known to be claimed as \Recent (under that UIDVALIDITY), by any session of this process.</summary>
+        public (long UidValidity, long Uid) RecentClaim;
+        public readonly Lock RecentLock = new();
+
         public long Signal()
         {
             var version = Interlocked.Increment(ref Version);
@@ -185,6 +189,30 @@ public sealed class FolderWatcher : IAsyncDisposable
         }
 
         public string? BlobOf(long uid) => _entry.Blobs.TryGetValue(uid, out var blob) ? blob : null;
+
+        /// <summary>
+        /// The \Recent claim before this session's: the messages after it are recent here. A claim this process
+        /// already knows covers <paramref name="upToUid"/> costs no request (1,000 sessions woken by one message make one
+        /// claim between them, not 1,000); otherwise the store claims (or, for a read-only session, only reads).
+        /// </summary>
+        public async Task<long> ClaimRecentAsync(IMailboxStore store, long uidValidity, long upToUid, bool readOnly, CancellationToken ct)
+        {
+            lock (_entry.RecentLock)
+            {
+                if (_entry.RecentClaim.UidValidity == uidValidity && _entry.RecentClaim.Uid >= upToUid)
+                    return _entry.RecentClaim.Uid;
+            }
+            var previous = readOnly
+                ? await store.GetRecentClaimAsync(_entry.User, _entry.Folder, uidValidity, ct).ConfigureAwait(false)
+                : await store.ClaimRecentAsync(_entry.User, _entry.Folder, uidValidity, upToUid, ct).ConfigureAwait(false);
+            var now = readOnly ? previous : Math.Max(previous, upToUid);
+            lock (_entry.RecentLock)
+            {
+                if (_entry.RecentClaim.UidValidity != uidValidity || _entry.RecentClaim.Uid < now)
+                    _entry.RecentClaim = (uidValidity, now);
+            }
+            return previous;
+        }
 
         internal long Signal() => _entry.Signal();
 

@@ -36,8 +36,7 @@ public sealed partial class ImapSession
         {
             // IMAP4rev1 only: RFC 9051 dropped \Recent and the UNSEEN response code. SELECT claims the new messages as
             // recent for this session; EXAMINE shows them without taking them from the next session (RFC 3501 6.3.2).
-            var claimed = readOnly ? await store.GetRecentClaimAsync(User!, name, folder.UidValidity, ct)
-                : await store.ClaimRecentAsync(User!, name, folder.UidValidity, _selected.LargestUid, ct);
+            var claimed = await _selected.Watch.ClaimRecentAsync(store, folder.UidValidity, _selected.LargestUid, readOnly, ct);
             _selected.Recent.UnionWith(_selected.Messages.Where(m => m.Uid > claimed).Select(m => m.Uid));
             Write(output, $"* {_selected.Recent.Count} RECENT");
             var firstUnseen = _selected.Messages.FindIndex(m => !MessageFlags.Has(m.Flags, MessageFlags.Seen));

@@ -91,8 +91,7 @@ public sealed partial class ImapSession
                 {
                     // The new messages are recent here if this session is the first to hear of them.
                     var newest = sel.Messages.Skip(sel.Messages.Count - added).ToList();
-                    var claimed = sel.ReadOnly ? await store.GetRecentClaimAsync(User!, sel.Name, sel.UidValidity, ct)
-                        : await store.ClaimRecentAsync(User!, sel.Name, sel.UidValidity, sel.LargestUid, ct);
+                    var claimed = await sel.Watch.ClaimRecentAsync(store, sel.UidValidity, sel.LargestUid, sel.ReadOnly, ct);
                     sel.Recent.UnionWith(newest.Where(m => m.Uid > claimed).Select(m => m.Uid));
                     Write(output, $"* {sel.Recent.Count(u => sel.IndexOf(u) >= 0 && !sel.Expunged.Contains(u))} RECENT");
                 }
