@@ -152,6 +152,9 @@ public sealed class FolderWatcher : IAsyncDisposable
         public (long UidValidity, long Uid) RecentClaim;
         public readonly Lock RecentLock = new();
 
+        /// <summary>The claim being made now, which sessions woken by the same message wait for instead of making their own.</summary>
+        public (long UidValidity, long UpTo, Task<long> Previous)? ClaimInFlight;
+
         public long Signal()
         {
             var version = Interlocked.Increment(ref Version);
@@ -197,21 +200,45 @@ public sealed class FolderWatcher : IAsyncDisposable
         /// </summary>
         public async Task<long> ClaimRecentAsync(IMailboxStore store, long uidValidity, long upToUid, bool readOnly, CancellationToken ct)
         {
+            Task<long> mine;
             lock (_entry.RecentLock)
             {
                 if (_entry.RecentClaim.UidValidity == uidValidity && _entry.RecentClaim.Uid >= upToUid)
                     return _entry.RecentClaim.Uid;
+                if (_entry.ClaimInFlight is { } running && running.UidValidity == uidValidity && running.UpTo >= upToUid)
+                {
+                    // Another session of this process is claiming these messages: they are its, not ours.
+                    mine = running.Previous.ContinueWith(_ => running.UpTo, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+                else if (readOnly)
+                {
+                    mine = store.GetRecentClaimAsync(_entry.User, _entry.Folder, uidValidity, ct);
+                }
+                else
+                {
+                    mine = store.ClaimRecentAsync(_entry.User, _entry.Folder, uidValidity, upToUid, CancellationToken.None);
+                    _entry.ClaimInFlight = (uidValidity, upToUid, mine);
+                }
             }
-            var previous = readOnly
-                ? await store.GetRecentClaimAsync(_entry.User, _entry.Folder, uidValidity, ct).ConfigureAwait(false)
-                : await store.ClaimRecentAsync(_entry.User, _entry.Folder, uidValidity, upToUid, ct).ConfigureAwait(false);
-            var now = readOnly ? previous : Math.Max(previous, upToUid);
-            lock (_entry.RecentLock)
+            try
             {
-                if (_entry.RecentClaim.UidValidity != uidValidity || _entry.RecentClaim.Uid < now)
-                    _entry.RecentClaim = (uidValidity, now);
+                var previous = await mine.WaitAsync(ct).ConfigureAwait(false);
+                var now = readOnly ? previous : Math.Max(previous, upToUid);
+                lock (_entry.RecentLock)
+                {
+                    if (_entry.RecentClaim.UidValidity != uidValidity || _entry.RecentClaim.Uid < now)
+                        _entry.RecentClaim = (uidValidity, now);
+                }
+                return previous;
             }
-            return previous;
+            finally
+            {
+                lock (_entry.RecentLock)
+                {
+                    if (_entry.ClaimInFlight is { } f && f.Previous == mine)
+                        _entry.ClaimInFlight = null;
+                }
+            }
         }
 
         internal long Signal() => _entry.Signal();
