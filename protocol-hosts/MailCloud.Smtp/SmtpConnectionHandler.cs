@@ -25,6 +25,7 @@ public sealed class SmtpConnectionHandler(
     IMessageSpool spool,
     AuthThrottle throttle,
     ConnectionLimiter limiter,
+    GreetingPass greetingPass,
     ILogger logger,
     CancellationToken stopping,
     TimeProvider? time = null)
@@ -78,7 +79,7 @@ public sealed class SmtpConnectionHandler(
                 if (!await UpgradeAsync(c, session))
                     return;
             }
-            else if (listener.Role == SmtpListenerRole.Mx && options.MxGreetingDelay > TimeSpan.Zero)
+            else if (listener.Role == SmtpListenerRole.Mx && options.MxGreetingDelay > TimeSpan.Zero && !greetingPass.SkipsPause(remote))
             {
                 await Task.Delay(options.MxGreetingDelay, stopping);
                 if (c.Input.TryRead(out var early))
@@ -92,6 +93,7 @@ public sealed class SmtpConnectionHandler(
                         return;
                     }
                 }
+                greetingPass.Passed(remote); // waited like a real MTA: greeted at once next time
             }
             await WriteAsync(c, session.Greeting());
             await RunAsync(c, session);

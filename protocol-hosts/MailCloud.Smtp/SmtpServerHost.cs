@@ -24,6 +24,10 @@ public static class SmtpServerHost
         };
         if (settings.MaxConnectionsPerAddress is { } perAddress)
             options.MaxConnectionsPerAddress = perAddress;
+        if (Environment.GetEnvironmentVariable("MAILCLOUD_SMTP_GREETING_PASS") is { Length: > 0 } pass)
+            options.GreetingPassTtl = pass.Trim().Equals("off", StringComparison.OrdinalIgnoreCase) ? TimeSpan.Zero : Durations.Parse(pass);
+        if (Environment.GetEnvironmentVariable("MAILCLOUD_SMTP_TRUSTED_NETWORKS") is { Length: > 0 } trusted)
+            options.TrustedNetworks.AddRange(trusted.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(IPNetwork.Parse));
         foreach (var l in MailCloudSettings.Listeners)
         {
             switch (l.Name)
@@ -49,10 +53,11 @@ public static class SmtpServerHost
         spool ??= new StorageMessageSpool(account);
         var throttle = new AuthThrottle(options.AuthMaxFailures, delayPerFailure: options.AuthFailureDelay);
         var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
+        var greetingPass = new GreetingPass(options.GreetingPassTtl, options.TrustedNetworks);
         var app = ProtocolHost.Build(options.Listeners, l => l.EndPoint, (app, listener) =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MailCloud.Smtp");
-            return new SmtpConnectionHandler(options, listener, directory, usage, spool, throttle, limiter, logger, app.Lifetime.ApplicationStopping).OnConnectedAsync;
+            return new SmtpConnectionHandler(options, listener, directory, usage, spool, throttle, limiter, greetingPass, logger, app.Lifetime.ApplicationStopping).OnConnectedAsync;
         }, logging);
         return app;
     }

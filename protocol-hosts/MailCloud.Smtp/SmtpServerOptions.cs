@@ -47,6 +47,12 @@ public sealed class SmtpServerOptions
     /// </summary>
     public TimeSpan MxGreetingDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How long an MX client that waited for the greeting is greeted at once afterwards (MAILCLOUD_SMTP_GREETING_PASS; zero: always pause).</summary>
+    public TimeSpan GreetingPassTtl { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Client networks never paused (MAILCLOUD_SMTP_TRUSTED_NETWORKS, e.g. 10.0.0.0/8,2001:db8::/32): your own relays.</summary>
+    public List<System.Net.IPNetwork> TrustedNetworks { get; } = [];
+
     /// <summary>Failed logins from one address within 15 minutes before it is refused; each failure also adds this much delay.</summary>
     public int AuthMaxFailures { get; set; } = 10;
     public TimeSpan AuthFailureDelay { get; set; } = TimeSpan.FromSeconds(1);
