@@ -107,7 +107,7 @@ public sealed partial class MailboxStore
         if (parent is not null && !folders.Any(f => f.Name == parent))
             await CreateFolderAsync(user, parent, cancellationToken).ConfigureAwait(false);
         // Subscriptions follow the folders they name (as Dovecot and Cyrus do).
-        var subscribed = await ListSubscriptionsAsync(user, cancellationToken).ConfigureAwait(false);
+        var subscribed = await ListSubscriptionsAsync(user, folders, cancellationToken).ConfigureAwait(false);
         foreach (var source in moving.Where(f => subscribed.Contains(f.Name)))
         {
             await SetSubscribedAsync(user, to + source.Name[from.Length..], true, cancellationToken).ConfigureAwait(false);

@@ -150,10 +150,11 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     }
 
     /// <summary>
-    /// The subscribed names (one range query): subscription rows, plus folders still carrying the subscribed flag
-    /// folder rows had before subscriptions got rows of their own (the default folders keep it).
+    /// The subscribed names (one range query): subscription rows, plus those of <paramref name="folders"/> (the caller
+    /// has just listed them, so they are not read again) still carrying the subscribed flag folder rows had before
+    /// subscriptions got rows of their own (the default folders keep it).
     /// </summary>
-    public async Task<IReadOnlySet<string>> ListSubscriptionsAsync(MailAddress user, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlySet<string>> ListSubscriptionsAsync(MailAddress user, IEnumerable<FolderInfo> folders, CancellationToken cancellationToken = default)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.SubscriptionPrefix));
@@ -162,11 +163,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
             if (e.ReadString("Name") is { } name)
                 names.Add(name);
         }
-        foreach (var f in await ListFoldersAsync(user, cancellationToken).ConfigureAwait(false))
-        {
-            if (f.Subscribed)
-                names.Add(f.Name);
-        }
+        names.UnionWith(folders.Where(f => f.Subscribed).Select(f => f.Name));
         return names;
     }
 

@@ -76,8 +76,8 @@ public interface IMailboxStore
     /// <summary>Claims the messages up to <paramref name="upToUid"/> as \Recent; returns the previous claim (the messages after it are recent for the caller only).</summary>
     Task<long> ClaimRecentAsync(MailAddress user, string folder, long uidValidity, long upToUid, CancellationToken cancellationToken = default);
 
-    /// <summary>The names the user subscribed to, existing or not.</summary>
-    Task<IReadOnlySet<string>> ListSubscriptionsAsync(MailAddress user, CancellationToken cancellationToken = default);
+    /// <summary>The names the user subscribed to, existing or not; <paramref name="folders"/> is the folder list the caller already has.</summary>
+    Task<IReadOnlySet<string>> ListSubscriptionsAsync(MailAddress user, IEnumerable<FolderInfo> folders, CancellationToken cancellationToken = default);
 
     Task<bool> SetSubscribedAsync(MailAddress user, string name, bool subscribed, CancellationToken cancellationToken = default);
     Task RenameFolderAsync(MailAddress user, string from, string to, CancellationToken cancellationToken = default);

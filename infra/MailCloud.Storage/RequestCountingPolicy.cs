@@ -18,9 +18,11 @@ internal sealed class RequestCountingPolicy(StorageRequestCounter counter, strin
         var comp = query["comp"];
         var restype = query["restype"];
         var method = request.Method.Method.ToUpperInvariant();
-        // Path segments after the account (path-style endpoints such as Azurite's carry the account first).
+        // Path segments after the account: path-style endpoints (Azurite: an IP address or a dotless host such as
+        // localhost) carry the account as the first segment, the service's own host names do not.
         var segments = uri.AbsolutePath.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries).ToList();
-        if (segments.Count > 0 && !uri.Host.Contains('.', StringComparison.Ordinal) || segments.Count > 0 && System.Net.IPAddress.TryParse(uri.Host, out _))
+        bool pathStyle = System.Net.IPAddress.TryParse(uri.Host, out _) || !uri.Host.Contains('.', StringComparison.Ordinal);
+        if (pathStyle && segments.Count > 0)
             segments.RemoveAt(0);
         return service switch
         {

@@ -164,7 +164,7 @@ public sealed partial class ImapSession
         bool specialOnly = selection.Contains("SPECIAL-USE");
         bool recursive = selection.Contains("RECURSIVEMATCH");
         bool showSubscribed = subscribedOnly || returns.Contains("SUBSCRIBED");
-        IReadOnlySet<string> subscribed = showSubscribed ? await store.ListSubscriptionsAsync(User!, ct) : new HashSet<string>();
+        IReadOnlySet<string> subscribed = showSubscribed ? await store.ListSubscriptionsAsync(User!, folders.Values, ct) : new HashSet<string>();
 
         bool Selected(string name) =>
             (!subscribedOnly || subscribed.Contains(name)) && (!specialOnly || folders.TryGetValue(name, out var f) && f.SpecialUse is not null)

@@ -108,17 +108,21 @@ public sealed partial class ImapSession
     /// </summary>
     private string FlagsOf(PipeWriter output, ViewMessage m)
     {
-        var sel = _selected!;
         var flags = MessageFlags.Parse(m.Flags);
-        var unknown = flags.Where(f => !f.StartsWith('\\') && !sel.Keywords.Contains(f)).ToList();
-        if (unknown.Count > 0)
-        {
-            sel.Keywords.UnionWith(unknown);
-            AnnounceFlags(output, sel);
-        }
-        if (sel.Recent.Contains(m.Uid))
+        AnnounceNewKeywords(output, flags);
+        if (_selected!.Recent.Contains(m.Uid))
             flags.Add("\\Recent");
         return ImapFormat.Flags(MessageFlags.Format(flags));
+    }
+
+    private void AnnounceNewKeywords(PipeWriter output, IEnumerable<string> flags)
+    {
+        var sel = _selected!;
+        var unknown = flags.Where(f => !f.StartsWith('\\') && !sel.Keywords.Contains(f)).ToList();
+        if (unknown.Count == 0)
+            return;
+        sel.Keywords.UnionWith(unknown);
+        AnnounceFlags(output, sel);
     }
 
     private static void AnnounceFlags(PipeWriter output, SelectedFolder sel)
@@ -290,7 +294,7 @@ public sealed partial class ImapSession
     {
         // Announce new keywords before the response starts: once its first literal is out it cannot be interrupted.
         if (includeFlags || items.Any(i => i.Kind == FetchKind.Flags))
-            _ = FlagsOf(output, m);
+            AnnounceNewKeywords(output, MessageFlags.Parse(m.Flags));
         var head = new StringBuilder().Append("* ").Append(seq).Append(" FETCH (");
         bool first = true;
         void Sep()

@@ -230,12 +230,12 @@ internal sealed class InMemoryMailStore : IMailboxStore, IMessageContent
         }
     }
 
-    public Task<IReadOnlySet<string>> ListSubscriptionsAsync(MailAddress user, CancellationToken cancellationToken = default)
+    public Task<IReadOnlySet<string>> ListSubscriptionsAsync(MailAddress user, IEnumerable<FolderInfo> folders, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
             var names = _subscriptions.Where(s => s.User == Key(user)).Select(s => s.Name)
-                .Concat(_folders.Where(f => f.Key.User == Key(user) && f.Value.Subscribed).Select(f => f.Key.Folder)).ToHashSet(StringComparer.Ordinal);
+                .Concat(folders.Where(f => f.Subscribed).Select(f => f.Name)).ToHashSet(StringComparer.Ordinal);
             return Task.FromResult<IReadOnlySet<string>>(names);
         }
     }
