@@ -21,8 +21,11 @@ public sealed record PipelineSettings(StorageAccount Account, string HostName)
 
     public IReadOnlyList<string>? BlockLists { get; init; }
 
+    /// <summary>Where the index stage announces new mail (the front ends' push endpoint, or the in-process hub of <c>up</c>).</summary>
+    public IMailboxChangeNotifier? Changes { get; init; }
+
     public static PipelineSettings FromEnvironment(MailCloudSettings settings) =>
-        new(StorageFactory.Account(settings), settings.HostName) { Secrets = StorageFactory.Secrets(settings) };
+        new(StorageFactory.Account(settings), settings.HostName) { Secrets = StorageFactory.Secrets(settings), Changes = HttpMailboxChangeNotifier.FromEnvironment() };
 }
 
 /// <summary>The one composition of the pipeline stages, used by the worker host and by the local driver alike.</summary>
@@ -33,7 +36,7 @@ public static class PipelineServices
         services.AddSingleton(settings.Account);
         services.AddSingleton<IMailDirectory>(_ => new CachingMailDirectory(StorageProvisioner.Directory(settings.Account, settings.Secrets), TimeSpan.FromSeconds(30)));
         services.AddSingleton(_ => settings.Dns ?? DnsResolver.FromEnvironment());
-        services.AddSingleton(_ => new MailboxIndexer(settings.Account));
+        services.AddSingleton(_ => new MailboxIndexer(settings.Account, changes: settings.Changes));
         services.AddSingleton(sp =>
         {
             var dns = sp.GetRequiredService<DnsResolver>();

@@ -56,6 +56,12 @@ public sealed class MailCloudSettings
     /// <summary>SHA-256 (hex) of the admin API's bearer token (MAILCLOUD_ADMIN_TOKEN_SHA256); unset keeps the API off.</summary>
     public string? AdminTokenSha256 => NonEmpty(_env("MAILCLOUD_ADMIN_TOKEN_SHA256"));
 
+    /// <summary>
+    /// Shared key of the push channel (MAILCLOUD_PUSH_KEY): the functions present it when they tell the front end's
+    /// <c>/internal/mailbox-changed</c> that a folder changed; unset keeps that endpoint off.
+    /// </summary>
+    public string? PushKey => NonEmpty(_env("MAILCLOUD_PUSH_KEY"));
+
     /// <summary>The front-end protocols one process serves.</summary>
     public static IReadOnlyList<string> FrontEndProtocols { get; } = ["smtp", "pop3", "imap", "web"];
 

@@ -86,25 +86,21 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         _writer.AddAsync(user, folder, entries, createFolder, cancellationToken);
 
     /// <summary>
-    /// A folder's state and messages in one partition query (the folder row sorts just before its message rows),
-    /// instead of a point read plus a query.
+    /// A folder's state (a point read), then its messages (a RowKey range: the folder's rows only). Not one query
+    /// with an <c>or</c>, which Table storage would serve by scanning the user's whole partition. The state is read
+    /// first so the messages are at least as new as the HIGHESTMODSEQ the caller goes on from.
     /// </summary>
     public async Task<FolderSnapshot> OpenAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
     {
-        var folderRow = MailboxKeys.FolderRow(folder);
-        var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)),
-            $"RowKey eq {TableFilter.Quote(folderRow)} or ({TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder))})");
-        FolderInfo? info = null;
-        var list = new List<MailboxMessage>();
-        await foreach (var e in mailboxes.QueryRowsAsync(filter, MessageColumns.Concat(FolderColumns).Distinct(), cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            if (e.RowKey == folderRow)
-                info = ToFolder(e);
-            else
-                list.Add(ToMessage(e));
-        }
+        var info = await GetFolderAsync(user, folder, cancellationToken).ConfigureAwait(false);
+        if (info is null)
+            return new FolderSnapshot(0, [], null);
+        var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)));
+        var list = new List<MailboxMessage>(info.Exists);
+        await foreach (var e in mailboxes.QueryRowsAsync(filter, MessageColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
+            list.Add(ToMessage(e));
         list.Sort((a, b) => a.Uid.CompareTo(b.Uid));
-        return new FolderSnapshot(info?.UidValidity ?? 0, list, info);
+        return new FolderSnapshot(info.UidValidity, list, info);
     }
 
     public async Task<FolderInfo?> GetFolderAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
@@ -225,81 +221,6 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         var partition = TableMailboxUsage.Partition(user);
         if (await mailboxes.GetRowAsync(partition, MailboxKeys.FolderRow("INBOX"), ["RowKey"], cancellationToken).ConfigureAwait(false) is null)
             await _writer.EnsureDefaultFoldersAsync(partition, except: null, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Removes messages from a folder: counters, quota usage and de-duplication rows change with them. Returns the UIDs removed (rows already gone are skipped).</summary>
-    public async Task<IReadOnlyList<long>> ExpungeAsync(MailAddress user, string folder, IReadOnlyList<MailboxMessage> messages, CancellationToken cancellationToken = default)
-    {
-        var partition = TableMailboxUsage.Partition(user);
-        var removed = new List<long>();
-        // 2 deletes per message + folder row + usage row within the 100 actions of one transaction.
-        foreach (var chunk in messages.Chunk(45))
-        {
-            for (int attempt = 0; ; attempt++)
-            {
-                // Counter rows and the messages' current rows in one request.
-                TableEntity? folderRow = null, usage = null;
-                var present = new Dictionary<long, TableEntity>();
-                var keys = new[] { MailboxKeys.FolderRow(folder), TableMailboxUsage.UsageRow }.Concat(chunk.Select(m => MailboxKeys.MessageRow(folder, m.Uid)));
-                var rows = TableFilter.And(TableFilter.PartitionKey(partition), string.Join(" or ", keys.Select(k => $"RowKey eq {TableFilter.Quote(k)}")));
-                await foreach (var e in mailboxes.QueryRowsAsync(rows, cancellationToken: cancellationToken).ConfigureAwait(false))
-                {
-                    if (e.RowKey == TableMailboxUsage.UsageRow)
-                        usage = e;
-                    else if (e.RowKey.StartsWith(MailboxKeys.FolderPrefix, StringComparison.Ordinal))
-                        folderRow = e;
-                    else
-                        present[e.ReadInt64("Uid") ?? 0] = e;
-                }
-                if (folderRow is null)
-                    throw new FolderNotFoundException(folder);
-                var doomed = chunk.Where(m => present.ContainsKey(m.Uid)).ToList();
-                if (doomed.Count == 0)
-                    break;
-                int unseen = doomed.Count(m => !MessageFlags.Has(present[m.Uid].ReadString("Flags"), MessageFlags.Seen));
-                var actions = new List<TableTransactionAction>
-                {
-                    new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, folderRow.RowKey)
-                    {
-                        ["Exists"] = Math.Max(0, (folderRow.ReadInt32("Exists") ?? 0) - doomed.Count),
-                        ["Unseen"] = Math.Max(0, (folderRow.ReadInt32("Unseen") ?? 0) - unseen),
-                        ["Bytes"] = Math.Max(0, (folderRow.ReadInt64("Bytes") ?? 0) - doomed.Sum(m => present[m.Uid].ReadInt64("Size") ?? 0)),
-                        ["HighestModSeq"] = (folderRow.ReadInt64("HighestModSeq") ?? 0) + 1,
-                    }, folderRow.ETag),
-                };
-                if (usage is not null)
-                {
-                    actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, TableMailboxUsage.UsageRow)
-                    {
-                        ["UsedBytes"] = Math.Max(0, (usage.ReadInt64("UsedBytes") ?? 0) - doomed.Sum(m => present[m.Uid].ReadInt64("Size") ?? 0)),
-                        ["Messages"] = Math.Max(0, (usage.ReadInt32("Messages") ?? 0) - doomed.Count),
-                    }, usage.ETag));
-                }
-                foreach (var m in doomed)
-                {
-                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MailboxKeys.MessageRow(folder, m.Uid)), present[m.Uid].ETag));
-                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MailboxKeys.DedupRow(folder, present[m.Uid].ReadString("MessageId") ?? m.MessageId)), ETag.All));
-                }
-                try
-                {
-                    await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
-                }
-                catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && WriteConflicts.CanRetry(attempt))
-                {
-                    // A delivery or another session changed the rows meanwhile: read them again.
-                    await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-                foreach (var m in doomed)
-                {
-                    removed.Add(m.Uid);
-                    await blobRefs.DeleteRowAsync(TableKeys.Escape(present[m.Uid].ReadString("Blob") ?? m.Blob),
-                        MailboxKeys.BlobRefRow(partition, folder, present[m.Uid].ReadString("MessageId") ?? m.MessageId), cancellationToken: cancellationToken).ConfigureAwait(false);
-                }
-                break;
-            }
-        }
-        return removed;
     }
 
     private static FolderInfo ToFolder(TableEntity e) => new(

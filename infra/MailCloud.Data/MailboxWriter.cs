@@ -40,14 +40,13 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
     public async Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken)
     {
         var partition = TableMailboxUsage.Partition(user);
-        foreach (var e in entries)
-        {
+        // One partition per blob: no transaction can hold them, so they go in parallel (one round trip for a delivery).
+        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (e, ct) =>
             await blobRefs.UpsertRowAsync(new TableEntity(TableKeys.Escape(e.Blob), MailboxKeys.BlobRefRow(partition, folder, e.MessageId))
             {
                 ["User"] = user.Address,
                 ["Folder"] = folder,
-            }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-        }
+            }, TableUpdateMode.Replace, ct).ConfigureAwait(false)).ConfigureAwait(false);
         var results = new List<AddedEntry>(entries.Count);
         try
         {
@@ -67,22 +66,15 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
     private async Task<IReadOnlyList<AddedEntry>> AddChunkAsync(MailAddress user, string partition, string folder, MailboxEntry[] chunk, bool createFolder, CancellationToken cancellationToken)
     {
         var folderRow = MailboxKeys.FolderRow(folder);
-        var dedupRows = chunk.Select(e => MailboxKeys.DedupRow(folder, e.MessageId)).ToList();
+        // De-duplication rows known to exist. A new message needs no read of its own: its de-duplication row is added
+        // in the transaction, and only when that insert collides (409: a repeated work item) are they read.
+        var existing = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
         for (int attempt = 0; ; attempt++)
         {
-            TableEntity? state = null, usage = null;
-            var existing = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
-            var rows = new[] { folderRow, TableMailboxUsage.UsageRow }.Concat(dedupRows).Select(r => $"RowKey eq {TableFilter.Quote(r)}");
-            var filter = TableFilter.And(TableFilter.PartitionKey(partition), string.Join(" or ", rows));
-            await foreach (var e in mailboxes.QueryRowsAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                if (e.RowKey == folderRow)
-                    state = e;
-                else if (e.RowKey == TableMailboxUsage.UsageRow)
-                    usage = e;
-                else
-                    existing[e.RowKey] = e;
-            }
+            // The two counter rows by point reads in parallel: the cost of a delivery does not grow with the mailbox.
+            var counters = await mailboxes.GetRowsAsync(partition, [folderRow, TableMailboxUsage.UsageRow], cancellationToken: cancellationToken).ConfigureAwait(false);
+            var state = counters.GetValueOrDefault(folderRow);
+            var usage = counters.GetValueOrDefault(TableMailboxUsage.UsageRow);
             if (state is null && !createFolder)
                 throw new FolderNotFoundException(folder);
             if (usage is null)
@@ -96,17 +88,19 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             var actions = new List<TableTransactionAction>();
             int added = 0, unseen = 0;
             long bytes = 0;
+            // Those known to exist, and those this attempt adds (one id twice in a chunk is added once).
+            var seen = new Dictionary<string, TableEntity>(existing, StringComparer.Ordinal);
             foreach (var e in chunk)
             {
                 var dedup = MailboxKeys.DedupRow(folder, e.MessageId);
-                if (existing.TryGetValue(dedup, out var there))
+                if (seen.TryGetValue(dedup, out var there))
                 {
                     results.Add(new AddedEntry(there.ReadInt64("Uid") ?? 0, there.ReadInt64("UidValidity") ?? 0, AlreadyThere: true));
                     continue;
                 }
-                existing[dedup] = new TableEntity(partition, dedup) { ["Uid"] = uid, ["UidValidity"] = uidValidity };
+                seen[dedup] = new TableEntity(partition, dedup) { ["Uid"] = uid, ["UidValidity"] = uidValidity };
                 actions.Add(new(TableTransactionActionType.Add, MessageEntity(partition, folder, uid, modSeq, now, e)));
-                actions.Add(new(TableTransactionActionType.Add, existing[dedup]));
+                actions.Add(new(TableTransactionActionType.Add, seen[dedup]));
                 results.Add(new AddedEntry(uid, uidValidity, AlreadyThere: false));
                 added++;
                 bytes += e.Size;
@@ -147,6 +141,19 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             }
             catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && WriteConflicts.CanRetry(attempt))
             {
+                if (e.Status == 409)
+                {
+                    // An insert collided: a message added before (its de-duplication row is there), or a folder or usage
+                    // row created meanwhile. Learn which messages are there already; nothing new learnt = a race.
+                    int known = existing.Count;
+                    var found = await mailboxes.GetRowsAsync(partition, chunk.Select(c => MailboxKeys.DedupRow(folder, c.MessageId)), ["RowKey", "Uid", "UidValidity"], cancellationToken).ConfigureAwait(false);
+                    foreach (var (key, row) in found)
+                        existing[key] = row;
+                    if (chunk.All(c => existing.ContainsKey(MailboxKeys.DedupRow(folder, c.MessageId))))
+                        return chunk.Select(c => existing[MailboxKeys.DedupRow(folder, c.MessageId)]).Select(r => new AddedEntry(r.ReadInt64("Uid") ?? 0, r.ReadInt64("UidValidity") ?? 0, AlreadyThere: true)).ToList();
+                    if (existing.Count > known)
+                        continue;
+                }
                 // Another writer to the same mailbox won the race: read again and take the next UID.
                 await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
             }

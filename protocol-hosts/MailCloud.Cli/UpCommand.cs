@@ -79,12 +79,14 @@ internal static class UpCommand
 
             var secrets = StorageFactory.Secrets(settings);
             // The same composition as the container's entry point (protocol-hosts/MailCloud.FrontEnd).
-            frontEnds = await FrontEnds.StartAsync(settings, account, cert, settings.Protocols, secrets, QuietFramework, stop.Token);
+            // New mail is pushed to IDLE sessions in-process: the functions publish to the hub the IMAP host listens to.
+            var changes = new MailboxChangeHub();
+            frontEnds = await FrontEnds.StartAsync(settings, account, cert, settings.Protocols, secrets, QuietFramework, changes, stop.Token);
             var running = frontEnds.Listening;
 
             // The functions: the isolated worker's [Function] methods and service registrations, run in-process by the
             // local driver with host.json's queue semantics (the Functions host itself cannot be installed here).
-            var pipeline = new MailCloud.Functions.PipelineSettings(account, settings.HostName) { Secrets = secrets };
+            var pipeline = new MailCloud.Functions.PipelineSettings(account, settings.HostName) { Secrets = secrets, Changes = changes };
             functions = LocalFunctionsHost.Create(account, typeof(MailCloud.Functions.PipelineFunctions).Assembly, s => s.AddMailCloudPipeline(pipeline),
                 Path.Combine(RepoRoot(), "host.json"), logging: QuietFramework, log: line => Console.WriteLine($"driver: {line}"));
             functions.Start();

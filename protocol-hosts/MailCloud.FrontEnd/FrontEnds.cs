@@ -28,9 +28,11 @@ public sealed class FrontEnds : IAsyncDisposable
     public IReadOnlySet<string> Listening => _listening;
 
     public static async Task<FrontEnds> StartAsync(MailCloudSettings settings, StorageAccount account, ServerCertificate? certificate, IReadOnlyList<string> protocols,
-        ISecretStore? secrets = null, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default)
+        ISecretStore? secrets = null, Action<ILoggingBuilder>? logging = null, MailboxChangeHub? changes = null, CancellationToken cancellationToken = default)
     {
         var running = new FrontEnds();
+        // The web host's push endpoint and the IMAP host meet here; `up` passes the hub its functions publish to.
+        changes ??= new MailboxChangeHub();
         try
         {
             if (protocols.Contains("smtp"))
@@ -46,13 +48,13 @@ public sealed class FrontEnds : IAsyncDisposable
             if (protocols.Contains("imap"))
             {
                 var options = ImapServerHost.OptionsFromSettings(settings, certificate);
-                await running.StartAsync(ImapServerHost.Build(options, account, logging), options.Listeners.Select(l => l.Name), cancellationToken).ConfigureAwait(false);
+                await running.StartAsync(ImapServerHost.Build(options, account, logging, changes), options.Listeners.Select(l => l.Name), cancellationToken).ConfigureAwait(false);
             }
             if (protocols.Contains("web"))
             {
                 var port = settings.Port(MailCloudSettings.Listeners.Single(l => l.Name == "web"));
                 var web = WebHost.Build(new IPEndPoint(IPAddress.Parse(settings.BindAddress), port), ClientEndpoints.FromSettings(settings), account, logging,
-                    adminTokenSha256: settings.AdminTokenSha256, secrets: secrets);
+                    adminTokenSha256: settings.AdminTokenSha256, secrets: secrets, changes: changes, pushKey: settings.PushKey);
                 await running.StartAsync(web, ["web"], cancellationToken).ConfigureAwait(false);
             }
             return running;

@@ -28,7 +28,7 @@ else
     certificate.Reloaded += c => Console.WriteLine($"TLS certificate reloaded: {c.Subject}, expires {c.NotAfter:yyyy-MM-dd}");
 
 await using var frontEnds = await FrontEnds.StartAsync(settings, StorageFactory.Account(settings), certificate, settings.Protocols, StorageFactory.Secrets(settings),
-    logging => logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).AddFilter("Microsoft", LogLevel.Warning), stop.Token);
+    logging => logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).AddFilter("Microsoft", LogLevel.Warning), cancellationToken: stop.Token);
 foreach (var listener in MailCloudSettings.Listeners.Where(l => frontEnds.Listening.Contains(l.Name)))
     Console.WriteLine($"listening: {listener.Protocol} on {settings.BindAddress}:{settings.Port(listener)} ({listener.Security})");
 Console.WriteLine("ready");

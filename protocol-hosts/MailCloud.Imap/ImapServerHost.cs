@@ -25,19 +25,28 @@ public static class ImapServerHost
             options.MaxConnectionsPerAddress = perAddress;
         if (environment("MAILCLOUD_IMAP_POLL") is { Length: > 0 } poll)
             options.PollInterval = Durations.Parse(poll);
+        if (environment("MAILCLOUD_IMAP_CACHE") is { Length: > 0 } cache)
+            options.CacheBytes = cache.Trim() is "off" or "0" ? 0 : ByteSize.TryParse(cache, out var bytes) ? bytes : throw new FormatException($"MAILCLOUD_IMAP_CACHE='{cache}' is not a size (256M, 1G, off)");
         foreach (var (name, endPoint, implicitTls) in MailboxServices.Listeners(settings, certificate is not null, "imap", "imaps"))
             options.Listeners.Add(new ImapListener(name, endPoint, implicitTls));
         return options;
     }
 
-    public static WebApplication Build(ImapServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null)
+    /// <param name="changes">Pushed hints of changed folders (new mail indexed): idle sessions wake at once instead of at the next poll.</param>
+    public static WebApplication Build(ImapServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null, MailboxChangeHub? changes = null)
     {
-        var services = MailboxServices.Create(account, options.DirectoryCacheTtl, options.AuthMaxFailures, options.AuthFailureDelay, options.MaxConnections, options.MaxConnectionsPerAddress);
+        var services = MailboxServices.Create(account, options.DirectoryCacheTtl, options.AuthMaxFailures, options.AuthFailureDelay, options.MaxConnections, options.MaxConnectionsPerAddress, options.CacheBytes);
         FolderWatcher? watcher = null;
         var app = ProtocolHost.Build(options.Listeners, l => l.EndPoint, (app, listener) =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MailCloud.Imap");
-            watcher ??= new FolderWatcher(services.Store, options.PollInterval, logger);
+            if (watcher is null)
+            {
+                watcher = new FolderWatcher(services.Store, options.PollInterval, logger);
+                var hinted = watcher;
+                var subscription = changes?.Subscribe(hinted.Notify);
+                app.Lifetime.ApplicationStopping.Register(() => subscription?.Dispose());
+            }
             return new ImapConnectionHandler(options, listener, services, watcher, logger, app.Lifetime.ApplicationStopping).OnConnectedAsync;
         }, logging);
         app.Lifetime.ApplicationStopped.Register(() => watcher?.DisposeAsync().AsTask().GetAwaiter().GetResult());

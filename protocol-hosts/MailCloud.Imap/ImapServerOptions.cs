@@ -1,4 +1,5 @@
 using System.Net;
+using MailCloud.Data;
 using MailCloud.Protocols;
 
 namespace MailCloud.Imap;
@@ -19,6 +20,12 @@ public sealed class ImapServerOptions
 
     /// <summary>How often folders with IDLE sessions are checked for changes made elsewhere (deliveries, other hosts).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Memory for the folder cache all sessions of this host share (MAILCLOUD_IMAP_CACHE, default 256 MiB, <c>off</c>):
+    /// message lists and summaries, so SELECT, FETCH of summaries and SEARCH do not re-read unchanged folders.
+    /// </summary>
+    public long CacheBytes { get; set; } = CachedMailboxStore.DefaultBudget;
 
     /// <summary>Largest APPEND literal (same default as SMTP's SIZE).</summary>
     public long MaxMessageSize { get; set; } = 50L * 1024 * 1024;

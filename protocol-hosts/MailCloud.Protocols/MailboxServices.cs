@@ -8,9 +8,11 @@ namespace MailCloud.Protocols;
 /// <summary>What the mailbox front ends (IMAP, POP3) work with, made once per process and shared by its listeners.</summary>
 public sealed record MailboxServices(IMailDirectory Directory, IMailboxStore Store, IMessageContent Messages, AuthThrottle Throttle, ConnectionLimiter Limiter)
 {
-    public static MailboxServices Create(StorageAccount account, TimeSpan directoryCacheTtl, int authMaxFailures, TimeSpan authFailureDelay, int maxConnections, int maxConnectionsPerAddress) => new(
+    /// <param name="cacheBytes">Memory for the per-host folder cache (<see cref="CachedMailboxStore"/>); 0 reads every folder from storage.</param>
+    public static MailboxServices Create(StorageAccount account, TimeSpan directoryCacheTtl, int authMaxFailures, TimeSpan authFailureDelay, int maxConnections, int maxConnectionsPerAddress,
+        long cacheBytes = 0) => new(
         new CachingMailDirectory(StorageProvisioner.Directory(account), directoryCacheTtl),
-        new MailboxStore(account),
+        cacheBytes > 0 ? new CachedMailboxStore(new MailboxStore(account), cacheBytes) : new MailboxStore(account),
         new BlobMessageContent(account),
         new AuthThrottle(authMaxFailures, delayPerFailure: authFailureDelay),
         new ConnectionLimiter(maxConnections, maxConnectionsPerAddress));

@@ -31,7 +31,7 @@ public static class WebHost
 {
     /// <param name="adminTokenSha256">SHA-256 (hex) of the admin API's bearer token; null keeps the API off.</param>
     public static WebApplication Build(IPEndPoint endPoint, ClientEndpoints endpoints, StorageAccount account, Action<ILoggingBuilder>? logging = null,
-        string? adminTokenSha256 = null, ISecretStore? secrets = null)
+        string? adminTokenSha256 = null, ISecretStore? secrets = null, MailboxChangeHub? changes = null, string? pushKey = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         ProtocolHost.ConfigureLogging(builder.Logging, logging);
@@ -62,7 +62,26 @@ public static class WebHost
             return Results.Text(OutlookAutodiscover(endpoints, email), "application/xml; charset=utf-8");
         });
         AdminApi.Map(app, StorageProvisioner.Directory(account, secrets), adminTokenSha256, new AuthThrottle(maxFailures: 10));
+        if (changes is not null && pushKey is not null)
+            MapPush(app, changes, AdminToken.Hash(pushKey));
         return app;
+    }
+
+    /// <summary>
+    /// The push endpoint the index function calls after adding a message (<see cref="HttpMailboxChangeNotifier"/>):
+    /// the key is compared in constant time, the body names only a user and a folder, and the answer is 204 at once.
+    /// </summary>
+    private static void MapPush(WebApplication app, MailboxChangeHub changes, string keySha256)
+    {
+        app.MapPost(HttpMailboxChangeNotifier.Path, (HttpRequest request, MailboxChangedHint? hint) =>
+        {
+            if (request.Headers[HttpMailboxChangeNotifier.KeyHeader].ToString() is not { Length: > 0 } key || !AdminToken.Matches(key, keySha256))
+                return Results.StatusCode(StatusCodes.Status403Forbidden);
+            if (hint is null || !MailAddress.TryParse(hint.User, out var user) || string.IsNullOrEmpty(hint.Folder) || hint.Folder.Length > 1024)
+                return Results.BadRequest();
+            changes.Publish(user, hint.Folder);
+            return Results.NoContent();
+        });
     }
 
     /// <summary>Thunderbird's autoconfig format (config-v1.1): IMAP and POP3 over TLS, submission with implicit TLS and STARTTLS.</summary>

@@ -178,6 +178,57 @@ print("seen %d of %d in %.2f s" % (n - len(pending), n, time.time() - t0), flush
     }
 
     /// <summary>A minimal IMAP client over TLS that counts the bytes of each response.</summary>
+    /// <summary>
+    /// Delivery (the index stage's write done) to <c>* n EXISTS</c> in an IDLE session, <paramref name="count"/> messages
+    /// one after another: with the push hint (the in-process hub <c>up</c> uses; in Azure the same hint arrives by an
+    /// HTTP POST) and without it (the 2 s poll alone).
+    /// </summary>
+    public static async Task PushLatencyAsync(int count)
+    {
+        await using var env = await BenchEnvironment.StartAsync();
+        var account = env.Account;
+        var user = MailAddress.Parse("alice@example.test");
+        await new MailboxStore(account).EnsureDefaultFoldersAsync(user);
+        var certificate = DevCertificate.LoadOrCreate(Path.Combine(Path.GetTempPath(), "mailcloud-bench-tls-" + Environment.ProcessId + ".pfx"));
+        var hub = new MailboxChangeHub();
+        var options = new ImapServerOptions { HostName = "bench.mailcloud.test", Certificate = certificate, PollInterval = TimeSpan.FromSeconds(2) };
+        int port = AzuriteProcess.FreePort();
+        options.Listeners.Add(new ImapListener("imaps", new IPEndPoint(IPAddress.Loopback, port), ImplicitTls: true));
+        var server = ImapServerHost.Build(options, account, l => l.AddFilter(_ => false), hub);
+        await server.StartAsync();
+        var raw = Encoding.ASCII.GetBytes("From: a@remote.example\r\nTo: alice@example.test\r\nSubject: push\r\n\r\nhello\r\n");
+        var summary = MessageSummary.Of(MimeParser.Parse(raw, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader }));
+        Console.WriteLine($"IDLE push benchmark: delivery (index write done) -> * n EXISTS, {count} messages each way, poll interval 2 s, Azurite");
+        int delivered = 0;
+        await using var client = await Client.ConnectAsync(port);
+        await client.CommandAsync("LOGIN alice@example.test \"benchmark password\"");
+        await client.CommandAsync("SELECT INBOX");
+        await client.StartIdleAsync();
+        foreach (var (name, notifier) in new (string, IMailboxChangeNotifier)[] { ("push", hub), ("poll only", NoMailboxChangeNotifier.Instance) })
+        {
+            var indexer = new MailCloud.Pipeline.MailboxIndexer(account, changes: notifier);
+            var times = new List<double>();
+            long published = hub.Published;
+            for (int i = 0; i < count; i++)
+            {
+                var item = new MailCloud.Pipeline.IndexWorkItem
+                {
+                    MessageId = $"push-{++delivered}", MessageBlob = "bench/none", Size = raw.Length, ReceivedAt = DateTimeOffset.UtcNow,
+                    User = user.Address, Folder = "INBOX", Summary = summary, Verdict = new MailCloud.Pipeline.Verdict(),
+                };
+                var waiting = client.WaitForAsync($"* {delivered} EXISTS");
+                await indexer.IndexAsync(user, item, CancellationToken.None);
+                var sw = Stopwatch.StartNew();
+                await waiting;
+                times.Add(sw.Elapsed.TotalMilliseconds);
+                await Task.Delay(Random.Shared.Next(50, 400)); // not in step with the poll
+            }
+            times.Sort();
+            Console.WriteLine($"  {name,-10} p50 {times[times.Count / 2],7:F1} ms  p99 {times[(int)Math.Ceiling(times.Count * 0.99) - 1],7:F1} ms  max {times[^1],7:F1} ms  (hints published {hub.Published - published})");
+        }
+        await server.StopAsync();
+    }
+
     private sealed class Client : IAsyncDisposable
     {
         private readonly TcpClient _tcp;
@@ -228,6 +279,22 @@ print("seen %d of %d in %.2f s" % (n - len(pending), n, time.time() - t0), flush
                         throw new InvalidOperationException(line);
                     return total;
                 }
+            }
+        }
+
+        public async Task StartIdleAsync()
+        {
+            await _ssl.WriteAsync(Encoding.ASCII.GetBytes("i IDLE\r\n"));
+            while (!(await ReadLineAsync()).StartsWith('+'))
+            {
+            }
+        }
+
+        /// <summary>Reads untagged lines until <paramref name="line"/> arrives.</summary>
+        public async Task WaitForAsync(string line)
+        {
+            while (await ReadLineAsync() != line)
+            {
             }
         }
 

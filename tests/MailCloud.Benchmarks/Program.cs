@@ -31,10 +31,21 @@ if (args.Length >= 1 && args[0] == "imap")
         args.Length >= 3 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1000);
     return 0;
 }
+if (args.Length >= 1 && args[0] == "idle-push")
+{
+    await ImapBenchmark.PushLatencyAsync(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 50);
+    return 0;
+}
+if (args.Length >= 1 && args[0] == "scaling")
+{
+    var sizes = args.Length >= 2 ? args[1].Split(',').Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToList() : [100, 10_000, 100_000];
+    await ScalingBenchmark.RunAsync(sizes);
+    return 0;
+}
 if (args.Length >= 1 && args[0] == "mime")
 {
     MimeParseBenchmark.Run();
     return 0;
 }
-Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N] | mime | pipeline REPO [MESSAGES] | imap [MESSAGES] [IDLE-CLIENTS]");
+Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N] | mime | pipeline REPO [MESSAGES] | imap [MESSAGES] [IDLE-CLIENTS] | scaling [SIZES] | idle-push [MESSAGES]");
 return 2;

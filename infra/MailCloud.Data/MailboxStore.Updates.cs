@@ -1,0 +1,236 @@
+using Azure;
+using Azure.Data.Tables;
+using MailCloud.Core;
+
+namespace MailCloud.Data;
+
+/// <summary>
+/// Flag changes and expunges (IMAP STORE, EXPUNGE, MOVE; POP3 deletes). Their cost depends on the messages named,
+/// never on the size of the mailbox: the rows are read by point reads or by RowKey ranges over runs of nearby UIDs,
+/// and written in entity-group transactions of up to 100 rows, each carrying the folder row's new counters. The
+/// transactions of one command follow each other on the folder row's ETag as the previous one returned it, so a
+/// command on 10,000 messages reads the folder row once.
+/// </summary>
+public sealed partial class MailboxStore
+{
+    /// <summary>Rows per flag transaction: the folder row plus 99 messages.</summary>
+    private const int FlagChunk = 99;
+
+    /// <summary>Messages per expunge transaction: 2 deletes each (row and de-duplication row) plus the folder and usage rows.</summary>
+    private const int ExpungeChunk = 49;
+
+    /// <summary>
+    /// Changes the flags of messages (IMAP STORE): <paramref name="change"/> edits a message's flag set. Messages
+    /// whose MODSEQ is above <paramref name="unchangedSince"/> are left alone and reported (RFC 7162 CONDSTORE).
+    /// Each transaction takes one new MODSEQ for the folder.
+    /// </summary>
+    public async Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, Action<SortedSet<string>> change, long? unchangedSince = null, CancellationToken cancellationToken = default)
+    {
+        var partition = TableMailboxUsage.Partition(user);
+        var folderKey = MailboxKeys.FolderRow(folder);
+        var sorted = uids.Distinct().Order().ToList();
+        var stateRead = mailboxes.GetRowAsync(partition, folderKey, ["RowKey", "HighestModSeq", "Unseen"], cancellationToken);
+        var rows = await ReadMessageRowsAsync(partition, folder, sorted, FlagColumns, cancellationToken).ConfigureAwait(false);
+        var state = await stateRead.ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
+        var changed = new List<FlagChange>();
+        var modified = new List<long>();
+        var steps = new List<(long, long)>();
+        foreach (var slice in sorted.Chunk(FlagChunk))
+        {
+            for (int attempt = 0; ; attempt++)
+            {
+                var modSeq = (state.ReadInt64("HighestModSeq") ?? 0) + 1;
+                var actions = new List<TableTransactionAction>();
+                var sliceChanges = new List<FlagChange>();
+                var sliceModified = new List<long>();
+                int unseenDelta = 0;
+                foreach (var uid in slice)
+                {
+                    if (!rows.TryGetValue(uid, out var row))
+                        continue; // expunged meanwhile
+                    if (unchangedSince is { } since && (row.ReadInt64("ModSeq") ?? 0) > since)
+                    {
+                        sliceModified.Add(uid);
+                        continue;
+                    }
+                    var before = row.ReadString("Flags") ?? string.Empty;
+                    var set = MessageFlags.Parse(before);
+                    change(set);
+                    var after = MessageFlags.Format(set);
+                    if (after == before)
+                        continue;
+                    unseenDelta += (MessageFlags.Has(before, MessageFlags.Seen) ? 1 : 0) - (set.Contains(MessageFlags.Seen) ? 1 : 0);
+                    actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, row.RowKey) { ["Flags"] = after, ["ModSeq"] = modSeq }, row.ETag));
+                    sliceChanges.Add(new FlagChange(uid, after, modSeq));
+                }
+                if (actions.Count > 0)
+                {
+                    var unseen = Math.Max(0, (state.ReadInt32("Unseen") ?? 0) + unseenDelta);
+                    actions.Insert(0, new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, folderKey)
+                    {
+                        ["HighestModSeq"] = modSeq,
+                        ["Unseen"] = unseen,
+                    }, state.ETag));
+                    try
+                    {
+                        var response = await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                        state = await FollowAsync(state, response.Value[0], new() { ["HighestModSeq"] = modSeq, ["Unseen"] = unseen }, cancellationToken).ConfigureAwait(false)
+                            ?? throw new FolderNotFoundException(folder);
+                    }
+                    catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && WriteConflicts.CanRetry(attempt))
+                    {
+                        // Another session or a delivery changed the folder or these messages: read them again.
+                        await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
+                        state = await mailboxes.GetRowAsync(partition, folderKey, ["RowKey", "HighestModSeq", "Unseen"], cancellationToken).ConfigureAwait(false)
+                            ?? throw new FolderNotFoundException(folder);
+                        foreach (var uid in slice)
+                            rows.Remove(uid);
+                        foreach (var (uid, row) in await ReadMessageRowsAsync(partition, folder, slice, FlagColumns, cancellationToken).ConfigureAwait(false))
+                            rows[uid] = row;
+                        continue;
+                    }
+                    steps.Add((modSeq - 1, modSeq));
+                }
+                changed.AddRange(sliceChanges);
+                modified.AddRange(sliceModified);
+                break;
+            }
+        }
+        return new FlagUpdateResult(changed, modified, steps);
+    }
+
+    /// <summary>Removes messages from a folder: counters, quota usage and de-duplication rows change with them. Returns the UIDs removed (rows already gone are skipped).</summary>
+    public async Task<IReadOnlyList<long>> ExpungeAsync(MailAddress user, string folder, IReadOnlyList<MailboxMessage> messages, CancellationToken cancellationToken = default)
+    {
+        var partition = TableMailboxUsage.Partition(user);
+        var folderKey = MailboxKeys.FolderRow(folder);
+        var removed = new List<long>();
+        var sorted = messages.Select(m => m.Uid).Distinct().Order().ToList();
+        var countersRead = mailboxes.GetRowsAsync(partition, [folderKey, TableMailboxUsage.UsageRow], cancellationToken: cancellationToken);
+        var present = await ReadMessageRowsAsync(partition, folder, sorted, ExpungeColumns, cancellationToken).ConfigureAwait(false);
+        var counters = await countersRead.ConfigureAwait(false);
+        var folderRow = counters.GetValueOrDefault(folderKey) ?? throw new FolderNotFoundException(folder);
+        var usage = counters.GetValueOrDefault(TableMailboxUsage.UsageRow);
+        foreach (var slice in sorted.Chunk(ExpungeChunk))
+        {
+            for (int attempt = 0; ; attempt++)
+            {
+                var doomed = slice.Where(present.ContainsKey).Select(u => present[u]).ToList();
+                if (doomed.Count == 0)
+                    break;
+                int unseen = doomed.Count(m => !MessageFlags.Has(m.ReadString("Flags"), MessageFlags.Seen));
+                long bytes = doomed.Sum(m => m.ReadInt64("Size") ?? 0);
+                var folderAfter = new TableEntity(partition, folderKey)
+                {
+                    ["Exists"] = Math.Max(0, (folderRow.ReadInt32("Exists") ?? 0) - doomed.Count),
+                    ["Unseen"] = Math.Max(0, (folderRow.ReadInt32("Unseen") ?? 0) - unseen),
+                    ["Bytes"] = Math.Max(0, (folderRow.ReadInt64("Bytes") ?? 0) - bytes),
+                    ["HighestModSeq"] = (folderRow.ReadInt64("HighestModSeq") ?? 0) + 1,
+                };
+                var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateMerge, folderAfter, folderRow.ETag) };
+                TableEntity? usageAfter = null;
+                if (usage is not null)
+                {
+                    usageAfter = new TableEntity(partition, TableMailboxUsage.UsageRow)
+                    {
+                        ["UsedBytes"] = Math.Max(0, (usage.ReadInt64("UsedBytes") ?? 0) - bytes),
+                        ["Messages"] = Math.Max(0, (usage.ReadInt32("Messages") ?? 0) - doomed.Count),
+                    };
+                    actions.Add(new(TableTransactionActionType.UpdateMerge, usageAfter, usage.ETag));
+                }
+                foreach (var m in doomed)
+                {
+                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, m.RowKey), m.ETag));
+                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MailboxKeys.DedupRow(folder, m.ReadString("MessageId") ?? string.Empty)), ETag.All));
+                }
+                try
+                {
+                    var response = await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                    folderRow = await FollowAsync(folderRow, response.Value[0], folderAfter, cancellationToken).ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
+                    if (usage is not null)
+                        usage = await FollowAsync(usage, response.Value[1], usageAfter!, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && WriteConflicts.CanRetry(attempt))
+                {
+                    // A delivery or another session changed the rows meanwhile: read them again.
+                    await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
+                    counters = await mailboxes.GetRowsAsync(partition, [folderKey, TableMailboxUsage.UsageRow], cancellationToken: cancellationToken).ConfigureAwait(false);
+                    folderRow = counters.GetValueOrDefault(folderKey) ?? throw new FolderNotFoundException(folder);
+                    usage = counters.GetValueOrDefault(TableMailboxUsage.UsageRow);
+                    foreach (var uid in slice)
+                        present.Remove(uid);
+                    foreach (var (uid, row) in await ReadMessageRowsAsync(partition, folder, slice, ExpungeColumns, cancellationToken).ConfigureAwait(false))
+                        present[uid] = row;
+                    continue;
+                }
+                await Parallel.ForEachAsync(doomed, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (m, ct) =>
+                    await blobRefs.DeleteRowAsync(TableKeys.Escape(m.ReadString("Blob") ?? string.Empty),
+                        MailboxKeys.BlobRefRow(partition, folder, m.ReadString("MessageId") ?? string.Empty), cancellationToken: ct).ConfigureAwait(false)).ConfigureAwait(false);
+                removed.AddRange(doomed.Select(m => m.ReadInt64("Uid") ?? 0));
+                break;
+            }
+        }
+        return removed;
+    }
+
+    private static readonly string[] FlagColumns = ["RowKey", "Uid", "Flags", "ModSeq"];
+    private static readonly string[] ExpungeColumns = ["RowKey", "Uid", "Flags", "Size", "Blob", "MessageId"];
+
+    /// <summary>
+    /// A counter row as the transaction just left it: its new ETag from the transaction's response, or (when a
+    /// store does not return one) a point read. Null when the row is gone.
+    /// </summary>
+    private async Task<TableEntity?> FollowAsync(TableEntity before, Response response, TableEntity written, CancellationToken cancellationToken)
+    {
+        if (response.Headers.ETag is not { } etag)
+            return await mailboxes.GetRowAsync(before.PartitionKey, before.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var after = new TableEntity(before.PartitionKey, before.RowKey);
+        foreach (var (k, v) in before.Columns())
+            after[k] = v;
+        foreach (var (k, v) in written.Columns())
+            after[k] = v;
+        after.ETag = etag;
+        return after;
+    }
+
+    /// <summary>Most UIDs between two named ones for which a range read still beats point reads.</summary>
+    private const int RunGap = 4;
+
+    /// <summary>
+    /// The current rows of <paramref name="sortedUids"/>, by UID. Runs of nearby UIDs (at least
+    /// <see cref="RunGap"/> of them, none further than that apart) are read as one RowKey range, a scan of just
+    /// those rows; the rest by point reads. At most 8 requests in flight.
+    /// </summary>
+    private async Task<Dictionary<long, TableEntity>> ReadMessageRowsAsync(string partition, string folder, IReadOnlyList<long> sortedUids, string[] columns, CancellationToken cancellationToken)
+    {
+        var runs = new List<List<long>>();
+        foreach (var uid in sortedUids)
+        {
+            if (runs.Count > 0 && uid - runs[^1][^1] <= RunGap)
+                runs[^1].Add(uid);
+            else
+                runs.Add([uid]);
+        }
+        var wanted = sortedUids.ToHashSet();
+        var found = new System.Collections.Concurrent.ConcurrentDictionary<long, TableEntity>();
+        var reads = runs.SelectMany(r => r.Count >= RunGap ? [(r[0], r[^1])] : r.Select(u => (u, u)));
+        await Parallel.ForEachAsync(reads, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (range, ct) =>
+        {
+            if (range.Item1 == range.Item2)
+            {
+                if (await mailboxes.GetRowAsync(partition, MailboxKeys.MessageRow(folder, range.Item1), columns, ct).ConfigureAwait(false) is { } row)
+                    found[range.Item1] = row;
+                return;
+            }
+            var filter = TableFilter.And(TableFilter.PartitionKey(partition),
+                $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, range.Item1))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, range.Item2))}");
+            await foreach (var e in mailboxes.QueryRowsAsync(filter, columns, cancellationToken: ct).ConfigureAwait(false))
+            {
+                var uid = e.ReadInt64("Uid") ?? 0;
+                if (wanted.Contains(uid))
+                    found[uid] = e;
+            }
+        }).ConfigureAwait(false);
+        return new Dictionary<long, TableEntity>(found);
+    }
+}

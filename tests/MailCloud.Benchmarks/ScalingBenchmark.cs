@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Text;
+using Azure.Data.Tables;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.Mime;
+using MailCloud.Storage;
+
+namespace MailCloud.Benchmarks;
+
+/// <summary>
+/// Does the cost of a delivery, a flag change or an expunge grow with the mailbox? One user's INBOX grows to each
+/// size in turn (default 100, 10,000 and 100,000 messages, all in the user's one partition, seeded straight into the
+/// table), and at each size the same operations run 20 times through the real stores on Azurite: storage requests
+/// per operation (from the request counter, by operation name) and the median time.
+/// </summary>
+internal static class ScalingBenchmark
+{
+    public static async Task RunAsync(IReadOnlyList<int> sizes)
+    {
+        await using var env = await BenchEnvironment.StartAsync();
+        var account = env.Account;
+        var user = MailAddress.Parse("alice@example.test");
+        var mailboxes = account.Tables.GetTableClient(StorageNames.MailboxTable);
+        var store = new MailboxStore(account);
+        var directory = StorageProvisioner.Directory(account);
+        var bytes = Encoding.ASCII.GetBytes("From: a <a@remote.example>\r\nTo: alice@example.test\r\nSubject: scaling\r\nMessage-ID: <s@remote.example>\r\n\r\nbody\r\n");
+        var summary = MailboxWriter.SummaryProperties(MessageSummary.Of(MimeParser.Parse(bytes, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader })));
+        await store.EnsureDefaultFoldersAsync(user);
+        Console.WriteLine($"Scaling benchmark: one user's INBOX at {string.Join(", ", sizes)} messages, Azurite, {Environment.ProcessorCount} cores; 20 runs per row, median time");
+        Console.WriteLine($"  {"messages",9} {"operation",-38} {"requests",9} {"median ms",10}  requests by operation");
+        int seeded = 0;
+        foreach (var size in sizes)
+        {
+            var sw = Stopwatch.StartNew();
+            seeded = await SeedAsync(mailboxes, user, seeded, size, summary);
+            Console.WriteLine($"  ({size} seeded in {sw.Elapsed.TotalSeconds:F0} s)");
+            int n = 0;
+            await Row(account, size, "delivery (index 1 new message)", async () =>
+                await store.AddAsync(user, "INBOX", [new MailboxEntry($"scale-{size}-{n++}", "bench/none", bytes.Length, DateTimeOffset.UtcNow, string.Empty, summary)], createFolder: true));
+            int m = 0;
+            await Row(account, size, "repeated delivery (same work item)", async () =>
+                await store.AddAsync(user, "INBOX", [new MailboxEntry($"scale-{size}-{m++}", "bench/none", bytes.Length, DateTimeOffset.UtcNow, string.Empty, summary)], createFolder: true));
+            var random = new Random(size);
+            await Row(account, size, "STORE 1 message +FLAGS \\Flagged", async () =>
+                await store.UpdateFlagsAsync(user, "INBOX", [random.Next(1, size + 1)], f => f.Add(random.Next(2) == 0 ? "\\Flagged" : "$Bench")));
+            int toggle = 0;
+            await Row(account, size, "STORE 100 messages (1:100) +/-\\Seen", async () =>
+            {
+                bool add = toggle++ % 2 == 0;
+                await store.UpdateFlagsAsync(user, "INBOX", Enumerable.Range(1, 100).Select(i => (long)i).ToList(), f => { if (add) f.Add("\\Seen"); else f.Remove("\\Seen"); });
+            });
+            long nextExpunge = size;
+            await Row(account, size, "EXPUNGE 1 message", async () =>
+                await store.ExpungeAsync(user, "INBOX", [new MailboxMessage(nextExpunge--, 0, string.Empty, string.Empty, string.Empty)]));
+            await Row(account, size, "recipient lookup (user)", async () => await directory.ResolveRecipientAsync(user));
+            var folder = (await store.GetFolderAsync(user, "INBOX"))!;
+            await Row(account, size, "changes since HIGHESTMODSEQ-1", async () => await store.ChangedSinceAsync(user, "INBOX", folder.HighestModSeq - 1), runs: 5);
+            await Row(account, size, "SELECT's read (whole folder)", async () => await store.OpenAsync(user, "INBOX"), runs: 3);
+        }
+    }
+
+    private static async Task Row(StorageAccount account, int size, string name, Func<Task> action, int runs = 20)
+    {
+        var times = new List<double>();
+        var byOperation = new Dictionary<string, long>();
+        long total = 0;
+        for (int i = 0; i < runs; i++)
+        {
+            account.RequestCounter.Reset();
+            var sw = Stopwatch.StartNew();
+            await action();
+            times.Add(sw.Elapsed.TotalMilliseconds);
+            total += account.RequestCounter.Total;
+            foreach (var (k, v) in account.RequestCounter.Snapshot())
+                byOperation[k] = byOperation.GetValueOrDefault(k) + v;
+        }
+        times.Sort();
+        var ops = string.Join(", ", byOperation.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value / (double)runs:0.#}"));
+        Console.WriteLine($"  {size,9} {name,-38} {total / (double)runs,9:0.#} {times[times.Count / 2],10:F1}  {ops}");
+    }
+
+    /// <summary>Message and de-duplication rows straight into the table (50 per transaction, 8 in flight), then the counters.</summary>
+    private static async Task<int> SeedAsync(TableClient mailboxes, MailAddress user, int from, int to, Dictionary<string, object?> summary)
+    {
+        var partition = TableMailboxUsage.Partition(user);
+        var now = DateTimeOffset.UtcNow;
+        var folderRow = (await mailboxes.GetEntityAsync<TableEntity>(partition, MailboxKeys.FolderRow("INBOX"))).Value;
+        long firstUid = folderRow.GetInt64("UidNext") ?? 1;
+        var uids = Enumerable.Range(0, to - from).Select(i => firstUid + i).ToList();
+        await Parallel.ForEachAsync(uids.Chunk(50), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (chunk, ct) =>
+        {
+            var actions = new List<TableTransactionAction>();
+            foreach (var uid in chunk)
+            {
+                var e = new TableEntity(partition, MailboxKeys.MessageRow("INBOX", uid));
+                foreach (var (k, v) in summary)
+                    e[k] = v;
+                e["Uid"] = uid;
+                e["MessageId"] = $"seed-{uid}";
+                e["Blob"] = "bench/none";
+                e["Size"] = 100L;
+                e["InternalDate"] = now;
+                e["Flags"] = string.Empty;
+                e["ModSeq"] = 1L;
+                actions.Add(new(TableTransactionActionType.Add, e));
+                actions.Add(new(TableTransactionActionType.Add, new TableEntity(partition, MailboxKeys.DedupRow("INBOX", $"seed-{uid}")) { ["Uid"] = uid, ["UidValidity"] = folderRow.GetInt64("UidValidity") }));
+            }
+            await mailboxes.SubmitTransactionAsync(actions, ct);
+        });
+        var added = to - from;
+        folderRow["UidNext"] = firstUid + added;
+        folderRow["Exists"] = (folderRow.GetInt32("Exists") ?? 0) + added;
+        folderRow["Unseen"] = (folderRow.GetInt32("Unseen") ?? 0) + added;
+        folderRow["HighestModSeq"] = (folderRow.GetInt64("HighestModSeq") ?? 0) + 1;
+        await mailboxes.UpdateEntityAsync(folderRow, folderRow.ETag, TableUpdateMode.Replace);
+        return to;
+    }
+}
