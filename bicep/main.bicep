@@ -37,6 +37,10 @@ param frontEndMemory string = '0.5Gi'
 @secure()
 param adminTokenSha256 string = ''
 
+@description('Shared key of the push channel: the index function POSTs new-mail hints to the front end with it (a new one each deployment unless given).')
+@secure()
+param pushKey string = newGuid()
+
 @description('Smart host for outgoing mail, host:port (most subscriptions block outbound port 25).')
 param relayHost string = ''
 param relayUser string = ''
@@ -93,6 +97,9 @@ module functions 'modules/functions.bicep' = {
     mailHostName: mailHostName
     relayHost: relayHost
     relayUser: relayUser
+    // New mail is pushed to the front end that serves IMAP and HTTP together; split front ends rely on the poll.
+    pushUrl: deployFrontEnd && !splitFrontEnds ? 'https://${frontEnds!.outputs.fqdn}/internal/mailbox-changed' : ''
+    pushKey: pushKey
   }
 }
 
@@ -132,6 +139,7 @@ module frontEnds 'modules/containerapps.bicep' = if (deployFrontEnd) {
     cpu: frontEndCpu
     memory: frontEndMemory
     adminTokenSha256: adminTokenSha256
+    pushKey: splitFrontEnds ? '' : pushKey
   }
 }
 

@@ -25,6 +25,9 @@ param maxReplicas int = 3
 param connectionsPerReplica int = 500
 @secure()
 param adminTokenSha256 string = ''
+@description('Shared key the index function presents on /internal/mailbox-changed (empty: endpoint off).')
+@secure()
+param pushKey string = ''
 
 var settings = loadJsonContent('../frontend-env.json')
 var placeholder = empty(image)
@@ -73,13 +76,15 @@ var deploymentEnv = concat(
     { name: 'MAILCLOUD_HOSTNAME', value: mailHostName }
     { name: 'AZURE_CLIENT_ID', value: identityClientId }
   ],
-  empty(adminTokenSha256) ? [] : [{ name: 'MAILCLOUD_ADMIN_TOKEN_SHA256', secretRef: 'admin-token-sha256' }]
+  empty(adminTokenSha256) ? [] : [{ name: 'MAILCLOUD_ADMIN_TOKEN_SHA256', secretRef: 'admin-token-sha256' }],
+  empty(pushKey) ? [] : [{ name: 'MAILCLOUD_PUSH_KEY', secretRef: 'push-key' }]
 )
 
 // A Key Vault reference without a version: Container Apps fetches the current certificate (its base64 PFX).
 var secrets = concat(
   [{ name: 'tls-cert', keyVaultUrl: '${keyVaultUri}secrets/${tlsCertificateName}', identity: identityId }],
-  empty(adminTokenSha256) ? [] : [{ name: 'admin-token-sha256', value: adminTokenSha256 }]
+  empty(adminTokenSha256) ? [] : [{ name: 'admin-token-sha256', value: adminTokenSha256 }],
+  empty(pushKey) ? [] : [{ name: 'push-key', value: pushKey }]
 )
 
 resource frontEnds 'Microsoft.App/containerApps@2024-03-01' = [

@@ -10,6 +10,10 @@ param keyVaultUri string
 param mailHostName string
 param relayHost string = ''
 param relayUser string = ''
+@description('The front end\'s push endpoint for new-mail hints (empty: IMAP IDLE polls only).')
+param pushUrl string = ''
+@secure()
+param pushKey string = ''
 @description('Instances kept warm (0: scale to zero when idle; the first message after an idle spell waits for a cold start).')
 param alwaysReady int = 0
 
@@ -68,6 +72,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'MAILCLOUD_KEYVAULT_URI', value: keyVaultUri }
         { name: 'MAILCLOUD_HOSTNAME', value: mailHostName }
         { name: 'MAILCLOUD_RELAY_HOST', value: relayHost }
+        { name: 'MAILCLOUD_PUSH_URL', value: pushUrl }
+        { name: 'MAILCLOUD_PUSH_KEY', value: empty(pushUrl) ? '' : pushKey }
         { name: 'MAILCLOUD_RELAY_USER', value: relayUser }
         // A Key Vault reference, resolved by the platform with the app's identity: the password is in no setting.
         { name: 'MAILCLOUD_RELAY_PASSWORD', value: empty(relayUser) ? '' : '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/relay-password)' }

@@ -69,8 +69,8 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
                 Drop(key, old);
             if (_folders.TryAdd(key, fresh))
             {
+                Touch(fresh); // before it counts against the budget, or it would be the first to go
                 Grow(fresh, (long)snapshot.Messages.Count * ListEntryBytes);
-                Touch(fresh);
             }
         }
         return snapshot;
@@ -86,9 +86,15 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
         }
         if (entry.HighestModSeq != info.HighestModSeq)
         {
-            // Read after the state row, so it holds at least every change up to info.HighestModSeq.
-            var changed = await inner.ChangedSinceAsync(user, folder, entry.HighestModSeq, cancellationToken).ConfigureAwait(false);
-            Grow(entry, entry.Apply(changed) * ListEntryBytes);
+            // The change log names what changed (no scan); without it, the rows changed since, read after the state
+            // row, so they hold at least every change up to info.HighestModSeq.
+            if (await inner.ReadChangeLogAsync(user, info, entry.HighestModSeq, cancellationToken).ConfigureAwait(false) is { } log)
+            {
+                Grow(entry, -entry.Remove(log.Expunged) * ListEntryBytes);
+                Grow(entry, entry.Apply(log.Changed) * ListEntryBytes);
+            }
+            else
+                Grow(entry, entry.Apply(await inner.ChangedSinceAsync(user, folder, entry.HighestModSeq, cancellationToken).ConfigureAwait(false)) * ListEntryBytes);
         }
         if (entry.Count != info.Exists)
         {
@@ -177,6 +183,7 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
     public Task<IReadOnlyList<FolderInfo>> ListFoldersAsync(MailAddress user, CancellationToken cancellationToken = default) => inner.ListFoldersAsync(user, cancellationToken);
     public Task<IReadOnlyList<MailboxMessage>> ChangedSinceAsync(MailAddress user, string folder, long modSeq, CancellationToken cancellationToken = default) => inner.ChangedSinceAsync(user, folder, modSeq, cancellationToken);
     public Task<HashSet<long>> ListUidsAsync(MailAddress user, string folder, CancellationToken cancellationToken = default) => inner.ListUidsAsync(user, folder, cancellationToken);
+    public Task<FolderChangeSet?> ReadChangeLogAsync(MailAddress user, FolderInfo folder, long modSeq, CancellationToken cancellationToken = default) => inner.ReadChangeLogAsync(user, folder, modSeq, cancellationToken);
     public Task<(long UsedBytes, int Messages)> GetUsageAsync(MailAddress user, CancellationToken cancellationToken = default) => inner.GetUsageAsync(user, cancellationToken);
     public Task EnsureDefaultFoldersAsync(MailAddress user, CancellationToken cancellationToken = default) => inner.EnsureDefaultFoldersAsync(user, cancellationToken);
     public Task<bool> CreateFolderAsync(MailAddress user, string name, CancellationToken cancellationToken = default) => inner.CreateFolderAsync(user, name, cancellationToken);

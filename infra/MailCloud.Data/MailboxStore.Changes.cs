@@ -132,7 +132,8 @@ public sealed partial class MailboxStore
     {
         while (true)
         {
-            // Full rows, 24 at a time: 4 actions per message (add, add de-dup, delete, delete de-dup) + both folder rows.
+            // Full rows, 24 at a time: 4 actions per message (add, add de-dup, delete, delete de-dup) + both folder rows
+            // + both folders' change-log rows.
             var batch = new List<TableEntity>();
             var filter = TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(from)));
             batch.AddRange(await mailboxes.QueryFirstPageAsync(filter, null, 24, cancellationToken).ConfigureAwait(false));
@@ -162,6 +163,8 @@ public sealed partial class MailboxStore
                     ["HighestModSeq"] = (src.ReadInt64("HighestModSeq") ?? 0) + 1,
                 }, src.ETag),
             };
+            actions.Add(FolderChangeLog.Entry(partition, from, src.ReadInt64("UidValidity") ?? 0, (src.ReadInt64("HighestModSeq") ?? 0) + 1, [], batch.Select(m => m.ReadInt64("Uid") ?? 0)));
+            actions.Add(FolderChangeLog.Entry(partition, to, dst.ReadInt64("UidValidity") ?? 0, modSeq, Enumerable.Range(0, batch.Count).Select(i => uidNext + i), []));
             foreach (var m in batch)
             {
                 var messageId = m.ReadString("MessageId") ?? string.Empty;

@@ -13,11 +13,13 @@ namespace MailCloud.Data;
 /// </summary>
 public sealed partial class MailboxStore
 {
-    /// <summary>Rows per flag transaction: the folder row plus 99 messages.</summary>
-    private const int FlagChunk = 99;
+    /// <summary>Rows per flag transaction: the folder row, the change-log row and 98 messages.</summary>
+    private const int FlagChunk = 98;
 
-    /// <summary>Messages per expunge transaction: 2 deletes each (row and de-duplication row) plus the folder and usage rows.</summary>
-    private const int ExpungeChunk = 49;
+    /// <summary>Messages per expunge transaction: 2 deletes each (row and de-duplication row) plus the folder, usage and change-log rows.</summary>
+    private const int ExpungeChunk = 48;
+
+    private static readonly string[] FlagStateColumns = ["RowKey", "HighestModSeq", "Unseen", "UidValidity"];
 
     /// <summary>
     /// Changes the flags of messages (IMAP STORE): <paramref name="change"/> edits a message's flag set. Messages
@@ -29,7 +31,7 @@ public sealed partial class MailboxStore
         var partition = TableMailboxUsage.Partition(user);
         var folderKey = MailboxKeys.FolderRow(folder);
         var sorted = uids.Distinct().Order().ToList();
-        var stateRead = mailboxes.GetRowAsync(partition, folderKey, ["RowKey", "HighestModSeq", "Unseen"], cancellationToken);
+        var stateRead = mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken);
         var rows = await ReadMessageRowsAsync(partition, folder, sorted, FlagColumns, cancellationToken).ConfigureAwait(false);
         var state = await stateRead.ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
         var changed = new List<FlagChange>();
@@ -71,9 +73,12 @@ public sealed partial class MailboxStore
                         ["HighestModSeq"] = modSeq,
                         ["Unseen"] = unseen,
                     }, state.ETag));
+                    var uidValidity = state.ReadInt64("UidValidity") ?? 0;
+                    actions.Add(FolderChangeLog.Entry(partition, folder, uidValidity, modSeq, sliceChanges.Select(c => c.Uid), []));
                     try
                     {
                         var response = await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                        await MailboxWriter.TrimChangeLogAsync(mailboxes, partition, folder, uidValidity, modSeq, cancellationToken).ConfigureAwait(false);
                         state = await FollowAsync(state, response.Value[0], new() { ["HighestModSeq"] = modSeq, ["Unseen"] = unseen }, cancellationToken).ConfigureAwait(false)
                             ?? throw new FolderNotFoundException(folder);
                     }
@@ -81,7 +86,7 @@ public sealed partial class MailboxStore
                     {
                         // Another session or a delivery changed the folder or these messages: read them again.
                         await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
-                        state = await mailboxes.GetRowAsync(partition, folderKey, ["RowKey", "HighestModSeq", "Unseen"], cancellationToken).ConfigureAwait(false)
+                        state = await mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken).ConfigureAwait(false)
                             ?? throw new FolderNotFoundException(folder);
                         foreach (var uid in slice)
                             rows.Remove(uid);
@@ -138,6 +143,9 @@ public sealed partial class MailboxStore
                     };
                     actions.Add(new(TableTransactionActionType.UpdateMerge, usageAfter, usage.ETag));
                 }
+                var folderModSeq = (folderRow.ReadInt64("HighestModSeq") ?? 0) + 1;
+                var uidValidity = folderRow.ReadInt64("UidValidity") ?? 0;
+                actions.Add(FolderChangeLog.Entry(partition, folder, uidValidity, folderModSeq, [], doomed.Select(m => m.ReadInt64("Uid") ?? 0)));
                 foreach (var m in doomed)
                 {
                     actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, m.RowKey), m.ETag));
@@ -146,6 +154,7 @@ public sealed partial class MailboxStore
                 try
                 {
                     var response = await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                    await MailboxWriter.TrimChangeLogAsync(mailboxes, partition, folder, uidValidity, folderModSeq, cancellationToken).ConfigureAwait(false);
                     folderRow = await FollowAsync(folderRow, response.Value[0], folderAfter, cancellationToken).ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
                     if (usage is not null)
                         usage = await FollowAsync(usage, response.Value[1], usageAfter!, cancellationToken).ConfigureAwait(false);

@@ -25,6 +25,11 @@ public static class MailboxKeys
     /// <summary>A subscription: a name, whether or not a folder of that name exists (RFC 3501 6.3.6).</summary>
     public const string SubscriptionPrefix = "sub:";
     public static string SubscriptionRow(string name) => SubscriptionPrefix + Key(name);
+
+    /// <summary>The change-log row of the transaction that took a folder to <paramref name="modSeq"/> (see <see cref="FolderChangeLog"/>).</summary>
+    public static string ChangeRow(string folder, long uidValidity, long modSeq) => $"chg:{Key(folder)}:{uidValidity}:{modSeq:D19}";
+
+    public static long ChangeModSeq(string rowKey) => long.Parse(rowKey.AsSpan(rowKey.LastIndexOf(':') + 1), System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>One message of a folder as the access protocols need it (no summary fields).</summary>
@@ -181,6 +186,19 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
             list.Add(ToMessage(e));
         list.Sort((a, b) => a.Uid.CompareTo(b.Uid));
         return list;
+    }
+
+    /// <summary>
+    /// From the change log: one RowKey range over the log rows after <paramref name="modSeq"/>, then the rows it names
+    /// (point reads or short ranges). Null when the log has a gap.
+    /// </summary>
+    public async Task<FolderChangeSet?> ReadChangeLogAsync(MailAddress user, FolderInfo folder, long modSeq, CancellationToken cancellationToken = default)
+    {
+        var partition = TableMailboxUsage.Partition(user);
+        if (await FolderChangeLog.ReadAsync(mailboxes, partition, folder, modSeq, cancellationToken).ConfigureAwait(false) is not var (changed, expunged))
+            return null;
+        var rows = changed.Count == 0 ? [] : await ReadMessageRowsAsync(partition, folder.Name, changed.Order().ToList(), MessageColumns, cancellationToken).ConfigureAwait(false);
+        return new FolderChangeSet(rows.Values.Select(ToMessage).OrderBy(m => m.Uid).ToList(), expunged);
     }
 
     /// <summary>The UIDs a folder holds now (to find messages other sessions expunged).</summary>

@@ -60,6 +60,13 @@ public interface IMailboxStore
     Task<IReadOnlyList<MailboxMessage>> ChangedSinceAsync(MailAddress user, string folder, long modSeq, CancellationToken cancellationToken = default);
     Task<HashSet<long>> ListUidsAsync(MailAddress user, string folder, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// What changed after <paramref name="modSeq"/> up to <paramref name="folder"/>'s HIGHESTMODSEQ, from the folder's
+    /// change log (no scan of the folder); null when the log does not go back that far, and the caller uses
+    /// <see cref="ChangedSinceAsync"/> and <see cref="ListUidsAsync"/> instead.
+    /// </summary>
+    Task<FolderChangeSet?> ReadChangeLogAsync(MailAddress user, FolderInfo folder, long modSeq, CancellationToken cancellationToken = default);
+
     /// <summary>Messages with UIDs in [<paramref name="firstUid"/>, <paramref name="lastUid"/>] (a range read).</summary>
     IAsyncEnumerable<MessageDetails> QueryMessagesAsync(MailAddress user, string folder, long firstUid, long lastUid, MessageDetail detail, CancellationToken cancellationToken = default);
 

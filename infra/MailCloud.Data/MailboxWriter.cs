@@ -30,8 +30,8 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
     public static readonly IReadOnlyList<(string Name, string? SpecialUse)> DefaultFolders =
         [("INBOX", null), ("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"), ("Junk", "\\Junk")];
 
-    /// <summary>2 actions per message + folder row + usage row within the 100 actions of one transaction.</summary>
-    private const int ChunkSize = 49;
+    /// <summary>2 actions per message + folder row + usage row + change-log row within the 100 actions of one transaction.</summary>
+    private const int ChunkSize = 48;
 
     private const int MaxProperty = 32_000;
 
@@ -110,6 +110,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             }
             if (added == 0)
                 return results;
+            actions.Add(FolderChangeLog.Entry(partition, folder, uidValidity, modSeq, results.Where(r => !r.AlreadyThere).Select(r => r.Uid), []));
             if (state is null)
             {
                 var created = NewFolder(partition, folder, uidValidity, uid, modSeq, added, unseen);
@@ -137,6 +138,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             try
             {
                 await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                await TrimChangeLogAsync(mailboxes, partition, folder, uidValidity, modSeq, cancellationToken).ConfigureAwait(false);
                 return results;
             }
             catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && WriteConflicts.CanRetry(attempt))
@@ -157,6 +159,18 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
                 // Another writer to the same mailbox won the race: read again and take the next UID.
                 await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>Trims a folder's change log now and then; best effort (a failure leaves a few more rows until the next trim).</summary>
+    internal static async Task TrimChangeLogAsync(TableClient mailboxes, string partition, string folder, long uidValidity, long modSeq, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await FolderChangeLog.TrimAsync(mailboxes, partition, folder, uidValidity, modSeq, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException)
+        {
         }
     }
 

@@ -55,7 +55,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
     }
 
     /// <summary>Starts Azurite and waits until all three services accept connections.</summary>
-    public static async Task<AzuriteProcess> StartAsync(string dataDirectory, string host = "127.0.0.1", int? blobPort = null, int? queuePort = null, int? tablePort = null, string? repoRoot = null, CancellationToken cancellationToken = default)
+    public static async Task<AzuriteProcess> StartAsync(string dataDirectory, string host = "127.0.0.1", int? blobPort = null, int? queuePort = null, int? tablePort = null, string? repoRoot = null,
+        bool inMemory = false, CancellationToken cancellationToken = default)
     {
         var script = FindAzuriteScript(repoRoot);
         Directory.CreateDirectory(dataDirectory);
@@ -68,7 +69,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         };
         foreach (var a in new[]
                  {
-                     script, "--silent", "--location", dataDirectory, "--skipApiVersionCheck", "--disableProductStyleUrl",
+                     script, "--silent", "--skipApiVersionCheck", "--disableProductStyleUrl",
                      "--blobHost", host, "--blobPort", bp.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--queueHost", host, "--queuePort", qp.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--tableHost", host, "--tablePort", tp.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -76,6 +77,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
         {
             psi.ArgumentList.Add(a);
         }
+        // Benchmarks of large tables run in memory: Azurite's disk persistence rewrites the whole table file as it grows.
+        foreach (var a in inMemory ? ["--inMemoryPersistence"] : new[] { "--location", dataDirectory })
+            psi.ArgumentList.Add(a);
         var process = Process.Start(psi) ?? throw new InvalidOperationException("Could not start node for Azurite.");
         var azurite = new AzuriteProcess(process, host, bp, qp, tp);
         process.OutputDataReceived += (_, e) => azurite.Capture(e.Data);

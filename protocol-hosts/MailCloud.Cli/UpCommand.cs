@@ -54,7 +54,7 @@ internal static class UpCommand
                     return CliErrors.Fail($"port {port} on 127.0.0.1 is in use (another './mailcloud up' or Azurite?). Stop it or pick --storage-port.");
             }
             Console.WriteLine($"starting Azurite (data in {Path.Combine(dataDir, "azurite")}) ...");
-            azurite = await AzuriteProcess.StartAsync(Path.Combine(dataDir, "azurite"), "127.0.0.1", storagePort, storagePort + 1, storagePort + 2, RepoRoot(), stop.Token);
+            azurite = await AzuriteProcess.StartAsync(Path.Combine(dataDir, "azurite"), "127.0.0.1", storagePort, storagePort + 1, storagePort + 2, RepoRoot(), cancellationToken: stop.Token);
             connection = azurite.Connection;
             adminHint = storagePort == 10000
                 ? "admin commands reach this storage by default (./mailcloud user add ...)"

@@ -6,8 +6,11 @@ using Microsoft.Extensions.Logging;
 
 namespace MailCloud.Imap;
 
-/// <summary>A folder's state row and the messages changed after a MODSEQ, read together.</summary>
-public sealed record FolderChanges(FolderInfo? Folder, IReadOnlyList<MailboxMessage> Changes);
+/// <summary>
+/// A folder's state row and the messages changed after a MODSEQ, read together; <paramref name="Expunged"/> are the
+/// UIDs removed meanwhile when the change log says (null: unknown, compare counts and list the UIDs).
+/// </summary>
+public sealed record FolderChanges(FolderInfo? Folder, IReadOnlyList<MailboxMessage> Changes, IReadOnlySet<long>? Expunged = null);
 
 /// <summary>
 /// Tells selected sessions that their folder changed, and lets the sessions woken by one change share the reads
@@ -72,6 +75,8 @@ public sealed class FolderWatcher : IAsyncDisposable
         var folder = await _store.GetFolderAsync(entry.User, entry.Folder, ct).ConfigureAwait(false);
         if (folder is null || folder.HighestModSeq == since)
             return new FolderChanges(folder, []);
+        if (await _store.ReadChangeLogAsync(entry.User, folder, since, ct).ConfigureAwait(false) is { } log)
+            return new FolderChanges(folder, log.Changed, log.Expunged);
         return new FolderChanges(folder, await _store.ChangedSinceAsync(entry.User, entry.Folder, since, ct).ConfigureAwait(false));
     }
 

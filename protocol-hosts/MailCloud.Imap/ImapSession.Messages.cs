@@ -28,7 +28,7 @@ public sealed partial class ImapSession
         if (force || version != sel.SeenVersion)
         {
             sel.SeenVersion = version;
-            var (folder, changed) = await sel.Watch.ReadChangesAsync(sel.HighestModSeq, fresh: force, ct);
+            var (folder, changed, expunged) = await sel.Watch.ReadChangesAsync(sel.HighestModSeq, fresh: force, ct);
             sel.Watch.RememberBlobs(changed);
             var flagChanged = new List<long>();
             var fresh = new HashSet<long>();
@@ -59,8 +59,19 @@ public sealed partial class ImapSession
                         added++;
                     }
                 }
-                sel.HighestModSeq = Math.Max(folder.HighestModSeq, changed.Count == 0 ? 0 : changed.Max(m => m.ModSeq));
+                // From the change log the view is exactly at the folder's MODSEQ (a row read may already carry a later
+                // change, but that change's other rows are not here yet); the fallback's rows hold every later change.
+                sel.HighestModSeq = expunged is not null || changed.Count == 0 ? folder.HighestModSeq : Math.Max(folder.HighestModSeq, changed.Max(m => m.ModSeq));
                 sel.UidNext = folder.UidNext;
+                if (expunged is not null)
+                {
+                    // The change log names them: no need to list the folder's UIDs.
+                    foreach (var m in sel.Messages)
+                    {
+                        if (expunged.Contains(m.Uid) && !fresh.Contains(m.Uid))
+                            sel.Expunged.Add(m.Uid);
+                    }
+                }
                 if (sel.Messages.Count - sel.Expunged.Count != folder.Exists)
                 {
                     // The counts disagree: something was expunged (or arrived during the query); list the UIDs to know.

@@ -20,10 +20,10 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public AzuriteProcess Azurite { get; }
     public StorageAccount Account { get; }
 
-    public static async Task<BenchEnvironment> StartAsync()
+    public static async Task<BenchEnvironment> StartAsync(bool inMemory = false)
     {
         var data = Path.Combine(Path.GetTempPath(), "mailcloud-bench-" + Guid.NewGuid().ToString("N"));
-        var azurite = await AzuriteProcess.StartAsync(Path.Combine(data, "azurite"));
+        var azurite = await AzuriteProcess.StartAsync(Path.Combine(data, "azurite"), inMemory: inMemory);
         var account = new StorageAccount(azurite.Connection);
         await StorageProvisioner.EnsureCreatedAsync(account);
         var directory = StorageProvisioner.Directory(account);

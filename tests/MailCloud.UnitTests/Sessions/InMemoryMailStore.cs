@@ -124,6 +124,10 @@ internal sealed class InMemoryMailStore : IMailboxStore, IMessageContent
             return Task.FromResult<IReadOnlyList<MailboxMessage>>(Find(user, folder)?.Messages.Where(m => m.Value.ModSeq > modSeq).Select(m => Message(m.Key, m.Value)).ToList() ?? []);
     }
 
+    /// <summary>No change log here: callers take the fallback (<see cref="ChangedSinceAsync"/> and <see cref="ListUidsAsync"/>).</summary>
+    public Task<FolderChangeSet?> ReadChangeLogAsync(MailAddress user, FolderInfo folder, long modSeq, CancellationToken cancellationToken = default) =>
+        Task.FromResult<FolderChangeSet?>(null);
+
     public Task<HashSet<long>> ListUidsAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
     {
         lock (_lock)

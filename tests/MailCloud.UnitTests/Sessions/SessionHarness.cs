@@ -27,9 +27,10 @@ internal sealed class ImapHarness : IDisposable
 {
     private readonly Pipe _pipe = new();
 
-    public ImapHarness(InMemoryMailStore store, InMemoryDirectory directory, FolderWatcher watcher, bool tls = true)
+    /// <param name="mailboxes">The mailbox store the session uses, when not <paramref name="store"/> itself (a cache in front of it).</param>
+    public ImapHarness(InMemoryMailStore store, InMemoryDirectory directory, FolderWatcher watcher, bool tls = true, MailCloud.Data.IMailboxStore? mailboxes = null)
     {
-        Session = new ImapSession(new ImapServerOptions { HostName = "imap.test" }, IPAddress.Loopback, directory, store, store, new AuthThrottle(), watcher, NullLogger.Instance);
+        Session = new ImapSession(new ImapServerOptions { HostName = "imap.test" }, IPAddress.Loopback, directory, mailboxes ?? store, store, new AuthThrottle(), watcher, NullLogger.Instance);
         if (tls)
             Session.OnTlsEstablished();
     }

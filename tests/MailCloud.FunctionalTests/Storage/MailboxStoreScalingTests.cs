@@ -1,0 +1,92 @@
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.Storage;
+
+namespace MailCloud.FunctionalTests.Storage;
+
+/// <summary>
+/// The mailbox table on Azurite: flag changes and expunges on many messages go in transactions of up to 100 rows,
+/// a repeated delivery adds nothing, and catching up from a MODSEQ reads the change log and the rows it names — not
+/// the whole folder. Request counts are asserted because they are what Azure bills and what must not grow with the
+/// mailbox (tests/bench/mailbox-scaling.sh measures them at 100, 10,000 and 100,000 messages).
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class MailboxStoreScalingTests(AzuriteFixture azurite)
+{
+    private static MailboxEntry Entry(string id) => new(id, "test/" + id, 10, DateTimeOffset.UtcNow, string.Empty, new Dictionary<string, object?> { ["Subject"] = id });
+
+    private async Task<(MailboxStore Store, StorageAccount Account, MailAddress User)> NewAsync(int messages)
+    {
+        var account = azurite.NewAccount();
+        await StorageProvisioner.EnsureCreatedAsync(account);
+        var user = MailAddress.Parse($"{AzuriteFixture.UniqueName("scale")}@example.test");
+        var store = new MailboxStore(account);
+        await store.AddAsync(user, "INBOX", Enumerable.Range(1, messages).Select(i => Entry($"m{i}")).ToList(), createFolder: true);
+        return (store, account, user);
+    }
+
+    private static long Count(StorageAccount account, string operation) => account.RequestCounter.Snapshot().GetValueOrDefault(operation);
+
+    [Fact]
+    public async Task A_store_on_250_messages_takes_three_transactions_and_the_counters_stay_exact()
+    {
+        var (store, account, user) = await NewAsync(250);
+        account.RequestCounter.Reset();
+        var result = await store.UpdateFlagsAsync(user, "INBOX", Enumerable.Range(1, 250).Select(i => (long)i).ToList(), f => f.Add(MessageFlags.Seen));
+        Assert.Equal(250, result.Changed.Count);
+        Assert.Equal(3, Count(account, "table.EntityGroupTransaction")); // 98 + 98 + 54 messages
+        Assert.Equal(1, Count(account, "table.GetEntity")); // the folder row, once: the transactions follow its ETag
+        Assert.Equal(3, result.Steps.Count);
+        var folder = (await store.GetFolderAsync(user, "INBOX"))!;
+        Assert.Equal(0, folder.Unseen);
+        Assert.Equal(result.Steps[^1].After, folder.HighestModSeq);
+
+        account.RequestCounter.Reset();
+        var removed = await store.ExpungeAsync(user, "INBOX", Enumerable.Range(1, 100).Select(i => new MailboxMessage(i, 0, string.Empty, string.Empty, string.Empty)).ToList());
+        Assert.Equal(100, removed.Count);
+        Assert.Equal(3, Count(account, "table.EntityGroupTransaction")); // 48 + 48 + 4
+        folder = (await store.GetFolderAsync(user, "INBOX"))!;
+        Assert.Equal(150, folder.Exists);
+        Assert.Equal((150L * 10, 150), await store.GetUsageAsync(user));
+    }
+
+    [Fact]
+    public async Task A_repeated_delivery_adds_nothing_and_reads_no_more_than_it_must()
+    {
+        var (store, account, user) = await NewAsync(3);
+        account.RequestCounter.Reset();
+        var again = await store.AddAsync(user, "INBOX", [Entry("m2")], createFolder: true);
+        Assert.True(again[0].AlreadyThere);
+        Assert.Equal(2, again[0].Uid);
+        Assert.Equal(0, Count(account, "table.QueryEntities")); // point reads only, never a scan of the mailbox
+        Assert.Equal(3, (await store.GetFolderAsync(user, "INBOX"))!.Exists);
+    }
+
+    [Fact]
+    public async Task Catching_up_reads_the_change_log_not_the_folder()
+    {
+        var (store, account, user) = await NewAsync(60);
+        var before = (await store.GetFolderAsync(user, "INBOX"))!;
+        await store.UpdateFlagsAsync(user, "INBOX", [5, 7], f => f.Add("\\Flagged"));
+        await store.ExpungeAsync(user, "INBOX", [new MailboxMessage(9, 0, string.Empty, string.Empty, string.Empty)]);
+        await store.AddAsync(user, "INBOX", [Entry("late")], createFolder: false);
+        var now = (await store.GetFolderAsync(user, "INBOX"))!;
+
+        account.RequestCounter.Reset();
+        var log = await store.ReadChangeLogAsync(user, now, before.HighestModSeq);
+        Assert.NotNull(log);
+        Assert.Equal([5L, 7L, 61L], log.Changed.Select(m => m.Uid));
+        Assert.Equal("\\Flagged", log.Changed[0].Flags);
+        Assert.Equal([9L], log.Expunged);
+        Assert.Equal(1, Count(account, "table.QueryEntities")); // the log rows; the 3 named rows by point reads
+        Assert.Equal(3, Count(account, "table.GetEntity"));
+
+        // Further back than the log reaches (the folder's first transaction wrote rows 1-48 with MODSEQ 1, whose log
+        // row is there; MODSEQ 0 is before any): a gap only when rows are missing, as after a trim.
+        Assert.NotNull(await store.ReadChangeLogAsync(user, now, 0));
+        var mailboxes = account.Tables.GetTableClient(StorageNames.MailboxTable);
+        await mailboxes.DeleteEntityAsync(TableMailboxUsage.Partition(user), MailboxKeys.ChangeRow("INBOX", now.UidValidity, 1));
+        Assert.Null(await store.ReadChangeLogAsync(user, now, 0));
+        Assert.NotNull(await store.ReadChangeLogAsync(user, now, 1));
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The IMAP rows of issue #14's table against MailCloud (./mailcloud up on Azurite) and Dovecot from Debian in one run,
+# with the same python imaplib client (tests/bench/lib/imap_rows.py): APPEND, SELECT first/second, FETCH ENVELOPE,
+# SEARCH, body fetches, STORE 1:*. Prints each row for both servers and the ratio (Dovecot / MailCloud for times).
+#   tests/bench/imap-side-by-side.sh [MESSAGES]      (default 10000)
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+count="${1:-10000}"
+work="$(mktemp -d)"
+source "$repo/tests/bench/lib/servers.sh"
+python3 "$repo/tests/bench/lib/imap_rows.py" MailCloud "$imaps" "$user" "$pass" "$count" > "$work/mailcloud.tsv"
+python3 "$repo/tests/bench/lib/imap_rows.py" Dovecot "$dport" "$user" "$pass" "$count" > "$work/dovecot.tsv"
+python3 - "$work/mailcloud.tsv" "$work/dovecot.tsv" <<'PY'
+import sys
+mc = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+dv = {r: float(v) for _, r, v in (l.rstrip("\n").split("\t") for l in open(sys.argv[2]))}
+print(f"{'row':44} {'MailCloud':>11} {'Dovecot':>11} {'MailCloud/Dovecot':>18}")
+for _, r, v in mc:
+    v = float(v)
+    ratio = v / dv[r] if "msgs/s" in r else v / dv[r]
+    unit = "msgs/s" if "msgs/s" in r else "ms"
+    print(f"{r:44} {v:9.1f}{unit[:2]:>2} {dv[r]:9.1f}{unit[:2]:>2} {ratio:15.2f}x")
+PY

@@ -1,0 +1,64 @@
+# Shared by the side-by-side IMAP benchmarks: MailCloud (./mailcloud up on Azurite, every listener on a free port so a
+# running ./mailcloud up is not disturbed) and a throwaway Dovecot from Debian (dovecot-imapd, installed when missing,
+# passwd-file user, maildir), both with the same user. Source it after setting repo and work; it sets imaps (MailCloud's
+# IMAPS port), dport (Dovecot's), user and pass, and stops Dovecot on exit.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+user=tester@example.test pass='test password'
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$work/dovecot/dovecot.conf" ] && dovecot -c "$work/dovecot/dovecot.conf" stop 2>/dev/null || true; sleep 1; rm -rf "$work"' EXIT
+
+# MailCloud: every listener on a free port, so a running ./mailcloud up is not disturbed.
+storage=$(free_port); imaps=$(free_port)
+export MAILCLOUD_SMTP_PORT=$(free_port) MAILCLOUD_SUBMISSION_PORT=$(free_port) MAILCLOUD_SUBMISSIONS_PORT=$(free_port) \
+  MAILCLOUD_IMAP_PORT=$(free_port) MAILCLOUD_IMAPS_PORT=$imaps MAILCLOUD_POP3_PORT=$(free_port) MAILCLOUD_POP3S_PORT=$(free_port) \
+  MAILCLOUD_WEB_PORT=$(free_port) MAILCLOUD_MAX_CONNECTIONS_PER_ADDRESS=500
+"$repo/mailcloud" up --data "$work/mailcloud" --storage-port "$storage" > "$work/up.log" 2>&1 &
+for _ in $(seq 1 120); do grep -q "MailCloud is up" "$work/up.log" && break; sleep 1; done
+grep -q "MailCloud is up" "$work/up.log" || { cat "$work/up.log"; exit 1; }
+export MAILCLOUD_STORAGE="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$storage/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$((storage+1))/devstoreaccount1;TableEndpoint=http://127.0.0.1:$((storage+2))/devstoreaccount1"
+"$repo/mailcloud" domain add example.test >/dev/null
+echo "$pass" | "$repo/mailcloud" user add "$user" --password-stdin >/dev/null
+
+# Dovecot: a throwaway instance with a passwd-file user and maildir storage.
+if ! command -v dovecot >/dev/null; then
+  apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null; }
+fi
+dport=$(free_port)
+mkdir -p "$work/dovecot/run" "$work/dovecot/home"
+chown nobody:nogroup "$work/dovecot/home" # Dovecot refuses to run mail processes as root
+chmod 755 "$work" "$work/dovecot"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/dovecot/key.pem" -out "$work/dovecot/cert.pem" -days 2 -subj /CN=localhost >/dev/null 2>&1
+echo "$user:{PLAIN}$pass" > "$work/dovecot/passwd"
+cat > "$work/dovecot/dovecot.conf" <<CONF
+protocols = imap
+listen = 127.0.0.1
+base_dir = $work/dovecot/run
+instance_name = mailcloud-bench
+ssl = required
+ssl_cert = <$work/dovecot/cert.pem
+ssl_key = <$work/dovecot/key.pem
+auth_mechanisms = plain
+disable_plaintext_auth = no
+passdb {
+  driver = passwd-file
+  args = $work/dovecot/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$work/dovecot/home/%u
+}
+mail_location = maildir:~/Maildir
+mail_max_userip_connections = 500
+log_path = $work/dovecot/dovecot.log
+service imap-login {
+  inet_listener imap {
+    port = 0
+  }
+  inet_listener imaps {
+    port = $dport
+    ssl = yes
+  }
+}
+CONF
+dovecot -c "$work/dovecot/dovecot.conf"
+for _ in $(seq 1 30); do (echo > /dev/tcp/127.0.0.1/$dport) 2>/dev/null && break; sleep 0.5; done
+
