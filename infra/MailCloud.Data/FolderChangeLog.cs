@@ -1,5 +1,5 @@
 using System.Globalization;
-using Azure.Data.Tables;
+using System.Text;
 
 namespace MailCloud.Data;
 
@@ -7,92 +7,106 @@ namespace MailCloud.Data;
 public sealed record FolderChangeSet(IReadOnlyList<MailboxMessage> Changed, IReadOnlySet<long> Expunged);
 
 /// <summary>
-/// A folder's change log: every transaction that changes a folder's messages also writes one row
-/// <c>chg:FOLDER:UIDVALIDITY:MODSEQ</c> naming the UIDs it changed or added and those it expunged — in the same
-/// entity-group transaction, so it costs no request of its own. Catching up from a MODSEQ is then a RowKey range
-/// over the log rows after it plus reads of just the rows named, instead of a scan of the whole folder; a log that
-/// does not reach back far enough (trimmed, or older than the log) makes the caller fall back to that scan. Only
-/// the last <see cref="Kept"/> changes of a folder are kept.
+/// A folder's recent changes, kept in a column of its state row (<see cref="Column"/>): every transaction that changes
+/// the folder's messages already rewrites that row, and now also appends <c>MODSEQ:changed:expunged</c> (UID ranges)
+/// to it. Catching up from a MODSEQ then costs the state-row read a session makes anyway plus reads of just the rows
+/// named — no scan of the folder, no request of its own, no extra rows. The column keeps the newest changes up to
+/// <see cref="MaxLength"/> characters; a session further behind, or a folder changed before the log existed, gets
+/// null and reads the folder the old way.
 /// </summary>
-internal static class FolderChangeLog
+public static class FolderChangeLog
 {
-    /// <summary>Changes kept per folder; a session further behind than this re-reads the folder.</summary>
-    public const long Kept = 1000;
+    public const string Column = "Log";
 
-    /// <summary>Every how many changes a writer trims the log (best effort, outside its transaction).</summary>
-    public const long TrimEvery = 100;
+    /// <summary>About 30 single-message changes of a large folder, or a dozen 98-message STOREs.</summary>
+    public const int MaxLength = 4000;
 
-    private const string Changed = "Uids", Expunged = "Expunged";
-
-    public static TableTransactionAction Entry(string partition, string folder, long uidValidity, long modSeq, IEnumerable<long> changed, IEnumerable<long> expunged)
+    /// <summary>The log with one more change appended, oldest changes dropped to stay within <see cref="MaxLength"/>.</summary>
+    public static string Append(string? log, long modSeq, IEnumerable<long> changed, IEnumerable<long> expunged)
     {
-        var row = new TableEntity(partition, MailboxKeys.ChangeRow(folder, uidValidity, modSeq))
-        {
-            [Changed] = string.Join(',', changed),
-            [Expunged] = string.Join(',', expunged),
-        };
-        return new TableTransactionAction(TableTransactionActionType.UpsertReplace, row);
+        var entry = $"{modSeq.ToString(CultureInfo.InvariantCulture)}:{Ranges(changed)}:{Ranges(expunged)}";
+        var all = string.IsNullOrEmpty(log) ? entry : log + ";" + entry;
+        while (all.Length > MaxLength && all.IndexOf(';', StringComparison.Ordinal) is var cut and >= 0)
+            all = all[(cut + 1)..];
+        return all.Length > MaxLength ? string.Empty : all; // one change too large to keep: the log starts afresh after it
     }
 
-    /// <summary>
-    /// Changes after <paramref name="since"/> up to <paramref name="folder"/>'s HIGHESTMODSEQ, or null when the log
-    /// does not hold every one of them.
-    /// </summary>
-    public static async Task<(HashSet<long> Changed, HashSet<long> Expunged)?> ReadAsync(TableClient mailboxes, string partition, FolderInfo folder, long since, CancellationToken cancellationToken)
+    /// <summary>The UIDs changed and expunged after <paramref name="since"/> up to <paramref name="highest"/>, or null when the log does not hold them all.</summary>
+    public static (HashSet<long> Changed, HashSet<long> Expunged)? Read(string? log, long since, long highest)
     {
-        if (since >= folder.HighestModSeq)
-            return ([], []);
-        var filter = TableFilter.And(TableFilter.PartitionKey(partition),
-            $"RowKey gt {TableFilter.Quote(MailboxKeys.ChangeRow(folder.Name, folder.UidValidity, since))}",
-            $"RowKey le {TableFilter.Quote(MailboxKeys.ChangeRow(folder.Name, folder.UidValidity, folder.HighestModSeq))}");
         var changed = new HashSet<long>();
         var expunged = new HashSet<long>();
+        if (since >= highest)
+            return (changed, expunged);
+        if (string.IsNullOrEmpty(log))
+            return null;
         long expect = since + 1;
-        await foreach (var e in mailboxes.QueryRowsAsync(filter, ["RowKey", Changed, Expunged], cancellationToken: cancellationToken).ConfigureAwait(false))
+        foreach (var entry in log.Split(';'))
         {
-            if (MailboxKeys.ChangeModSeq(e.RowKey) != expect)
-                return null; // a gap: trimmed, or changes made before the log existed
+            var parts = entry.Split(':');
+            if (parts.Length != 3 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var modSeq))
+                return null;
+            if (modSeq <= since || modSeq > highest)
+                continue;
+            if (modSeq != expect)
+                return null; // a gap: dropped from the front, or a change made without the log
             expect++;
-            foreach (var uid in Uids(e.ReadString(Changed)))
-                changed.Add(uid);
-            foreach (var uid in Uids(e.ReadString(Expunged)))
-                expunged.Add(uid);
+            changed.UnionWith(Uids(parts[1]));
+            expunged.UnionWith(Uids(parts[2]));
         }
-        if (expect != folder.HighestModSeq + 1)
+        if (expect != highest + 1)
             return null;
         changed.ExceptWith(expunged); // UIDs are never reused: once expunged, gone
         return (changed, expunged);
     }
 
-    /// <summary>Every <see cref="TrimEvery"/> changes, deletes log rows older than the last <see cref="Kept"/> (at most 100 per call).</summary>
-    public static async Task TrimAsync(TableClient mailboxes, string partition, string folder, long uidValidity, long modSeq, CancellationToken cancellationToken)
+    /// <summary>Sorted UIDs as ranges: "1-98" for a STORE 1:98, "5,9,12-14" otherwise.</summary>
+    private static string Ranges(IEnumerable<long> uids)
     {
-        if (modSeq % TrimEvery != 0 || modSeq <= Kept)
-            return;
-        var filter = TableFilter.And(TableFilter.PartitionKey(partition),
-            $"RowKey ge {TableFilter.Quote(MailboxKeys.ChangeRow(folder, uidValidity, 0))}",
-            $"RowKey lt {TableFilter.Quote(MailboxKeys.ChangeRow(folder, uidValidity, modSeq - Kept))}");
-        var old = await mailboxes.QueryFirstPageAsync(filter, ["RowKey"], 100, cancellationToken).ConfigureAwait(false);
-        if (old.Count == 0)
-            return;
-        try
+        var sb = new StringBuilder();
+        long start = -1, prev = -1;
+        void Flush()
         {
-            await mailboxes.SubmitTransactionAsync(old.Select(e => new TableTransactionAction(TableTransactionActionType.Delete, e, Azure.ETag.All)), cancellationToken).ConfigureAwait(false);
+            if (start < 0)
+                return;
+            if (sb.Length > 0)
+                sb.Append(',');
+            sb.Append(start.ToString(CultureInfo.InvariantCulture));
+            if (prev > start)
+                sb.Append('-').Append(prev.ToString(CultureInfo.InvariantCulture));
         }
-        catch (TableTransactionFailedException)
+        foreach (var uid in uids.Distinct().Order())
         {
-            // Another writer trimmed the same rows: nothing lost, the next trim tries again.
+            if (uid != prev + 1 || start < 0)
+            {
+                Flush();
+                start = uid;
+            }
+            prev = uid;
         }
+        Flush();
+        return sb.ToString();
     }
 
-    private static IEnumerable<long> Uids(string? list)
+    private static IEnumerable<long> Uids(string ranges)
     {
-        if (string.IsNullOrEmpty(list))
+        if (ranges.Length == 0)
             yield break;
-        foreach (var part in list.Split(','))
+        foreach (var part in ranges.Split(','))
         {
-            if (long.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var uid))
-                yield return uid;
+            var dash = part.IndexOf('-', StringComparison.Ordinal);
+            if (dash < 0)
+            {
+                if (long.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var one))
+                    yield return one;
+                continue;
+            }
+            if (long.TryParse(part.AsSpan(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+                && long.TryParse(part.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var last))
+            {
+                for (var uid = first; uid <= last; uid++)
+                    yield return uid;
+            }
         }
     }
 }

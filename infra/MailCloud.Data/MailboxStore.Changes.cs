@@ -132,8 +132,7 @@ public sealed partial class MailboxStore
     {
         while (true)
         {
-            // Full rows, 24 at a time: 4 actions per message (add, add de-dup, delete, delete de-dup) + both folder rows
-            // + both folders' change-log rows.
+            // Full rows, 24 at a time: 4 actions per message (add, add de-dup, delete, delete de-dup) + both folder rows.
             var batch = new List<TableEntity>();
             var filter = TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(from)));
             batch.AddRange(await mailboxes.QueryFirstPageAsync(filter, null, 24, cancellationToken).ConfigureAwait(false));
@@ -152,6 +151,7 @@ public sealed partial class MailboxStore
             int unseen = batch.Count(m => !MessageFlags.Has(m.ReadString("Flags"), MessageFlags.Seen));
             long bytes = batch.Sum(m => m.ReadInt64("Size") ?? 0);
             var modSeq = (dst.ReadInt64("HighestModSeq") ?? 0) + 1;
+            var srcModSeq = (src.ReadInt64("HighestModSeq") ?? 0) + 1;
             var uidNext = dst.ReadInt64("UidNext") ?? 1;
             var actions = new List<TableTransactionAction>
             {
@@ -160,11 +160,11 @@ public sealed partial class MailboxStore
                     ["Exists"] = Math.Max(0, (src.ReadInt32("Exists") ?? 0) - batch.Count),
                     ["Unseen"] = Math.Max(0, (src.ReadInt32("Unseen") ?? 0) - unseen),
                     ["Bytes"] = Math.Max(0, (src.ReadInt64("Bytes") ?? 0) - bytes),
-                    ["HighestModSeq"] = (src.ReadInt64("HighestModSeq") ?? 0) + 1,
+                    ["HighestModSeq"] = srcModSeq,
+                    [FolderChangeLog.Column] = FolderChangeLog.Append(src.ReadString(FolderChangeLog.Column), srcModSeq, [], batch.Select(m => m.ReadInt64("Uid") ?? 0)),
                 }, src.ETag),
             };
-            actions.Add(FolderChangeLog.Entry(partition, from, src.ReadInt64("UidValidity") ?? 0, (src.ReadInt64("HighestModSeq") ?? 0) + 1, [], batch.Select(m => m.ReadInt64("Uid") ?? 0)));
-            actions.Add(FolderChangeLog.Entry(partition, to, dst.ReadInt64("UidValidity") ?? 0, modSeq, Enumerable.Range(0, batch.Count).Select(i => uidNext + i), []));
+            var dstLog = FolderChangeLog.Append(dst.ReadString(FolderChangeLog.Column), modSeq, Enumerable.Range(0, batch.Count).Select(i => uidNext + i), []);
             foreach (var m in batch)
             {
                 var messageId = m.ReadString("MessageId") ?? string.Empty;
@@ -186,6 +186,7 @@ public sealed partial class MailboxStore
                 ["Bytes"] = (dst.ReadInt64("Bytes") ?? 0) + bytes,
                 ["HighestModSeq"] = modSeq,
                 ["UidNext"] = uidNext,
+                [FolderChangeLog.Column] = dstLog,
             }, dst.ETag));
             try
             {

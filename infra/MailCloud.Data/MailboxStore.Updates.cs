@@ -13,13 +13,13 @@ namespace MailCloud.Data;
 /// </summary>
 public sealed partial class MailboxStore
 {
-    /// <summary>Rows per flag transaction: the folder row, the change-log row and 98 messages.</summary>
-    private const int FlagChunk = 98;
+    /// <summary>Rows per flag transaction: the folder row and 99 messages.</summary>
+    private const int FlagChunk = 99;
 
-    /// <summary>Messages per expunge transaction: 2 deletes each (row and de-duplication row) plus the folder, usage and change-log rows.</summary>
-    private const int ExpungeChunk = 48;
+    /// <summary>Messages per expunge transaction: 2 deletes each (row and de-duplication row) plus the folder row.</summary>
+    private const int ExpungeChunk = 49;
 
-    private static readonly string[] FlagStateColumns = ["RowKey", "HighestModSeq", "Unseen", "UidValidity"];
+    private static readonly string[] FlagStateColumns = ["RowKey", "HighestModSeq", "Unseen", FolderChangeLog.Column];
 
     /// <summary>
     /// Changes the flags of messages (IMAP STORE): <paramref name="change"/> edits a message's flag set. Messages
@@ -67,31 +67,32 @@ public sealed partial class MailboxStore
                 }
                 if (actions.Count > 0)
                 {
-                    var unseen = Math.Max(0, (state.ReadInt32("Unseen") ?? 0) + unseenDelta);
-                    actions.Insert(0, new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, folderKey)
+                    var after = new TableEntity(partition, folderKey)
                     {
                         ["HighestModSeq"] = modSeq,
-                        ["Unseen"] = unseen,
-                    }, state.ETag));
-                    var uidValidity = state.ReadInt64("UidValidity") ?? 0;
-                    actions.Add(FolderChangeLog.Entry(partition, folder, uidValidity, modSeq, sliceChanges.Select(c => c.Uid), []));
+                        ["Unseen"] = Math.Max(0, (state.ReadInt32("Unseen") ?? 0) + unseenDelta),
+                        [FolderChangeLog.Column] = FolderChangeLog.Append(state.ReadString(FolderChangeLog.Column), modSeq, sliceChanges.Select(c => c.Uid), []),
+                    };
+                    actions.Insert(0, new(TableTransactionActionType.UpdateMerge, after, state.ETag));
                     try
                     {
                         var response = await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
-                        await MailboxWriter.TrimChangeLogAsync(mailboxes, partition, folder, uidValidity, modSeq, cancellationToken).ConfigureAwait(false);
-                        state = await FollowAsync(state, response.Value[0], new() { ["HighestModSeq"] = modSeq, ["Unseen"] = unseen }, cancellationToken).ConfigureAwait(false)
-                            ?? throw new FolderNotFoundException(folder);
+                        state = await FollowAsync(state, response.Value[0], after, cancellationToken).ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
                     }
                     catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && WriteConflicts.CanRetry(attempt))
                     {
-                        // Another session or a delivery changed the folder or these messages: read them again.
+                        // Another session or a delivery changed the folder (the usual case: re-read just its row) or
+                        // these messages (re-read them too).
                         await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
-                        state = await mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken).ConfigureAwait(false)
-                            ?? throw new FolderNotFoundException(folder);
-                        foreach (var uid in slice)
-                            rows.Remove(uid);
-                        foreach (var (uid, row) in await ReadMessageRowsAsync(partition, folder, slice, FlagColumns, cancellationToken).ConfigureAwait(false))
-                            rows[uid] = row;
+                        var again = mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken);
+                        if (!FolderRowFailed(e, actions) || attempt % 2 == 1) // every other time all of it, whatever the store says failed
+                        {
+                            foreach (var uid in slice)
+                                rows.Remove(uid);
+                            foreach (var (uid, row) in await ReadMessageRowsAsync(partition, folder, slice, FlagColumns, cancellationToken).ConfigureAwait(false))
+                                rows[uid] = row;
+                        }
+                        state = await again.ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
                         continue;
                     }
                     steps.Add((modSeq - 1, modSeq));
@@ -111,11 +112,9 @@ public sealed partial class MailboxStore
         var folderKey = MailboxKeys.FolderRow(folder);
         var removed = new List<long>();
         var sorted = messages.Select(m => m.Uid).Distinct().Order().ToList();
-        var countersRead = mailboxes.GetRowsAsync(partition, [folderKey, TableMailboxUsage.UsageRow], cancellationToken: cancellationToken);
+        var folderRead = mailboxes.GetRowAsync(partition, folderKey, cancellationToken: cancellationToken);
         var present = await ReadMessageRowsAsync(partition, folder, sorted, ExpungeColumns, cancellationToken).ConfigureAwait(false);
-        var counters = await countersRead.ConfigureAwait(false);
-        var folderRow = counters.GetValueOrDefault(folderKey) ?? throw new FolderNotFoundException(folder);
-        var usage = counters.GetValueOrDefault(TableMailboxUsage.UsageRow);
+        var folderRow = await folderRead.ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
         foreach (var slice in sorted.Chunk(ExpungeChunk))
         {
             for (int attempt = 0; ; attempt++)
@@ -125,27 +124,16 @@ public sealed partial class MailboxStore
                     break;
                 int unseen = doomed.Count(m => !MessageFlags.Has(m.ReadString("Flags"), MessageFlags.Seen));
                 long bytes = doomed.Sum(m => m.ReadInt64("Size") ?? 0);
+                var modSeq = (folderRow.ReadInt64("HighestModSeq") ?? 0) + 1;
                 var folderAfter = new TableEntity(partition, folderKey)
                 {
                     ["Exists"] = Math.Max(0, (folderRow.ReadInt32("Exists") ?? 0) - doomed.Count),
                     ["Unseen"] = Math.Max(0, (folderRow.ReadInt32("Unseen") ?? 0) - unseen),
                     ["Bytes"] = Math.Max(0, (folderRow.ReadInt64("Bytes") ?? 0) - bytes),
-                    ["HighestModSeq"] = (folderRow.ReadInt64("HighestModSeq") ?? 0) + 1,
+                    ["HighestModSeq"] = modSeq,
+                    [FolderChangeLog.Column] = FolderChangeLog.Append(folderRow.ReadString(FolderChangeLog.Column), modSeq, [], doomed.Select(m => m.ReadInt64("Uid") ?? 0)),
                 };
                 var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateMerge, folderAfter, folderRow.ETag) };
-                TableEntity? usageAfter = null;
-                if (usage is not null)
-                {
-                    usageAfter = new TableEntity(partition, TableMailboxUsage.UsageRow)
-                    {
-                        ["UsedBytes"] = Math.Max(0, (usage.ReadInt64("UsedBytes") ?? 0) - bytes),
-                        ["Messages"] = Math.Max(0, (usage.ReadInt32("Messages") ?? 0) - doomed.Count),
-                    };
-                    actions.Add(new(TableTransactionActionType.UpdateMerge, usageAfter, usage.ETag));
-                }
-                var folderModSeq = (folderRow.ReadInt64("HighestModSeq") ?? 0) + 1;
-                var uidValidity = folderRow.ReadInt64("UidValidity") ?? 0;
-                actions.Add(FolderChangeLog.Entry(partition, folder, uidValidity, folderModSeq, [], doomed.Select(m => m.ReadInt64("Uid") ?? 0)));
                 foreach (var m in doomed)
                 {
                     actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, m.RowKey), m.ETag));
@@ -154,22 +142,21 @@ public sealed partial class MailboxStore
                 try
                 {
                     var response = await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
-                    await MailboxWriter.TrimChangeLogAsync(mailboxes, partition, folder, uidValidity, folderModSeq, cancellationToken).ConfigureAwait(false);
                     folderRow = await FollowAsync(folderRow, response.Value[0], folderAfter, cancellationToken).ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
-                    if (usage is not null)
-                        usage = await FollowAsync(usage, response.Value[1], usageAfter!, cancellationToken).ConfigureAwait(false);
                 }
                 catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && WriteConflicts.CanRetry(attempt))
                 {
                     // A delivery or another session changed the rows meanwhile: read them again.
                     await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
-                    counters = await mailboxes.GetRowsAsync(partition, [folderKey, TableMailboxUsage.UsageRow], cancellationToken: cancellationToken).ConfigureAwait(false);
-                    folderRow = counters.GetValueOrDefault(folderKey) ?? throw new FolderNotFoundException(folder);
-                    usage = counters.GetValueOrDefault(TableMailboxUsage.UsageRow);
-                    foreach (var uid in slice)
-                        present.Remove(uid);
-                    foreach (var (uid, row) in await ReadMessageRowsAsync(partition, folder, slice, ExpungeColumns, cancellationToken).ConfigureAwait(false))
-                        present[uid] = row;
+                    var again = mailboxes.GetRowAsync(partition, folderKey, cancellationToken: cancellationToken);
+                    if (!FolderRowFailed(e, actions) || attempt % 2 == 1)
+                    {
+                        foreach (var uid in slice)
+                            present.Remove(uid);
+                        foreach (var (uid, row) in await ReadMessageRowsAsync(partition, folder, slice, ExpungeColumns, cancellationToken).ConfigureAwait(false))
+                            present[uid] = row;
+                    }
+                    folderRow = await again.ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
                     continue;
                 }
                 await Parallel.ForEachAsync(doomed, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (m, ct) =>
@@ -181,6 +168,10 @@ public sealed partial class MailboxStore
         }
         return removed;
     }
+
+    /// <summary>The transaction failed on the folder row's ETag (someone else changed the folder), not on a message row.</summary>
+    private static bool FolderRowFailed(TableTransactionFailedException e, List<TableTransactionAction> actions) =>
+        e.Status == 412 && e.FailedTransactionActionIndex == 0 && actions.Count > 0;
 
     private static readonly string[] FlagColumns = ["RowKey", "Uid", "Flags", "ModSeq"];
     private static readonly string[] ExpungeColumns = ["RowKey", "Uid", "Flags", "Size", "Blob", "MessageId"];

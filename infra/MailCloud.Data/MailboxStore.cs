@@ -25,11 +25,6 @@ public static class MailboxKeys
     /// <summary>A subscription: a name, whether or not a folder of that name exists (RFC 3501 6.3.6).</summary>
     public const string SubscriptionPrefix = "sub:";
     public static string SubscriptionRow(string name) => SubscriptionPrefix + Key(name);
-
-    /// <summary>The change-log row of the transaction that took a folder to <paramref name="modSeq"/> (see <see cref="FolderChangeLog"/>).</summary>
-    public static string ChangeRow(string folder, long uidValidity, long modSeq) => $"chg:{Key(folder)}:{uidValidity}:{modSeq:D19}";
-
-    public static long ChangeModSeq(string rowKey) => long.Parse(rowKey.AsSpan(rowKey.LastIndexOf(':') + 1), System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>One message of a folder as the access protocols need it (no summary fields).</summary>
@@ -37,7 +32,11 @@ public sealed record MailboxMessage(long Uid, long Size, string Blob, string Mes
 
 /// <summary>A folder's state row.</summary>
 /// <param name="Bytes">Total size of the folder's messages (STATUS SIZE).</param>
-public sealed record FolderInfo(string Name, long UidValidity, long UidNext, long HighestModSeq, int Exists, int Unseen, bool Subscribed, string? SpecialUse, long Bytes = 0);
+public sealed record FolderInfo(string Name, long UidValidity, long UidNext, long HighestModSeq, int Exists, int Unseen, bool Subscribed, string? SpecialUse, long Bytes = 0)
+{
+    /// <summary>The folder's recent changes (<see cref="FolderChangeLog"/>), when the row was read with it.</summary>
+    public string? ChangeLog { get; init; }
+}
 
 /// <summary>A folder as a session opens it: its state and its messages in UID order.</summary>
 public sealed record FolderSnapshot(long UidValidity, IReadOnlyList<MailboxMessage> Messages, FolderInfo? Folder = null);
@@ -80,6 +79,9 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     private static readonly string[] MessageColumns = ["RowKey", "Uid", "Size", "Blob", "MessageId", "Flags", "ModSeq", "InternalDate"];
     private static readonly string[] FolderColumns = ["RowKey", "Name", "UidValidity", "UidNext", "HighestModSeq", "Exists", "Unseen", "Subscribed", "SpecialUse", "Bytes"];
 
+    /// <summary>A single folder's state row with its change log (lists of folders leave the log out).</summary>
+    private static readonly string[] FolderWithLogColumns = [.. FolderColumns, FolderChangeLog.Column];
+
     public MailboxWriter Writer => _writer;
 
     public MailboxStore(StorageAccount account, TimeProvider? time = null)
@@ -110,7 +112,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
 
     public async Task<FolderInfo?> GetFolderAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
     {
-        var e = await mailboxes.GetRowAsync(TableMailboxUsage.Partition(user), MailboxKeys.FolderRow(folder), FolderColumns, cancellationToken).ConfigureAwait(false);
+        var e = await mailboxes.GetRowAsync(TableMailboxUsage.Partition(user), MailboxKeys.FolderRow(folder), FolderWithLogColumns, cancellationToken).ConfigureAwait(false);
         return e is null ? null : ToFolder(e);
     }
 
@@ -189,13 +191,13 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     }
 
     /// <summary>
-    /// From the change log: one RowKey range over the log rows after <paramref name="modSeq"/>, then the rows it names
-    /// (point reads or short ranges). Null when the log has a gap.
+    /// From the change log the folder's state row carries (<paramref name="folder"/> was just read): the rows it names
+    /// after <paramref name="modSeq"/>, by point reads or short ranges. Null when the log does not reach back.
     /// </summary>
     public async Task<FolderChangeSet?> ReadChangeLogAsync(MailAddress user, FolderInfo folder, long modSeq, CancellationToken cancellationToken = default)
     {
         var partition = TableMailboxUsage.Partition(user);
-        if (await FolderChangeLog.ReadAsync(mailboxes, partition, folder, modSeq, cancellationToken).ConfigureAwait(false) is not var (changed, expunged))
+        if (FolderChangeLog.Read(folder.ChangeLog, modSeq, folder.HighestModSeq) is not var (changed, expunged))
             return null;
         var rows = changed.Count == 0 ? [] : await ReadMessageRowsAsync(partition, folder.Name, changed.Order().ToList(), MessageColumns, cancellationToken).ConfigureAwait(false);
         return new FolderChangeSet(rows.Values.Select(ToMessage).OrderBy(m => m.Uid).ToList(), expunged);
@@ -227,11 +229,8 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
             ? MessageRows.Read(e, detail)
             : null;
 
-    public async Task<(long UsedBytes, int Messages)> GetUsageAsync(MailAddress user, CancellationToken cancellationToken = default)
-    {
-        var row = await mailboxes.GetRowAsync(TableMailboxUsage.Partition(user), TableMailboxUsage.UsageRow, ["UsedBytes", "Messages"], cancellationToken).ConfigureAwait(false);
-        return (row?.ReadInt64("UsedBytes") ?? 0, row?.ReadInt32("Messages") ?? 0);
-    }
+    public Task<(long UsedBytes, int Messages)> GetUsageAsync(MailAddress user, CancellationToken cancellationToken = default) =>
+        TableMailboxUsage.SumAsync(mailboxes, user, cancellationToken);
 
     /// <summary>Creates the default folders of a user who has none yet (IMAP logins before the first delivery).</summary>
     public async Task EnsureDefaultFoldersAsync(MailAddress user, CancellationToken cancellationToken = default)
@@ -244,7 +243,10 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     private static FolderInfo ToFolder(TableEntity e) => new(
         e.ReadString("Name") ?? e.RowKey[MailboxKeys.FolderPrefix.Length..],
         e.ReadInt64("UidValidity") ?? 0, e.ReadInt64("UidNext") ?? 1, e.ReadInt64("HighestModSeq") ?? 0,
-        e.ReadInt32("Exists") ?? 0, e.ReadInt32("Unseen") ?? 0, e.ReadBoolean("Subscribed") ?? false, e.ReadString("SpecialUse"), e.ReadInt64("Bytes") ?? 0);
+        e.ReadInt32("Exists") ?? 0, e.ReadInt32("Unseen") ?? 0, e.ReadBoolean("Subscribed") ?? false, e.ReadString("SpecialUse"), e.ReadInt64("Bytes") ?? 0)
+    {
+        ChangeLog = e.ReadString(FolderChangeLog.Column),
+    };
 
     private static MailboxMessage ToMessage(TableEntity e) => new(e.ReadInt64("Uid") ?? 0, e.ReadInt64("Size") ?? 0,
         e.ReadString("Blob") ?? string.Empty, e.ReadString("MessageId") ?? string.Empty, e.ReadString("Flags") ?? string.Empty,

@@ -20,8 +20,8 @@ public sealed class FolderNotFoundException(string folder) : Exception($"folder 
 
 /// <summary>
 /// Adds messages to a user's folder. Partition = the user, so the folder's state row (UIDNEXT, HIGHESTMODSEQ,
-/// EXISTS, UNSEEN), the message rows, their de-duplication rows and the quota usage row change in one entity-group
-/// transaction guarded by the state rows' ETags: atomic, and a repeated add finds its de-duplication row and adds
+/// EXISTS, UNSEEN, bytes, the change log), the message rows and their de-duplication rows change in one entity-group
+/// transaction guarded by the state row's ETag: atomic, and a repeated add finds its de-duplication row and adds
 /// nothing. Blob references are written first: a reference without an entry only delays the blob's clean-up, the
 /// reverse would lose mail.
 /// </summary>
@@ -30,8 +30,8 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
     public static readonly IReadOnlyList<(string Name, string? SpecialUse)> DefaultFolders =
         [("INBOX", null), ("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"), ("Junk", "\\Junk")];
 
-    /// <summary>2 actions per message + folder row + usage row + change-log row within the 100 actions of one transaction.</summary>
-    private const int ChunkSize = 48;
+    /// <summary>2 actions per message + the folder row within the 100 actions of one transaction.</summary>
+    private const int ChunkSize = 49;
 
     private const int MaxProperty = 32_000;
 
@@ -71,13 +71,12 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         var existing = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
         for (int attempt = 0; ; attempt++)
         {
-            // The two counter rows by point reads in parallel: the cost of a delivery does not grow with the mailbox.
-            var counters = await mailboxes.GetRowsAsync(partition, [folderRow, TableMailboxUsage.UsageRow], cancellationToken: cancellationToken).ConfigureAwait(false);
-            var state = counters.GetValueOrDefault(folderRow);
-            var usage = counters.GetValueOrDefault(TableMailboxUsage.UsageRow);
+            // The folder's state row, by a point read: the cost of a delivery does not grow with the mailbox. (The
+            // quota usage is the sum of the folder rows' counters, so no per-user row is read or written here.)
+            var state = await mailboxes.GetRowAsync(partition, folderRow, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (state is null && !createFolder)
                 throw new FolderNotFoundException(folder);
-            if (usage is null)
+            if (state is null)
                 await EnsureDefaultFoldersAsync(partition, folder, cancellationToken).ConfigureAwait(false);
 
             var now = _time.GetUtcNow();
@@ -110,11 +109,12 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             }
             if (added == 0)
                 return results;
-            actions.Add(FolderChangeLog.Entry(partition, folder, uidValidity, modSeq, results.Where(r => !r.AlreadyThere).Select(r => r.Uid), []));
+            var log = FolderChangeLog.Append(state?.ReadString(FolderChangeLog.Column), modSeq, results.Where(r => !r.AlreadyThere).Select(r => r.Uid), []);
             if (state is null)
             {
                 var created = NewFolder(partition, folder, uidValidity, uid, modSeq, added, unseen);
                 created["Bytes"] = bytes;
+                created[FolderChangeLog.Column] = log;
                 actions.Insert(0, new(TableTransactionActionType.Add, created));
             }
             else
@@ -126,26 +126,19 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
                     ["Exists"] = (state.ReadInt32("Exists") ?? 0) + added,
                     ["Unseen"] = (state.ReadInt32("Unseen") ?? 0) + unseen,
                     ["Bytes"] = (state.ReadInt64("Bytes") ?? 0) + bytes,
+                    [FolderChangeLog.Column] = log,
                 }, state.ETag));
             }
-            actions.Add(usage is null
-                ? new(TableTransactionActionType.Add, new TableEntity(partition, TableMailboxUsage.UsageRow) { ["UsedBytes"] = bytes, ["Messages"] = added })
-                : new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, TableMailboxUsage.UsageRow)
-                {
-                    ["UsedBytes"] = (usage.ReadInt64("UsedBytes") ?? 0) + bytes,
-                    ["Messages"] = (usage.ReadInt32("Messages") ?? 0) + added,
-                }, usage.ETag));
             try
             {
                 await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
-                await TrimChangeLogAsync(mailboxes, partition, folder, uidValidity, modSeq, cancellationToken).ConfigureAwait(false);
                 return results;
             }
             catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && WriteConflicts.CanRetry(attempt))
             {
                 if (e.Status == 409)
                 {
-                    // An insert collided: a message added before (its de-duplication row is there), or a folder or usage
+                    // An insert collided: a message added before (its de-duplication row is there), or a folder
                     // row created meanwhile. Learn which messages are there already; nothing new learnt = a race.
                     int known = existing.Count;
                     var found = await mailboxes.GetRowsAsync(partition, chunk.Select(c => MailboxKeys.DedupRow(folder, c.MessageId)), ["RowKey", "Uid", "UidValidity"], cancellationToken).ConfigureAwait(false);
@@ -159,18 +152,6 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
                 // Another writer to the same mailbox won the race: read again and take the next UID.
                 await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
             }
-        }
-    }
-
-    /// <summary>Trims a folder's change log now and then; best effort (a failure leaves a few more rows until the next trim).</summary>
-    internal static async Task TrimChangeLogAsync(TableClient mailboxes, string partition, string folder, long uidValidity, long modSeq, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await FolderChangeLog.TrimAsync(mailboxes, partition, folder, uidValidity, modSeq, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException)
-        {
         }
     }
 

@@ -2,7 +2,7 @@
 # IMAP under concurrency, side by side: Dovecot's imaptest stress (random commands from many clients on one mailbox,
 # checking state consistency) against MailCloud (./mailcloud up on Azurite) and against Dovecot from Debian
 # (dovecot-imapd, installed when missing and started on a loopback port with its own config), in one run.
-#   tests/bench/imaptest-stress.sh [SECONDS]       (10 and 50 clients, each for SECONDS, default 60)
+#   tests/bench/imaptest-stress.sh [SECONDS]       (10 and 50 clients, each for SECONDS, default 60; CLIENTS="10" to choose)
 # Prints, per server and client count, imaptest's totals (commands of each kind), the average latency per
 # command kind (ms) and the number of error lines (0 is the goal).
 set -euo pipefail
@@ -19,7 +19,7 @@ run() { # name port clients
   echo "$out" | grep -A4 '^Totals:' | tail -4 || true
   echo "$out" | grep 'ms/cmd avg' | tail -1 || true
 }
-for clients in 10 50; do
+for clients in ${CLIENTS:-10 50}; do
   run MailCloud "$imaps" "$clients"
   run "Dovecot $(dovecot --version | cut -d' ' -f1)" "$dport" "$clients"
 done

@@ -47,7 +47,7 @@ class Raw:
         await pop.DeliverAsync("alice@example.test", "Subject: one\r\nFrom: a@b.example\r\n\r\nfirst body\r\n.leading dot line\r\n");
         await pop.DeliverAsync("alice@example.test", "Subject: two\r\n\r\nsecond\r\n");
         await pop.DeliverAsync("alice@example.test", "Subject: three\r\n\r\nthird\r\nline 2\r\nline 3\r\n");
-        var usageBefore = (await pop.Account.Tables.GetTableClient(StorageNames.MailboxTable).GetEntityAsync(TableMailboxUsage.Partition(MailAddress.Parse("alice@example.test")), "usage")).GetInt64("UsedBytes");
+        var usageBefore = (await TableMailboxUsage.SumAsync(pop.Account.Tables.GetTableClient(StorageNames.MailboxTable), MailAddress.Parse("alice@example.test"), default)).UsedBytes;
 
         var r = await PythonAsync("""
 p = poplib.POP3("127.0.0.1", POP, timeout=15)
@@ -99,7 +99,7 @@ p.quit()
         Assert.Equal(2, Get("stat2").GetProperty("v")[0].GetInt32());
         var uidls2 = Get("uidl2").GetProperty("v").EnumerateArray().Select(x => x.GetString()!.Split(' ')[1]).ToList();
         Assert.Equal([uidls[0], uidls[2]], uidls2);
-        var usageAfter = (await pop.Account.Tables.GetTableClient(StorageNames.MailboxTable).GetEntityAsync(TableMailboxUsage.Partition(MailAddress.Parse("alice@example.test")), "usage")).GetInt64("UsedBytes");
+        var usageAfter = (await TableMailboxUsage.SumAsync(pop.Account.Tables.GetTableClient(StorageNames.MailboxTable), MailAddress.Parse("alice@example.test"), default)).UsedBytes;
         Assert.True(usageAfter < usageBefore);
     }
 

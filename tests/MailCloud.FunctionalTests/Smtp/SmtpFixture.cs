@@ -64,9 +64,12 @@ public class SmtpFixture : IAsyncLifetime
         await Directory.AddUserAsync(MailAddress.Parse("δοκιμή@example.test"), Password);
         await Directory.AddUserAsync(MailAddress.Parse("full@example.test"), Password, quotaBytes: 1000);
         await Directory.AddAliasAsync(MailAddress.Parse("postmaster@example.test"), [MailAddress.Parse("alice@example.test")]);
-        // The indexer keeps this row; here it says the mailbox already holds more than its quota.
+        // Usage is the sum of the folder rows' bytes; here an INBOX row says the mailbox already holds more than its quota.
         await Account.Tables.GetTableClient(StorageNames.MailboxTable).UpsertEntityAsync(
-            new TableEntity(TableMailboxUsage.Partition(MailAddress.Parse("full@example.test")), TableMailboxUsage.UsageRow) { ["UsedBytes"] = 5000L });
+            new TableEntity(TableMailboxUsage.Partition(MailAddress.Parse("full@example.test")), MailboxKeys.FolderRow("INBOX"))
+            {
+                ["Name"] = "INBOX", ["UidValidity"] = 1L, ["UidNext"] = 1L, ["HighestModSeq"] = 0L, ["Exists"] = 0, ["Unseen"] = 0, ["Bytes"] = 5000L,
+            });
     }
 
     public async Task InitializeAsync()
