@@ -151,9 +151,22 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
     public async Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, Action<SortedSet<string>> change, long? unchangedSince = null, CancellationToken cancellationToken = default)
     {
         var result = await inner.UpdateFlagsAsync(user, folder, uids, change, unchangedSince, cancellationToken).ConfigureAwait(false);
-        // The list learns the new flags at once; its MODSEQ stays, so the next open still reads what others changed.
+        // The list learns the new flags at once. Its MODSEQ moves on only when nothing else changed the folder in
+        // between (the update's steps follow on from it); otherwise the next open reads what others changed.
         if (_folders.TryGetValue((user.Address, folder), out var entry))
+        {
             entry.ApplyFlags(result.Changed);
+            await entry.Refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (result.ContinuesFrom(entry.HighestModSeq) is { } now)
+                    entry.HighestModSeq = now;
+            }
+            finally
+            {
+                entry.Refresh.Release();
+            }
+        }
         return result;
     }
 

@@ -14,10 +14,10 @@ python3 - "$work/mailcloud.tsv" "$work/dovecot.tsv" <<'PY'
 import sys
 mc = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 dv = {r: float(v) for _, r, v in (l.rstrip("\n").split("\t") for l in open(sys.argv[2]))}
-print(f"{'row':44} {'MailCloud':>11} {'Dovecot':>11} {'MailCloud/Dovecot':>18}")
+print(f"{'row':44} {'MailCloud':>12} {'Dovecot':>12} {'MailCloud/Dovecot':>18}")
 for _, r, v in mc:
     v = float(v)
-    ratio = v / dv[r] if "msgs/s" in r else v / dv[r]
-    unit = "msgs/s" if "msgs/s" in r else "ms"
-    print(f"{r:44} {v:9.1f}{unit[:2]:>2} {dv[r]:9.1f}{unit[:2]:>2} {ratio:15.2f}x")
+    unit = " msg/s" if "msgs/s" in r else " ms"
+    # For times the ratio says how many times longer MailCloud took; for rates, what share of Dovecot's it reached.
+    print(f"{r:44} {v:9.1f}{unit:<4} {dv[r]:9.1f}{unit:<4} {v / dv[r]:15.2f}x")
 PY

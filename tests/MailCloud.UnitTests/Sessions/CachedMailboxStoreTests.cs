@@ -60,6 +60,26 @@ public sealed class CachedMailboxStoreTests
     }
 
     [Fact]
+    public async Task A_flag_change_made_through_the_cache_needs_no_catch_up_unless_someone_else_changed_the_folder()
+    {
+        var (inner, counts, cache) = await StoresAsync();
+        await cache.OpenAsync(Bob, "INBOX");
+        await cache.UpdateFlagsAsync(Bob, "INBOX", [1, 2, 3], f => f.Add(MessageFlags.Seen));
+        counts.Calls.Clear();
+        var after = await cache.OpenAsync(Bob, "INBOX");
+        Assert.All(after.Messages, m => Assert.Equal("\\Seen", m.Flags));
+        Assert.Equal(["GetFolderAsync"], counts.Calls);
+
+        await inner.UpdateFlagsAsync(Bob, "INBOX", [1], f => f.Add("$Other")); // someone else, in between
+        await cache.UpdateFlagsAsync(Bob, "INBOX", [2], f => f.Remove(MessageFlags.Seen));
+        counts.Calls.Clear();
+        var both = await cache.OpenAsync(Bob, "INBOX");
+        Assert.Contains("$Other", both.Messages[0].Flags, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, both.Messages[1].Flags);
+        Assert.Contains("ChangedSinceAsync", counts.Calls); // caught up, since its own step did not follow on
+    }
+
+    [Fact]
     public async Task Summaries_are_read_once_and_newer_messages_are_not_missed()
     {
         var (inner, counts, cache) = await StoresAsync();
