@@ -35,6 +35,30 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
 
     private const int MaxProperty = 32_000;
 
+    /// <summary>Payload an entity-group transaction may carry is under 4 MiB; chunks stay under 3 MiB of estimated row size.</summary>
+    private const long MaxChunkBytes = 3L << 20;
+
+    /// <summary>At most <see cref="ChunkSize"/> messages per transaction, fewer when their summaries are large.</summary>
+    private static IEnumerable<MailboxEntry[]> Chunks(IReadOnlyList<MailboxEntry> entries)
+    {
+        var chunk = new List<MailboxEntry>();
+        long bytes = 0;
+        foreach (var e in entries)
+        {
+            long size = 1024 + e.Properties.Values.Sum(v => v switch { string s => 2L * s.Length, byte[] b => b.Length, _ => 16L });
+            if (chunk.Count > 0 && (chunk.Count == ChunkSize || bytes + size > MaxChunkBytes))
+            {
+                yield return [.. chunk];
+                chunk.Clear();
+                bytes = 0;
+            }
+            chunk.Add(e);
+            bytes += size;
+        }
+        if (chunk.Count > 0)
+            yield return [.. chunk];
+    }
+
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     public async Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken)
@@ -50,7 +74,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         var results = new List<AddedEntry>(entries.Count);
         try
         {
-            foreach (var chunk in entries.Chunk(ChunkSize))
+            foreach (var chunk in Chunks(entries))
                 results.AddRange(await AddChunkAsync(user, partition, folder, chunk, createFolder, cancellationToken).ConfigureAwait(false));
         }
         catch (FolderNotFoundException) when (results.Count == 0)

@@ -51,6 +51,21 @@ public sealed class MailboxStoreScalingTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Messages_with_large_summaries_are_added_in_transactions_under_the_payload_limit()
+    {
+        var (store, account, user) = await NewAsync(1);
+        var big = new string('s', 32_000);
+        var entries = Enumerable.Range(1, 49).Select(i => new MailboxEntry($"big{i}", "test/big", 10, DateTimeOffset.UtcNow, string.Empty,
+            new Dictionary<string, object?> { ["Envelope"] = big, ["BodyStructure"] = big, ["Body"] = big })).ToList();
+        account.RequestCounter.Reset();
+        var added = await store.AddAsync(user, "INBOX", entries, createFolder: false);
+        Assert.Equal(49, added.Count(a => !a.AlreadyThere));
+        // 49 x about 190 KiB would be 9 MiB in one transaction; Azure refuses more than 4 MiB.
+        Assert.Equal(4, Count(account, "table.EntityGroupTransaction"));
+        Assert.Equal(50, (await store.GetFolderAsync(user, "INBOX"))!.Exists);
+    }
+
+    [Fact]
     public async Task A_repeated_delivery_adds_nothing_and_reads_no_more_than_it_must()
     {
         var (store, account, user) = await NewAsync(3);
