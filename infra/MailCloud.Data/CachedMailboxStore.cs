@@ -38,14 +38,16 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
     public async Task<FolderSnapshot> OpenAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
     {
         var key = (user.Address, folder);
-        var info = await inner.GetFolderAsync(user, folder, cancellationToken).ConfigureAwait(false);
-        if (info is null)
+        if (_folders.TryGetValue(key, out var entry))
         {
-            Drop(key);
-            return new FolderSnapshot(0, [], null);
-        }
-        if (_folders.TryGetValue(key, out var entry) && entry.UidValidity == info.UidValidity)
-        {
+            var info = await inner.GetFolderAsync(user, folder, cancellationToken).ConfigureAwait(false);
+            if (info is null)
+            {
+                Drop(key);
+                return new FolderSnapshot(0, [], null);
+            }
+            if (entry.UidValidity != info.UidValidity)
+                return await LoadAsync(key, user, folder, cancellationToken).ConfigureAwait(false);
             await entry.Refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -61,7 +63,15 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
                 entry.Refresh.Release();
             }
         }
+        return await LoadAsync(key, user, folder, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Not cached (or a new UIDVALIDITY): one read of the folder as the store does it, kept for the next session.</summary>
+    private async Task<FolderSnapshot> LoadAsync((string, string) key, MailAddress user, string folder, CancellationToken cancellationToken)
+    {
         var snapshot = await inner.OpenAsync(user, folder, cancellationToken).ConfigureAwait(false);
+        if (snapshot.Folder is null)
+            Drop(key);
         if (snapshot.Folder is { } opened)
         {
             var fresh = new Entry(opened.UidValidity, opened.HighestModSeq, snapshot.Messages);

@@ -56,8 +56,14 @@ internal static class ScalingBenchmark
             await Row(account, size, "EXPUNGE 1 message", async () =>
                 await store.ExpungeAsync(user, "INBOX", [new MailboxMessage(nextExpunge--, 0, string.Empty, string.Empty, string.Empty)]));
             await Row(account, size, "recipient lookup (user)", async () => await directory.ResolveRecipientAsync(user));
+            await Row(account, size, "catch-up, 1 change (folder row + log)", async () =>
+            {
+                var now = (await store.GetFolderAsync(user, "INBOX"))!;
+                _ = await store.ReadChangeLogAsync(user, now, now.HighestModSeq - 1) ?? throw new InvalidOperationException("no change log");
+            });
             var folder = (await store.GetFolderAsync(user, "INBOX"))!;
-            await Row(account, size, "changes since HIGHESTMODSEQ-1", async () => await store.ChangedSinceAsync(user, "INBOX", folder.HighestModSeq - 1), runs: 5);
+            await Row(account, size, "fallback: rows changed since (scan)", async () => await store.ChangedSinceAsync(user, "INBOX", folder.HighestModSeq - 1), runs: 5);
+            await Row(account, size, "quota usage (sum of folder rows)", async () => await store.GetUsageAsync(user));
             await Row(account, size, "SELECT's read (whole folder)", async () => await store.OpenAsync(user, "INBOX"), runs: 3);
         }
     }
