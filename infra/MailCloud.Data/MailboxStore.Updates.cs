@@ -193,13 +193,13 @@ public sealed partial class MailboxStore
         return after;
     }
 
-    /// <summary>Most UIDs between two named ones for which a range read still beats point reads.</summary>
-    private const int RunGap = 4;
+    /// <summary>Largest gap between two named UIDs that one range read still covers (the rows in between are read too).</summary>
+    private const int RunGap = 32;
 
     /// <summary>
-    /// The current rows of <paramref name="sortedUids"/>, by UID. Runs of nearby UIDs (at least
-    /// <see cref="RunGap"/> of them, none further than that apart) are read as one RowKey range, a scan of just
-    /// those rows; the rest by point reads. At most 8 requests in flight.
+    /// The current rows of <paramref name="sortedUids"/>, by UID. UIDs no more than <see cref="RunGap"/> apart are read
+    /// as one RowKey range (a scan of just those rows: one request for up to 1,000 of them); a UID on its own by a
+    /// point read. At most 8 requests in flight. Never more than a bounded multiple of the rows named is read.
     /// </summary>
     private async Task<Dictionary<long, TableEntity>> ReadMessageRowsAsync(string partition, string folder, IReadOnlyList<long> sortedUids, string[] columns, CancellationToken cancellationToken)
     {
@@ -213,7 +213,7 @@ public sealed partial class MailboxStore
         }
         var wanted = sortedUids.ToHashSet();
         var found = new System.Collections.Concurrent.ConcurrentDictionary<long, TableEntity>();
-        var reads = runs.SelectMany(r => r.Count >= RunGap ? [(r[0], r[^1])] : r.Select(u => (u, u)));
+        var reads = runs.Select(r => (r[0], r[^1]));
         await Parallel.ForEachAsync(reads, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (range, ct) =>
         {
             if (range.Item1 == range.Item2)

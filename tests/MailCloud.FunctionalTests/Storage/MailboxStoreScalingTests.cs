@@ -93,8 +93,9 @@ public sealed class MailboxStoreScalingTests(AzuriteFixture azurite)
         Assert.Equal([5L, 7L, 61L], log.Changed.Select(m => m.Uid));
         Assert.Equal("\\Flagged", log.Changed[0].Flags);
         Assert.Equal([9L], log.Expunged);
-        Assert.Equal(0, Count(account, "table.QueryEntities")); // the log came with the folder row; the 3 named rows by point reads
-        Assert.Equal(3, Count(account, "table.GetEntity"));
+        // The log came with the folder row; of the rows it names, 5 and 7 are near enough for one range read, 61 a point read.
+        Assert.Equal(1, Count(account, "table.QueryEntities"));
+        Assert.Equal(1, Count(account, "table.GetEntity"));
 
         // Further back than the log reaches (here: before a change made without it, as by mailboxes indexed before
         // the log existed): null, and the caller reads the folder the old way.
