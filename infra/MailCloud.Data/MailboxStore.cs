@@ -200,7 +200,9 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         if (FolderChangeLog.Read(folder.ChangeLog, modSeq, folder.HighestModSeq) is not var (changed, expunged))
             return null;
         var rows = changed.Count == 0 ? [] : await ReadMessageRowsAsync(partition, folder.Name, changed.Order().ToList(), MessageColumns, cancellationToken).ConfigureAwait(false);
-        return new FolderChangeSet(rows.Values.Select(ToMessage).OrderBy(m => m.Uid).ToList(), expunged);
+        // A row already changed again after the folder row was read is left for the next catch-up (its newer change
+        // is in a later log entry), so nobody is shown a MODSEQ above the HIGHESTMODSEQ they are told.
+        return new FolderChangeSet(rows.Values.Select(ToMessage).Where(m => m.ModSeq <= folder.HighestModSeq).OrderBy(m => m.Uid).ToList(), expunged);
     }
 
     /// <summary>The UIDs a folder holds now (to find messages other sessions expunged).</summary>

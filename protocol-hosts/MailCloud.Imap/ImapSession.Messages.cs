@@ -59,8 +59,8 @@ public sealed partial class ImapSession
                         added++;
                     }
                 }
-                // From the change log the view is exactly at the folder's MODSEQ (a row read may already carry a later
-                // change, but that change's other rows are not here yet); the fallback's rows hold every later change.
+                // From the change log the view is exactly at the folder's MODSEQ (rows changed again since are left for
+                // the next catch-up); the fallback's rows hold every later change, so it may go beyond.
                 sel.HighestModSeq = expunged is not null || changed.Count == 0 ? folder.HighestModSeq : Math.Max(folder.HighestModSeq, changed.Max(m => m.ModSeq));
                 sel.UidNext = folder.UidNext;
                 if (expunged is not null)
