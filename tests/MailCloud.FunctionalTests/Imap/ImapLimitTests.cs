@@ -1,7 +1,4 @@
 using System.Net;
-using System.Net.Security;
-using System.Net.Sockets;
-using System.Text;
 using MailCloud.Data;
 using MailCloud.Imap;
 using MailCloud.LocalDev;
@@ -25,30 +22,10 @@ public sealed class ImapLimitTests(AzuriteFixture azurite)
         await using var host = ImapServerHost.Build(options, account, l => l.AddFilter(_ => false));
         await host.StartAsync();
 
-        using var first = await ConnectAsync(port);
+        using var first = await TlsLineClient.ConnectAsync(port);
         Assert.StartsWith("* OK", await first.Reader.ReadLineAsync(), StringComparison.Ordinal);
-        using var second = await ConnectAsync(port); // the handshake succeeds...
+        using var second = await TlsLineClient.ConnectAsync(port); // the handshake succeeds...
         Assert.Equal("* BYE [UNAVAILABLE] Too many connections, try again later", await second.Reader.ReadLineAsync()); // ...and the refusal is readable
         await host.StopAsync();
-    }
-
-    private sealed class Client(TcpClient tcp, SslStream ssl) : IDisposable
-    {
-        public StreamReader Reader { get; } = new(ssl, Encoding.ASCII);
-
-        public void Dispose()
-        {
-            ssl.Dispose();
-            tcp.Dispose();
-        }
-    }
-
-    private static async Task<Client> ConnectAsync(int port)
-    {
-        var tcp = new TcpClient();
-        await tcp.ConnectAsync(IPAddress.Loopback, port);
-        var ssl = new SslStream(tcp.GetStream(), false, (_, cert, _, _) => cert is not null); // the test's self-signed certificate
-        await ssl.AuthenticateAsClientAsync("localhost");
-        return new Client(tcp, ssl);
     }
 }

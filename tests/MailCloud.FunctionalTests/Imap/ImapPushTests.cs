@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Security;
-using System.Net.Sockets;
 using System.Text;
 using MailCloud.Core;
 using MailCloud.Data;
@@ -48,8 +46,8 @@ public sealed class ImapPushTests(AzuriteFixture azurite)
         await web.StartAsync();
 
         using var client = await ConnectAsync(imapPort);
-        await client.CommandAsync($"a LOGIN {user.Address} \"{Password}\"");
-        await client.CommandAsync("b SELECT INBOX");
+        await client.ImapCommandAsync($"a LOGIN {user.Address} \"{Password}\"");
+        await client.ImapCommandAsync("b SELECT INBOX");
         await client.Writer.WriteAsync("c IDLE\r\n");
         Assert.StartsWith("+", await client.Reader.ReadLineAsync(), StringComparison.Ordinal);
 
@@ -82,41 +80,9 @@ public sealed class ImapPushTests(AzuriteFixture azurite)
         await web.StopAsync();
     }
 
-    private sealed class Client(TcpClient tcp, SslStream ssl) : IDisposable
+    private static async Task<TlsLineClient> ConnectAsync(int port)
     {
-        public StreamReader Reader { get; } = new(ssl, Encoding.ASCII);
-        public StreamWriter Writer { get; } = new(ssl, Encoding.ASCII) { AutoFlush = true, NewLine = "\r\n" };
-
-        /// <summary>Sends a tagged command and reads to its tagged OK.</summary>
-        public async Task CommandAsync(string command)
-        {
-            var tag = command[..command.IndexOf(' ', StringComparison.Ordinal)];
-            await Writer.WriteAsync(command + "\r\n");
-            while (await Reader.ReadLineAsync() is { } line)
-            {
-                if (line.StartsWith(tag + " ", StringComparison.Ordinal))
-                {
-                    Assert.StartsWith(tag + " OK", line, StringComparison.Ordinal);
-                    return;
-                }
-            }
-            throw new IOException("connection closed");
-        }
-
-        public void Dispose()
-        {
-            ssl.Dispose();
-            tcp.Dispose();
-        }
-    }
-
-    private static async Task<Client> ConnectAsync(int port)
-    {
-        var tcp = new TcpClient();
-        await tcp.ConnectAsync(IPAddress.Loopback, port);
-        var ssl = new SslStream(tcp.GetStream(), false, (_, cert, _, _) => cert is not null); // the test's self-signed certificate
-        await ssl.AuthenticateAsClientAsync("localhost");
-        var client = new Client(tcp, ssl);
+        var client = await TlsLineClient.ConnectAsync(port);
         Assert.StartsWith("* OK", await client.Reader.ReadLineAsync(), StringComparison.Ordinal);
         return client;
     }
