@@ -39,7 +39,7 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-0
   name: 'default'
 }
 
-resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for q in ['inbound', 'inbound-poison', 'index', 'index-poison', 'outbound', 'outbound-poison']: {
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for q in ['inbound', 'inbound-poison', 'index', 'index-poison', 'outbound', 'outbound-poison', 'learn', 'learn-poison']: {
   parent: queueService
   name: q
 }]
@@ -49,7 +49,7 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
   name: 'default'
 }
 
-resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for t in ['directory', 'mailboxes', 'blobrefs', 'deliveries']: {
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for t in ['directory', 'mailboxes', 'blobrefs', 'deliveries', 'quarantine']: {
   parent: tableService
   name: t
 }]

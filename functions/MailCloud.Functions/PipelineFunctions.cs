@@ -11,7 +11,7 @@ namespace MailCloud.Functions;
 /// <c>{queue}-poison</c>. Stages write their own queues and tables (no output bindings): per-recipient idempotency
 /// stays in our hands. The same methods run in Azure and, through the local driver, in <c>./mailcloud up</c>.
 /// </summary>
-public sealed class PipelineFunctions(InboundProcessor inbound, MailboxIndexer indexer, RemoteDeliverer deliverer, Housekeeping housekeeping, ILogger<PipelineFunctions> logger)
+public sealed class PipelineFunctions(InboundProcessor inbound, MailboxIndexer indexer, RemoteDeliverer deliverer, Housekeeping housekeeping, SpamLearner learner, ILogger<PipelineFunctions> logger)
 {
     public const string Connection = "AzureWebJobsStorage";
 
@@ -19,7 +19,15 @@ public sealed class PipelineFunctions(InboundProcessor inbound, MailboxIndexer i
     public async Task InboundAsync([QueueTrigger(StorageNames.InboundQueue, Connection = Connection)] string item, CancellationToken cancellationToken)
     {
         var r = await inbound.ProcessAsync(BinaryData.FromString(item), cancellationToken).ConfigureAwait(false);
-        logger.LogInformation("inbound: {Local} indexed, {Queued} queued for indexing, {Remote} remote, {Failed} failed{Loop}", r.Local, r.Queued, r.Remote, r.Failed, r.Loop ? " (loop)" : "");
+        logger.LogInformation("inbound: {Local} indexed, {Queued} queued for indexing, {Remote} remote, {Failed} failed, {Held} held{Loop}{Deferred}", r.Local, r.Queued, r.Remote, r.Failed, r.Quarantined,
+            r.Loop ? " (loop)" : "", r.Deferred ? " (deferred: engine down)" : "");
+    }
+
+    /// <summary>A user's spam/ham judgement (a move into or out of Junk) taught to rspamd.</summary>
+    [Function("learn")]
+    public async Task LearnAsync([QueueTrigger(StorageNames.LearnQueue, Connection = Connection)] string item, CancellationToken cancellationToken)
+    {
+        await learner.LearnAsync(WorkItemJson.Parse<LearnWorkItem>(item), cancellationToken).ConfigureAwait(false);
     }
 
     [Function("index")]

@@ -5,18 +5,30 @@ using Microsoft.Extensions.Logging;
 
 namespace MailCloud.Pipeline;
 
-public sealed record HousekeepingResult(int MessagesDeleted, int MessagesKept, int EnvelopesDeleted);
+public sealed record HousekeepingResult(int MessagesDeleted, int MessagesKept, int EnvelopesDeleted)
+{
+    public int QuarantineExpired { get; init; }
+}
 
 /// <summary>
 /// Timer stage: deletes raw messages that no mailbox entry references any more (and that are older than
-/// <paramref name="orphanAge"/>, so mail still waiting in a queue is never touched), and expired envelope blobs.
+/// <paramref name="orphanAge"/>, so mail still waiting in a queue is never touched), expired envelope blobs, and
+/// quarantine entries older than <paramref name="quarantineRetention"/> (first, so their messages become orphans).
 /// </summary>
-public sealed class Housekeeping(StorageAccount account, TimeSpan orphanAge, ILogger logger, TimeProvider? time = null)
+public sealed class Housekeeping(StorageAccount account, TimeSpan orphanAge, ILogger logger, TimeProvider? time = null, TimeSpan? quarantineRetention = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     public async Task<HousekeepingResult> RunAsync(CancellationToken cancellationToken)
     {
+        var quarantine = new QuarantineStore(account);
+        var expiry = _time.GetUtcNow() - (quarantineRetention ?? TimeSpan.FromDays(30));
+        int expired = 0;
+        await foreach (var entry in quarantine.ListAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (entry.Quarantined < expiry && await quarantine.DeleteAsync(entry, cancellationToken).ConfigureAwait(false))
+                expired++;
+        }
         var cutoff = _time.GetUtcNow() - orphanAge;
         var spool = new SpoolMaintenance(account);
         int deleted = 0, kept = 0, envelopes = 0;
@@ -34,7 +46,7 @@ public sealed class Housekeeping(StorageAccount account, TimeSpan orphanAge, ILo
             if (blob.LastModified <= cutoff && await spool.DeleteEnvelopeAsync(blob, cancellationToken).ConfigureAwait(false))
                 envelopes++;
         }
-        logger.LogInformation("housekeeping: deleted {Deleted} unreferenced message(s), kept {Kept}, removed {Envelopes} expired envelope(s)", deleted, kept, envelopes);
-        return new HousekeepingResult(deleted, kept, envelopes);
+        logger.LogInformation("housekeeping: deleted {Deleted} unreferenced message(s), kept {Kept}, removed {Envelopes} expired envelope(s), {Expired} quarantine entr(ies)", deleted, kept, envelopes, expired);
+        return new HousekeepingResult(deleted, kept, envelopes) { QuarantineExpired = expired };
     }
 }

@@ -1,18 +1,43 @@
-using System.Text.Json;
 using MailCloud.Core;
 using MailCloud.Data;
+using MailCloud.Filtering;
 using MailCloud.Mime;
 using MailCloud.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace MailCloud.Pipeline;
 
-public sealed record InboundResult(int Local, int Queued, int Remote, int Failed, bool Loop);
+public sealed record InboundResult(int Local, int Queued, int Remote, int Failed, bool Loop)
+{
+    /// <summary>Recipients whose copy was held in quarantine.</summary>
+    public int Quarantined { get; init; }
+
+    /// <summary>An engine was down: the item went back on the queue for later.</summary>
+    public bool Deferred { get; init; }
+}
+
+/// <summary>How the inbound stage batches and retries.</summary>
+public sealed record InboundOptions
+{
+    /// <summary>Local copies indexed inline; beyond that they go through the "index" queue.</summary>
+    public int InlineIndexLimit { get; init; } = 5;
+
+    /// <summary>
+    /// Waits before the n-th retry when a content engine is down (the last repeats). After <see cref="MaxFilterAttempts"/>
+    /// the stage throws and the queue's own retries end in inbound-poison: never delivered unscanned.
+    /// </summary>
+    public IReadOnlyList<TimeSpan> FilterRetryDelays { get; init; } =
+        [TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30)];
+
+    /// <summary>About a day of retries at the default delays.</summary>
+    public int MaxFilterAttempts { get; init; } = 50;
+}
 
 /// <summary>
-/// The inbound stage (queue "inbound"): parse once, filter, route, then index local copies (inline for a few
+/// The inbound stage (queue "inbound"): parse once, filter, hold or route, then index local copies (inline for a few
 /// recipients, through the "index" queue beyond that), put remote recipients on "outbound", and bounce what cannot be
-/// delivered. Safe to run twice for the same work item: indexing de-duplicates, outbound items carry a stable key.
+/// delivered. Each local copy gets the verdict's header lines in front of the stored bytes. Safe to run twice for the
+/// same work item: indexing de-duplicates, outbound items carry a stable key, quarantine entries are keyed by message.
 /// </summary>
 public sealed class InboundProcessor(
     StorageAccount account,
@@ -21,12 +46,14 @@ public sealed class InboundProcessor(
     MailboxIndexer indexer,
     string hostName,
     ILogger logger,
-    int inlineIndexLimit = 5)
+    InboundOptions? options = null)
 {
     private readonly StorageMessageSpool _spool = new(account);
     private readonly BlobMessageContent _messages = new(account);
     private readonly WorkQueues _queues = new(account);
     private readonly Bouncer _bouncer = new(account, hostName, logger);
+    private readonly QuarantineStore _quarantine = new(account);
+    private readonly InboundOptions _options = options ?? new InboundOptions();
 
     public async Task<InboundResult> ProcessAsync(BinaryData queueMessage, CancellationToken cancellationToken)
     {
@@ -38,31 +65,60 @@ public sealed class InboundProcessor(
         await using (var buffered = new BufferedStream(download, 64 * 1024))
             message = MimeParser.Parse(buffered, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader });
 
-        var verdict = await filter.EvaluateAsync(new MessageContext(item, envelope, message), cancellationToken).ConfigureAwait(false);
+        Verdict verdict;
+        try
+        {
+            verdict = await filter.EvaluateAsync(new MessageContext(item, envelope, message) { Released = item.Released }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (EngineUnavailableException e) when (item.FilterAttempts + 1 < _options.MaxFilterAttempts)
+        {
+            // Not delivered unscanned: the same item again later (a new queue message; this one is then done).
+            var delay = _options.FilterRetryDelays[Math.Min(item.FilterAttempts, _options.FilterRetryDelays.Count - 1)];
+            await _queues.EnqueueAsync(StorageNames.InboundQueue, item with { FilterAttempts = item.FilterAttempts + 1 }, delay, cancellationToken).ConfigureAwait(false);
+            logger.LogWarning("{MessageId}: {Error}; retry {Attempt} in {Delay}", item.MessageId, e.Message, item.FilterAttempts + 1, delay);
+            return new InboundResult(0, 0, 0, 0, Loop: false) { Deferred = true };
+        }
         if (verdict.Loop)
         {
             logger.LogWarning("{MessageId}: routing loop ({Notes}); not delivered", item.MessageId, string.Join("; ", verdict.Notes));
             await BounceAsync(item, envelope, envelope.Recipients.Select(r => new RouteFailure(r.Address, "5.4.6", "routing loop detected (too many Received headers)", r)).ToList(), cancellationToken).ConfigureAwait(false);
             return new InboundResult(0, 0, 0, envelope.Recipients.Count, Loop: true);
         }
+        if (verdict.Virus is { } virus && !item.Released)
+            return await HoldVirusAsync(item, envelope, message, virus, cancellationToken).ConfigureAwait(false);
 
-        var plan = await new Router(directory).PlanAsync(envelope, verdict, cancellationToken).ConfigureAwait(false);
+        // Per envelope recipient: its domain's thresholds decide INBOX, Junk or quarantine.
+        var decisions = new Dictionary<EnvelopeRecipient, (Disposition Disposition, SpamPolicy? Policy)>();
+        foreach (var rcpt in envelope.Recipients)
+        {
+            var policy = MailAddress.TryParse(rcpt.Address, out var a) ? (await directory.GetDomainAsync(a.Domain, cancellationToken).ConfigureAwait(false))?.Spam : null;
+            decisions[rcpt] = (item.Released ? Disposition.Inbox : SpamDecision.Decide(verdict, policy), policy);
+        }
+        var held = envelope.Recipients.Where(r => decisions[r].Disposition == Disposition.Quarantine).ToList();
+        if (held.Count > 0)
+            await HoldSpamAsync(item, envelope, message, verdict, held, cancellationToken).ConfigureAwait(false);
+        var delivered = envelope with { Recipients = envelope.Recipients.Where(r => decisions[r].Disposition != Disposition.Quarantine).ToList() };
+
+        var plan = await new Router(directory).PlanAsync(delivered, r => decisions[r].Disposition == Disposition.Junk ? "Junk" : "INBOX", cancellationToken).ConfigureAwait(false);
         var summary = MessageSummary.Of(message);
         int queued = 0;
         foreach (var (delivery, i) in plan.Local.Select((d, i) => (d, i)))
         {
+            var (disposition, policy) = delivery.Via is { } via ? decisions[via] : (Disposition.Inbox, null);
+            var prefix = VerdictHeaders.Build(verdict, disposition, policy);
             var work = new IndexWorkItem
             {
                 MessageId = item.MessageId,
                 MessageBlob = item.MessageBlob,
-                Size = item.Size,
+                Size = item.Size + prefix.Length,
                 User = delivery.User.Address,
                 Folder = delivery.Folder,
                 ReceivedAt = envelope.ReceivedAt,
                 Verdict = verdict,
-                Summary = summary,
+                Summary = summary.WithPrefix(prefix),
+                Prefix = prefix,
             };
-            if (i < inlineIndexLimit)
+            if (i < _options.InlineIndexLimit)
             {
                 var result = await indexer.IndexAsync(delivery.User, work, cancellationToken).ConfigureAwait(false);
                 logger.LogInformation("{MessageId}: {User}/{Folder} uid {Uid}{Again}", item.MessageId, delivery.User, delivery.Folder, result.Uid, result.AlreadyIndexed ? " (already indexed)" : "");
@@ -97,10 +153,57 @@ public sealed class InboundProcessor(
 
         if (plan.Failures.Count > 0)
             await BounceAsync(item, envelope, plan.Failures, cancellationToken).ConfigureAwait(false);
-        return new InboundResult(plan.Local.Count - queued, queued, plan.Remote.Count, plan.Failures.Count, Loop: false);
+        return new InboundResult(plan.Local.Count - queued, queued, plan.Remote.Count, plan.Failures.Count, Loop: false) { Quarantined = held.Count };
     }
 
+    /// <summary>
+    /// A virus: nobody gets the message. It is held for every recipient; each local user it would have reached gets a
+    /// short notice (no payload); an authenticated sender gets a bounce with the headers only. MX senders get nothing
+    /// (their address is as likely forged as not).
+    /// </summary>
+    private async Task<InboundResult> HoldVirusAsync(InboundWorkItem item, Envelope envelope, MimeEntity message, string virus, CancellationToken cancellationToken)
+    {
+        await _quarantine.HoldAsync(Entry(item, envelope, message, envelope.Recipients, "virus", virus), cancellationToken).ConfigureAwait(false);
+        logger.LogWarning("{MessageId}: virus {Virus} found; held in quarantine for {Count} recipient(s)", item.MessageId, virus, envelope.Recipients.Count);
+        var plan = await new Router(directory).PlanAsync(envelope, _ => "INBOX", cancellationToken).ConfigureAwait(false);
+        var notices = new QuarantineNotices(_messages, indexer, hostName);
+        foreach (var user in plan.Local.Select(l => l.User).Distinct())
+            await notices.DeliverAsync(user, item, envelope, message, $"it contains a virus ({virus})", cancellationToken).ConfigureAwait(false);
+        if (envelope.AuthenticatedUser is not null)
+        {
+            await _bouncer.BounceAsync("dsn" + item.MessageId, envelope.Sender, "HDRS", envelope.EnvId, envelope.ReceivedAt, item.MessageBlob,
+                envelope.Recipients.Select(r => new BounceRecipient(r, "5.7.1", $"5.7.1 message not delivered: virus found ({virus})")).ToList(), cancellationToken).ConfigureAwait(false);
+        }
+        return new InboundResult(0, 0, 0, 0, Loop: false) { Quarantined = envelope.Recipients.Count };
+    }
 
+    /// <summary>Spam over the quarantine threshold: bounced to an authenticated sender (their own mail), held otherwise.</summary>
+    private async Task HoldSpamAsync(InboundWorkItem item, Envelope envelope, MimeEntity message, Verdict verdict, List<EnvelopeRecipient> held, CancellationToken cancellationToken)
+    {
+        var detail = $"score {verdict.SpamScore:0.0} ({verdict.Engine}{(verdict.EngineAction is null ? string.Empty : ", " + verdict.EngineAction)})";
+        if (envelope.AuthenticatedUser is not null)
+        {
+            logger.LogWarning("{MessageId}: rejected as spam, {Detail}; bounced to the sender", item.MessageId, detail);
+            await _bouncer.BounceAsync("spam" + item.MessageId, envelope.Sender, "HDRS", envelope.EnvId, envelope.ReceivedAt, item.MessageBlob,
+                held.Select(r => new BounceRecipient(r, "5.7.1", $"5.7.1 message rejected as spam: {detail}")).ToList(), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await _quarantine.HoldAsync(Entry(item, envelope, message, held, "spam", detail), cancellationToken).ConfigureAwait(false);
+        logger.LogWarning("{MessageId}: spam, {Detail}; held in quarantine for {Count} recipient(s)", item.MessageId, detail, held.Count);
+    }
+
+    private static QuarantineEntry Entry(InboundWorkItem item, Envelope envelope, MimeEntity message, IReadOnlyList<EnvelopeRecipient> held, string reason, string detail) => new()
+    {
+        Id = item.MessageId,
+        Blob = item.MessageBlob,
+        Size = item.Size,
+        Reason = reason,
+        Detail = detail,
+        Envelope = envelope with { Recipients = held },
+        Subject = message.Subject,
+        From = message.GetHeader("From")?.Value,
+        Quarantined = DateTimeOffset.UtcNow,
+    };
 
     private Task BounceAsync(InboundWorkItem item, Envelope envelope, IReadOnlyList<RouteFailure> failures, CancellationToken cancellationToken) =>
         _bouncer.BounceAsync("dsn" + item.MessageId, envelope.Sender, envelope.Ret, envelope.EnvId, envelope.ReceivedAt, item.MessageBlob,

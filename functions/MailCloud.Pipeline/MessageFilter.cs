@@ -3,15 +3,37 @@ using MailCloud.Mime;
 
 namespace MailCloud.Pipeline;
 
-/// <summary>What a check sees: the envelope, the parsed message and (for content checks) the raw bytes' location.</summary>
-public sealed record MessageContext(InboundWorkItem Item, Envelope Envelope, MimeEntity Message);
+/// <summary>
+/// What a check sees: the envelope, the parsed message (the raw bytes are at <see cref="InboundWorkItem.MessageBlob"/>),
+/// the results of the checks that ran before it, and whether an administrator released the message from quarantine
+/// (the content engines then stand aside).
+/// </summary>
+public sealed record MessageContext(InboundWorkItem Item, Envelope Envelope, MimeEntity Message)
+{
+    private readonly List<CheckResult> _earlier = [];
+
+    public bool Released { get; init; }
+    public IReadOnlyList<CheckResult> Earlier => _earlier;
+    internal void Add(CheckResult result) => _earlier.Add(result);
+}
 
 /// <summary>One finding of a check; the filter folds them into a <see cref="Verdict"/>.</summary>
-public sealed record CheckResult(string Check, double SpamScore = 0, bool Loop = false, string? AuthenticationResult = null, string? Note = null);
+public sealed record CheckResult(string Check, double SpamScore = 0, bool Loop = false, string? AuthenticationResult = null, string? Note = null)
+{
+    /// <summary>Set by a content engine: its name, action and symbols.</summary>
+    public string? Engine { get; init; }
+    public string? Action { get; init; }
+    public IReadOnlyList<string> Symbols { get; init; } = [];
+
+    public string? Virus { get; init; }
+    public string? VirusScan { get; init; }
+    public bool Unscanned { get; init; }
+}
 
 /// <summary>
-/// A filter stage. The seams for what comes next: SPF/DKIM/DMARC (an authentication check returning its
-/// Authentication-Results clause), spam and virus engines (returning scores). Checks must not modify the message.
+/// A filter stage: SPF/DKIM/DMARC (returning its Authentication-Results clause), block lists, the built-in scorer,
+/// the rspamd and clamd engines. Checks must not modify the message. An engine that cannot answer throws
+/// <see cref="MailCloud.Filtering.EngineUnavailableException"/> and the inbound stage retries the work item later.
 /// </summary>
 public interface IMessageCheck
 {
@@ -32,7 +54,7 @@ public sealed class LoopCheck(int maxReceived = 30) : IMessageCheck
 
 /// <summary>
 /// Trusts an upstream filter's X-Spam-Flag only on mail from authenticated users (never from the MX, where anyone can
-/// write that header). A placeholder scoring until a real engine is plugged in through <see cref="IMessageCheck"/>.
+/// write that header): a user's own relay that already filtered.
 /// </summary>
 public sealed class SubmittedSpamFlagCheck : IMessageCheck
 {
@@ -45,28 +67,43 @@ public sealed class SubmittedSpamFlagCheck : IMessageCheck
     }
 }
 
-public sealed class MessageFilter(IEnumerable<IMessageCheck> checks, string hostName, double spamThreshold = 5)
+public sealed class MessageFilter(IEnumerable<IMessageCheck> checks, string hostName)
 {
-    /// <param name="network">Checks that need the network: SPF/DKIM/DMARC (<see cref="Authentication.AuthenticationCheck"/>;
-    /// without it Authentication-Results says none) and block lists (<see cref="Authentication.DnsblCheck"/>).</param>
+    public string HostName { get; } = hostName;
+
+    /// <param name="network">Checks that need the network or an engine: SPF/DKIM/DMARC (<see cref="Authentication.AuthenticationCheck"/>;
+    /// without it Authentication-Results says none), block lists, the content scorer and the virus scanner.</param>
     public static MessageFilter Default(string hostName, params IMessageCheck[] network) =>
         new([new LoopCheck(), .. network, new SubmittedSpamFlagCheck()], hostName);
 
     public async Task<Verdict> EvaluateAsync(MessageContext context, CancellationToken cancellationToken)
     {
-        var results = new List<CheckResult>();
         foreach (var check in checks)
-            results.Add(await check.CheckAsync(context, cancellationToken).ConfigureAwait(false));
-        double score = results.Sum(r => r.SpamScore);
-        var auth = results.Select(r => r.AuthenticationResult).Where(a => a is not null).ToList();
-        return new Verdict
         {
-            Spam = score >= spamThreshold,
-            SpamScore = score,
+            var result = await check.CheckAsync(context, cancellationToken).ConfigureAwait(false);
+            context.Add(result);
+            if (result.Loop)
+                break; // not delivered anyway: spare the engines
+        }
+        var results = context.Earlier;
+        var engine = results.LastOrDefault(r => r.Engine is not null);
+        var auth = results.Select(r => r.AuthenticationResult).Where(a => a is not null).ToList();
+        var scanner = results.LastOrDefault(r => r.VirusScan is not null);
+        var verdict = new Verdict
+        {
+            SpamScore = Math.Round(results.Sum(r => r.SpamScore), 2),
             Loop = results.Any(r => r.Loop),
-            // Until SPF/DKIM/DMARC checks exist this says so, rather than claiming a result.
-            AuthenticationResults = $"{hostName}; " + (auth.Count == 0 ? "none" : string.Join("; ", auth)),
+            // Without SPF/DKIM/DMARC checks this says so, rather than claiming a result.
+            AuthenticationResults = $"{HostName}; " + (auth.Count == 0 ? "none" : string.Join("; ", auth)),
             Notes = results.Where(r => r.Note is not null).Select(r => $"{r.Check}: {r.Note}").ToList(),
+            Engine = engine?.Engine ?? "builtin",
+            EngineAction = engine?.Action,
+            EngineScore = engine?.SpamScore ?? 0,
+            Symbols = results.SelectMany(r => r.Symbols).ToList(),
+            Virus = results.Select(r => r.Virus).FirstOrDefault(v => v is not null),
+            VirusScan = scanner?.VirusScan,
+            Unscanned = results.Any(r => r.Unscanned),
         };
+        return verdict with { Spam = SpamDecision.Decide(verdict, null) != Disposition.Inbox };
     }
 }

@@ -15,6 +15,27 @@ public sealed record Verdict
     public string AuthenticationResults { get; init; } = "none";
 
     public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>Which content scorer ran: "builtin" (<see cref="Content.HeuristicCheck"/>) or "rspamd".</summary>
+    public string Engine { get; init; } = "builtin";
+
+    /// <summary>The engine's own action ("no action", "add header", "rewrite subject", "greylist", "soft reject", "reject"); null for the built-in scorer.</summary>
+    public string? EngineAction { get; init; }
+
+    /// <summary>The part of <see cref="SpamScore"/> the engine gave (the rest is MailCloud's own checks).</summary>
+    public double EngineScore { get; init; }
+
+    /// <summary>What fired, strongest first, as NAME(score).</summary>
+    public IReadOnlyList<string> Symbols { get; init; } = [];
+
+    /// <summary>The virus scanner's finding: its signature name.</summary>
+    public string? Virus { get; init; }
+
+    /// <summary>"clean", "infected", "unscanned" or null when no scanner is configured.</summary>
+    public string? VirusScan { get; init; }
+
+    /// <summary>An engine was down and the operator chose to deliver unscanned (fail-open).</summary>
+    public bool Unscanned { get; init; }
 }
 
 /// <summary>Work item on the index queue: one message into one user's folder.</summary>
@@ -28,6 +49,9 @@ public sealed record IndexWorkItem
     [JsonPropertyName("received")] public required DateTimeOffset ReceivedAt { get; init; }
     [JsonPropertyName("verdict")] public required Verdict Verdict { get; init; }
     [JsonPropertyName("summary")] public required MessageSummary Summary { get; init; }
+
+    /// <summary>Header lines served in front of the blob (the verdict); <see cref="Size"/> and <see cref="Summary"/> count them.</summary>
+    [JsonPropertyName("prefix")] public byte[]? Prefix { get; init; }
 }
 
 /// <summary>Work item on the outbound queue: one message to the recipients of one domain (issue #6 delivers it).</summary>

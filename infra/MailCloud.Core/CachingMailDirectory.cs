@@ -95,6 +95,12 @@ public sealed class CachingMailDirectory(IMailDirectory inner, TimeSpan ttl, Tim
         finally { Invalidate(); }
     }
 
+    public async Task SetSpamPolicyAsync(string domain, SpamPolicy? policy, CancellationToken cancellationToken = default)
+    {
+        try { await inner.SetSpamPolicyAsync(domain, policy, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
     public async Task<ListInfo> AddListAsync(MailAddress list, IReadOnlyList<MailAddress> members, CancellationToken cancellationToken = default)
     {
         try { return await inner.AddListAsync(list, members, cancellationToken).ConfigureAwait(false); }

@@ -51,6 +51,12 @@ public sealed record InboundWorkItem
     [JsonPropertyName("size")] public required long Size { get; init; }
     [JsonPropertyName("envelope")] public Envelope? Envelope { get; init; }
     [JsonPropertyName("envelopeBlob")] public string? EnvelopeBlob { get; init; }
+
+    /// <summary>How often a content engine could not be reached for this message (the item is re-queued with a delay).</summary>
+    [JsonPropertyName("filterAttempts")] public int FilterAttempts { get; init; }
+
+    /// <summary>An administrator released the message from quarantine: deliver to the envelope's recipients without the content engines.</summary>
+    [JsonPropertyName("released")] public bool Released { get; init; }
 }
 
 public static class MessageIds

@@ -62,6 +62,33 @@ public sealed class MailCloudSettings
     /// </summary>
     public string? PushKey => NonEmpty(_env("MAILCLOUD_PUSH_KEY"));
 
+    /// <summary>rspamd's scanner worker (MAILCLOUD_RSPAMD_URL, e.g. http://127.0.0.1:11333); unset uses the built-in scorer.</summary>
+    public Uri? RspamdUrl => Url("MAILCLOUD_RSPAMD_URL");
+
+    /// <summary>rspamd's controller for learning (MAILCLOUD_RSPAMD_CONTROLLER_URL); by default the scanner's host at port 11334.</summary>
+    public Uri? RspamdControllerUrl => Url("MAILCLOUD_RSPAMD_CONTROLLER_URL")
+        ?? (RspamdUrl is { } scanner ? new UriBuilder(scanner) { Port = 11334, Path = "/" }.Uri : null);
+
+    /// <summary>The controller's password (MAILCLOUD_RSPAMD_PASSWORD); not needed from rspamd's secure_ip addresses.</summary>
+    public string? RspamdPassword => NonEmpty(_env("MAILCLOUD_RSPAMD_PASSWORD"));
+
+    /// <summary>How long a scan may take (MAILCLOUD_RSPAMD_TIMEOUT, default 30s) before the item is retried.</summary>
+    public TimeSpan RspamdTimeout => Duration("MAILCLOUD_RSPAMD_TIMEOUT", TimeSpan.FromSeconds(30));
+
+    /// <summary>clamd's address (MAILCLOUD_CLAMD: host:port or unix:/path); unset scans for no viruses.</summary>
+    public string? Clamd => NonEmpty(_env("MAILCLOUD_CLAMD"));
+
+    /// <summary>clamd's StreamMaxLength (MAILCLOUD_CLAMD_MAX, default 25M): no more than this is sent.</summary>
+    public long ClamdMaxStream => ByteSize.TryParse(NonEmpty(_env("MAILCLOUD_CLAMD_MAX")), out var b) && b > 0 ? b : 25L * 1024 * 1024;
+
+    public TimeSpan ClamdTimeout => Duration("MAILCLOUD_CLAMD_TIMEOUT", TimeSpan.FromSeconds(60));
+
+    /// <summary>MAILCLOUD_FILTER_FAIL_OPEN=true delivers unscanned mail while an engine is down (default: retry until it is back).</summary>
+    public bool FilterFailOpen => NonEmpty(_env("MAILCLOUD_FILTER_FAIL_OPEN")) is { } v && (v == "1" || v.Equals("true", StringComparison.OrdinalIgnoreCase) || v.Equals("yes", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>How long held messages are kept (MAILCLOUD_QUARANTINE_DAYS, default 30) before housekeeping deletes them.</summary>
+    public TimeSpan QuarantineRetention => int.TryParse(NonEmpty(_env("MAILCLOUD_QUARANTINE_DAYS")), NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d > 0 ? TimeSpan.FromDays(d) : TimeSpan.FromDays(30);
+
     /// <summary>The front-end protocols one process serves.</summary>
     public static IReadOnlyList<string> FrontEndProtocols { get; } = ["smtp", "pop3", "imap", "web"];
 
@@ -102,6 +129,17 @@ public sealed class MailCloudSettings
             ? port
             : throw new FormatException($"{listener.EnvironmentVariable}='{raw}' is not a TCP port number.");
     }
+
+    private Uri? Url(string name)
+    {
+        if (NonEmpty(_env(name)) is not { } text)
+            return null;
+        return Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new FormatException($"{name}='{text}' is not an http(s) URL.");
+    }
+
+    private TimeSpan Duration(string name, TimeSpan fallback) => NonEmpty(_env(name)) is { } text ? Durations.Parse(text) : fallback;
 
     private static string? NonEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 }

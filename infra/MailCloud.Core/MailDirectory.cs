@@ -1,6 +1,20 @@
 namespace MailCloud.Core;
 
-public sealed record DomainInfo(string Name, DateTimeOffset Created, MailAddress? CatchAll = null);
+public sealed record DomainInfo(string Name, DateTimeOffset Created, MailAddress? CatchAll = null, SpamPolicy? Spam = null);
+
+/// <summary>
+/// A domain's spam thresholds on the filter's total score: at <paramref name="JunkScore"/> mail goes to Junk, at
+/// <paramref name="QuarantineScore"/> (when set) it is held in quarantine. A domain without one follows the engine's
+/// own action (rspamd) or the built-in default (Junk at 5).
+/// </summary>
+public sealed record SpamPolicy(double JunkScore, double? QuarantineScore = null)
+{
+    public static void Validate(SpamPolicy policy)
+    {
+        if (!double.IsFinite(policy.JunkScore) || policy.QuarantineScore is { } q && (!double.IsFinite(q) || q <= policy.JunkScore))
+            throw new DirectoryException(DirectoryErrorKind.InvalidInput, "the quarantine score must be a number above the junk score");
+    }
+}
 
 /// <summary>A domain's DKIM keys: RSA (PKCS#8) under <paramref name="Selector"/>, Ed25519 (32-byte seed) under <paramref name="Ed25519Selector"/>.</summary>
 public sealed record DkimKeyInfo(string Selector, byte[] PrivateKey, string? Ed25519Selector = null, byte[]? Ed25519Key = null);
@@ -86,6 +100,9 @@ public interface IMailDirectory
 
     /// <summary>Sets (or with null removes) the address that receives mail for unknown names in the domain.</summary>
     Task SetCatchAllAsync(string domain, MailAddress? target, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets (or with null removes) the domain's spam thresholds.</summary>
+    Task SetSpamPolicyAsync(string domain, SpamPolicy? policy, CancellationToken cancellationToken = default);
 
     Task<ListInfo> AddListAsync(MailAddress list, IReadOnlyList<MailAddress> members, CancellationToken cancellationToken = default);
     Task RemoveListAsync(MailAddress list, CancellationToken cancellationToken = default);

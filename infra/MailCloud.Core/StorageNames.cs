@@ -15,6 +15,9 @@ public static class StorageNames
     public const string IndexQueue = "index";
     public const string OutboundQueue = "outbound";
 
+    /// <summary>Spam/ham training requests from the front ends (a user moved a message into or out of Junk).</summary>
+    public const string LearnQueue = "learn";
+
     /// <summary>Where the Functions host (and our local driver) moves messages that failed too often.</summary>
     public static string Poison(string queue) => queue + "-poison";
 
@@ -30,7 +33,10 @@ public static class StorageNames
     /// <summary>Remote recipients already delivered, per outbound work item key: a repeated item never sends twice.</summary>
     public const string DeliveriesTable = "deliveries";
 
+    /// <summary>Messages held back (virus found, spam over the quarantine threshold): partition "q", row = message id.</summary>
+    public const string QuarantineTable = "quarantine";
+
     public static IReadOnlyList<string> Containers { get; } = [MessagesContainer, EnvelopesContainer];
-    public static IReadOnlyList<string> Queues { get; } = [InboundQueue, Poison(InboundQueue), IndexQueue, Poison(IndexQueue), OutboundQueue, Poison(OutboundQueue)];
-    public static IReadOnlyList<string> Tables { get; } = [DirectoryTable, MailboxTable, BlobRefsTable, DeliveriesTable];
+    public static IReadOnlyList<string> Queues { get; } = [InboundQueue, Poison(InboundQueue), IndexQueue, Poison(IndexQueue), OutboundQueue, Poison(OutboundQueue), LearnQueue, Poison(LearnQueue)];
+    public static IReadOnlyList<string> Tables { get; } = [DirectoryTable, MailboxTable, BlobRefsTable, DeliveriesTable, QuarantineTable];
 }

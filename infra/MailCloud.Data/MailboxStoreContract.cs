@@ -13,6 +13,9 @@ public enum MessageDetail
 
     /// <summary>Everything a copy into another folder takes over: COPY and MOVE.</summary>
     Copy,
+
+    /// <summary>Just what serving the bytes needs (blob, size, prefix): POP3 RETR and TOP.</summary>
+    Content,
 }
 
 /// <summary>A message row as the access protocols read it, typed; which fields are set depends on the <see cref="MessageDetail"/> asked for.</summary>
@@ -31,6 +34,12 @@ public sealed record MessageDetails(long Uid, string Blob)
 
     /// <summary>The raw root header block, when it was small enough to keep in the row.</summary>
     public byte[]? Header { get; init; }
+
+    /// <summary>
+    /// Header lines the delivery added in front of the blob's bytes (Authentication-Results, the spam verdict):
+    /// the message served is these bytes followed by the blob. Size, part offsets and <see cref="Header"/> count them.
+    /// </summary>
+    public byte[]? Prefix { get; init; }
 
     /// <summary>The stored summary was too large for a table column: reparse from the blob.</summary>
     public bool SummaryTruncated { get; init; }

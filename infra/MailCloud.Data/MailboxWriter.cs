@@ -264,9 +264,12 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
     /// A new message for a folder, with its summary columns; <paramref name="spam"/> and <paramref name="verdict"/>
     /// (the filter's findings as JSON) are kept beside them when the pipeline delivered it.
     /// </summary>
-    public static MailboxEntry Entry(string messageId, string blob, long size, DateTimeOffset internalDate, string flags, MessageSummary summary, bool? spam = null, string? verdict = null)
+    /// <param name="prefix">Header lines served in front of the blob (see <see cref="MessageDetails.Prefix"/>); <paramref name="size"/> and <paramref name="summary"/> already count them.</param>
+    public static MailboxEntry Entry(string messageId, string blob, long size, DateTimeOffset internalDate, string flags, MessageSummary summary, bool? spam = null, string? verdict = null, byte[]? prefix = null)
     {
         var p = SummaryProperties(summary);
+        if (prefix is { Length: > 0 })
+            p["Prefix"] = prefix;
         if (spam is { } s)
             p["Spam"] = s;
         if (verdict is not null)

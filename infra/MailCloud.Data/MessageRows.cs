@@ -5,14 +5,16 @@ namespace MailCloud.Data;
 /// <summary>The message row's columns, read in one place: which to select for a <see cref="MessageDetail"/> and how to type them.</summary>
 internal static class MessageRows
 {
-    private static readonly string[] Summary = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated", "Header"];
-    private static readonly string[] Search = ["Uid", "Subject", "From", "To", "Cc", "Date", "Parts", "Blob", "Header"];
+    private static readonly string[] Summary = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated", "Header", "Prefix"];
+    private static readonly string[] Search = ["Uid", "Subject", "From", "To", "Cc", "Date", "Parts", "Blob", "Header", "Prefix"];
+    private static readonly string[] Content = ["Uid", "Blob", "Size", "Prefix"];
 
     /// <summary>The columns to select; null (all) for a copy, which carries every summary column over.</summary>
     public static IEnumerable<string>? Columns(MessageDetail detail) => detail switch
     {
         MessageDetail.Summary => Summary,
         MessageDetail.Search => Search,
+        MessageDetail.Content => Content,
         _ => null,
     };
 
@@ -27,6 +29,7 @@ internal static class MessageRows
         BodyStructure = e.ReadString("BodyStructure"),
         Parts = e.ReadString("Parts"),
         Header = e.ReadBinary("Header"),
+        Prefix = e.ReadBinary("Prefix"),
         SummaryTruncated = e.ReadBoolean("SummaryTruncated") == true,
         Subject = e.ReadString("Subject"),
         From = e.ReadString("From"),

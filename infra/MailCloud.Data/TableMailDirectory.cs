@@ -328,6 +328,24 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         await table.UpdateRowAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task SetSpamPolicyAsync(string domain, SpamPolicy? policy, CancellationToken cancellationToken = default)
+    {
+        if (policy is not null)
+            SpamPolicy.Validate(policy);
+        var name = NormalizeDomain(domain);
+        var row = await table.GetRowAsync(name, DomainRow, cancellationToken: cancellationToken).ConfigureAwait(false)
+            ?? throw new DirectoryException(DirectoryErrorKind.NotFound, $"domain {name} is not hosted here");
+        row.Remove("SpamJunk");
+        row.Remove("SpamQuarantine");
+        if (policy is not null)
+        {
+            row["SpamJunk"] = policy.JunkScore;
+            if (policy.QuarantineScore is { } q)
+                row["SpamQuarantine"] = q;
+        }
+        await table.UpdateRowAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<ListInfo> AddListAsync(MailAddress list, IReadOnlyList<MailAddress> members, CancellationToken cancellationToken = default)
     {
         if (members.Count == 0)
@@ -398,7 +416,16 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
     }
 
     private static DomainInfo ToDomain(TableEntity e) => new(e.PartitionKey, e.ReadDate("Created") ?? e.Timestamp ?? default,
-        MailAddress.TryParse(e.ReadString("CatchAll"), out var catchAll) ? catchAll : null);
+        MailAddress.TryParse(e.ReadString("CatchAll"), out var catchAll) ? catchAll : null,
+        Number(e, "SpamJunk") is { } junk ? new SpamPolicy(junk, Number(e, "SpamQuarantine")) : null);
+
+    private static double? Number(TableEntity e, string name) => e.TryGetValue(name, out var v) ? v switch
+    {
+        double d => d,
+        int i => i,
+        long l => l,
+        _ => null,
+    } : null;
 
     private static TableEntity ToEntity(UserInfo u)
     {

@@ -54,3 +54,15 @@ public sealed class DeliveryLog(StorageAccount account)
 
     private static string Unescape(string key) => Uri.UnescapeDataString(key);
 }
+
+/// <summary>User judgements onto the learn queue, one item per message (the learn stage needs nothing but the blob).</summary>
+public sealed class QueueSpamTraining(StorageAccount account) : ISpamTraining
+{
+    private readonly WorkQueues _queues = new(account);
+
+    public async Task ReportAsync(MailAddress user, IReadOnlyList<string> blobs, bool spam, CancellationToken cancellationToken = default)
+    {
+        foreach (var blob in blobs.Distinct(StringComparer.Ordinal))
+            await _queues.EnqueueAsync(StorageNames.LearnQueue, new LearnWorkItem { User = user.Address, MessageBlob = blob, Spam = spam }, cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -27,6 +27,17 @@ public sealed record MessageSummary
     /// <summary>How much header the index keeps in a row (a work item on a queue must stay under 64 KB).</summary>
     public const int MaxStoredHeader = 16 * 1024;
 
+    /// <summary>
+    /// The summary of this message with <paramref name="prefix"/> (complete header lines) in front: the header block
+    /// starts with them and every part offset moves by their length. ENVELOPE and BODYSTRUCTURE do not change (the
+    /// root header's size is in neither).
+    /// </summary>
+    public MessageSummary WithPrefix(byte[] prefix) => prefix.Length == 0 ? this : this with
+    {
+        Parts = PartMap.Shift(Parts, prefix.Length),
+        Header = Header is null ? null : [.. prefix, .. Header],
+    };
+
     public static MessageSummary Of(MimeEntity message) => new()
     {
         Envelope = ImapViews.Envelope(message),

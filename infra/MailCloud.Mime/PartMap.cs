@@ -42,6 +42,34 @@ public static class PartMap
         }
     }
 
+    /// <summary>
+    /// The map of the same message with <paramref name="by"/> bytes of header lines put in front: the root header
+    /// still starts at 0, everything after it moves.
+    /// </summary>
+    public static string Shift(string json, long by)
+    {
+        if (by == 0 || JsonNode.Parse(json) is not JsonObject root)
+            return json;
+        Move(root, by, isRoot: true);
+        return root.ToJsonString();
+
+        static void Move(JsonObject o, long by, bool isRoot)
+        {
+            foreach (var key in isRoot ? new[] { "b", "e" } : ["h", "b", "e"])
+            {
+                if (o[key] is JsonValue v)
+                    o[key] = v.GetValue<long>() + by;
+            }
+            if (o["c"] is JsonArray children)
+            {
+                foreach (var c in children.OfType<JsonObject>())
+                    Move(c, by, isRoot: false);
+            }
+            if (o["m"] is JsonObject enclosed)
+                Move(enclosed, by, isRoot: false);
+        }
+    }
+
     private static PartNode FromElement(JsonElement e, int depth)
     {
         if (depth > 64)

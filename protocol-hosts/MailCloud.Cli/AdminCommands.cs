@@ -16,7 +16,7 @@ internal static class AdminCommands
     }
 
     /// <summary>Runs a command against the directory; creating the table on first use so admin works before the first `up`.</summary>
-    private static Task<int> WithDirectory(Func<TableMailDirectory, Task<int>> action) => CliErrors.RunAsync(async () =>
+    internal static Task<int> WithDirectory(Func<TableMailDirectory, Task<int>> action) => CliErrors.RunAsync(async () =>
     {
         var directory = OpenDirectory();
         try
@@ -89,6 +89,7 @@ internal static class AdminCommands
         domain.Subcommands.Add(list);
         domain.Subcommands.Add(remove);
         domain.Subcommands.Add(catchAll);
+        domain.Subcommands.Add(SpamCommands.DomainSpam());
         return domain;
     }
 

@@ -10,6 +10,7 @@ root.Subcommands.Add(AdminCommands.Alias());
 root.Subcommands.Add(AdminCommands.MailingList());
 root.Subcommands.Add(AdminCommands.Dkim());
 root.Subcommands.Add(AdminCommands.AdminToken());
+root.Subcommands.Add(SpamCommands.Quarantine());
 root.Subcommands.Add(CostCommand.Create());
 foreach (var command in AdminCommands.Backup())
     root.Subcommands.Add(command);

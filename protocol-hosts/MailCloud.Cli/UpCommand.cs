@@ -86,7 +86,7 @@ internal static class UpCommand
 
             // The functions: the isolated worker's [Function] methods and service registrations, run in-process by the
             // local driver with host.json's queue semantics (the Functions host itself cannot be installed here).
-            var pipeline = new MailCloud.Functions.PipelineSettings(account, settings.HostName) { Secrets = secrets, Changes = changes };
+            var pipeline = new MailCloud.Functions.PipelineSettings(account, settings.HostName) { Secrets = secrets, Changes = changes }.WithEngines(settings);
             functions = LocalFunctionsHost.Create(account, typeof(MailCloud.Functions.PipelineFunctions).Assembly, s => s.AddMailCloudPipeline(pipeline),
                 Path.Combine(RepoRoot(), "host.json"), logging: QuietFramework, log: line => Console.WriteLine($"driver: {line}"));
             functions.Start();

@@ -35,7 +35,7 @@ public sealed class ImapConnectionHandler(
             await ConnectionAdmission.RefuseAsync(pipes, listener.ImplicitTls, options.Certificate, "* BYE [UNAVAILABLE] Too many connections, try again later", stopping);
             return;
         }
-        using var session = new ImapSession(options, remote, services.Directory, services.Store, services.Messages, services.Throttle, watcher, logger);
+        using var session = new ImapSession(options, remote, services.Directory, services.Store, services.Messages, services.Throttle, watcher, logger, services.Training);
         try
         {
             if (listener.ImplicitTls)

@@ -20,6 +20,7 @@ public static class ImapServerHost
         {
             HostName = settings.HostName,
             Certificate = certificate,
+            LearnSpam = settings.RspamdUrl is not null,
         };
         if (settings.MaxConnectionsPerAddress is { } perAddress)
             options.MaxConnectionsPerAddress = perAddress;
@@ -35,7 +36,8 @@ public static class ImapServerHost
     /// <param name="changes">Pushed hints of changed folders (new mail indexed): idle sessions wake at once instead of at the next poll.</param>
     public static WebApplication Build(ImapServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null, MailboxChangeHub? changes = null)
     {
-        var services = MailboxServices.Create(account, options.DirectoryCacheTtl, options.AuthMaxFailures, options.AuthFailureDelay, options.MaxConnections, options.MaxConnectionsPerAddress, options.CacheBytes);
+        var services = MailboxServices.Create(account, options.DirectoryCacheTtl, options.AuthMaxFailures, options.AuthFailureDelay, options.MaxConnections, options.MaxConnectionsPerAddress, options.CacheBytes)
+            with { Training = options.LearnSpam ? new QueueSpamTraining(account) : NoSpamTraining.Instance };
         FolderWatcher? watcher = null;
         var app = ProtocolHost.Build(options.Listeners, l => l.EndPoint, (app, listener) =>
         {

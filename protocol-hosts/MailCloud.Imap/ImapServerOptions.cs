@@ -27,6 +27,11 @@ public sealed class ImapServerOptions
     /// </summary>
     public long CacheBytes { get; set; } = CachedMailboxStore.DefaultBudget;
 
+    /// <summary>
+    /// Report moves into and out of Junk to the learn queue (on when MAILCLOUD_RSPAMD_URL is set: only rspamd learns).
+    /// </summary>
+    public bool LearnSpam { get; set; }
+
     /// <summary>Largest APPEND literal (same default as SMTP's SIZE).</summary>
     public long MaxMessageSize { get; set; } = 50L * 1024 * 1024;
 

@@ -323,6 +323,8 @@ public sealed partial class ImapSession
             return "NO [TRYCREATE] No such mailbox";
         }
         watcher.Notify(User!, name);
+        if (!added.AlreadyThere && MailboxWriter.SpecialUse(name) == @"\Junk")
+            ReportJudgement([blob], spam: true);
         return $"OK [APPENDUID {added.UidValidity} {added.Uid}] APPEND completed";
     }
 

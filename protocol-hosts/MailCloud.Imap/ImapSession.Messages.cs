@@ -4,7 +4,10 @@ using System.IO.Pipelines;
 using System.Text;
 using Azure;
 using MailCloud.Data;
+using MailCloud.Core;
 using MailCloud.Mime;
+using MailCloud.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace MailCloud.Imap;
 
@@ -316,7 +319,7 @@ public sealed partial class ImapSession
         }
         ParsedMessage? parsed = null;
         if (row is not null && (row.SummaryTruncated || row.Parts is null) && items.Any(i => i.NeedsRow))
-            parsed = await ParseWholeAsync(row.Blob, ct);
+            parsed = await ParseWholeAsync(row, ct);
         bool flagsWritten = false;
         foreach (var item in items)
         {
@@ -400,9 +403,9 @@ public sealed partial class ImapSession
     /// <summary>A message parsed whole: only for rows whose stored summary was too large for the table.</summary>
     private sealed record ParsedMessage(byte[] Bytes, MimeEntity Root);
 
-    private async Task<ParsedMessage> ParseWholeAsync(string blob, CancellationToken ct)
+    private async Task<ParsedMessage> ParseWholeAsync(MessageDetails? row, CancellationToken ct)
     {
-        var bytes = await messages.ReadAllAsync(blob, ct);
+        var bytes = await messages.ReadAllAsync(row?.Blob ?? string.Empty, row?.Prefix, ct);
         return new ParsedMessage(bytes, MimeParser.Parse(bytes));
     }
 
@@ -441,7 +444,7 @@ public sealed partial class ImapSession
             return;
         }
         output.Write(Encoding.ASCII.GetBytes($"{{{length}}}\r\n"));
-        await using var download = await messages.OpenReadAsync(blob, section.Offset + start, length, ct);
+        await using var download = await messages.OpenReadAsync(blob, row.Prefix, section.Offset + start, length, ct);
         long copied = 0;
         while (copied < length)
         {
@@ -494,14 +497,15 @@ public sealed partial class ImapSession
             return parsed.Bytes.AsMemory((int)offset, (int)length);
         if (row.Header is { } header && offset + length <= header.Length)
             return header.AsMemory((int)offset, (int)length);
-        return await DownloadRangeAsync(row.Blob, offset, length, ct);
+        return await DownloadRangeAsync(row, offset, length, ct);
     }
 
-    private async Task<ReadOnlyMemory<byte>> DownloadRangeAsync(string blob, long offset, long length, CancellationToken ct)
+    /// <summary>Bytes of the message as served (the delivery's prefix, then the blob).</summary>
+    private async Task<ReadOnlyMemory<byte>> DownloadRangeAsync(MessageDetails row, long offset, long length, CancellationToken ct)
     {
         if (length == 0)
             return ReadOnlyMemory<byte>.Empty;
-        await using var download = await messages.OpenReadAsync(blob, offset, length, ct);
+        await using var download = await messages.OpenReadAsync(row.Blob, row.Prefix, offset, length, ct);
         var buffer = new MemoryStream();
         await download.CopyToAsync(buffer, ct);
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
@@ -589,6 +593,7 @@ public sealed partial class ImapSession
             return "NO [OVERQUOTA] Mailbox is full";
         var sources = new List<long>();
         var results = new List<AddedEntry>();
+        var blobs = new List<string>();
         foreach (var chunk in chosen.Chunk(FetchChunk))
         {
             var rows = await LoadRowsAsync(chunk, MessageDetail.Copy, ct);
@@ -600,6 +605,7 @@ public sealed partial class ImapSession
                     continue;
                 entries.Add(row.CopyAs(Core.MessageIds.New(now)));
                 sources.Add(m.Uid);
+                blobs.Add(row.Blob);
             }
             try
             {
@@ -611,6 +617,8 @@ public sealed partial class ImapSession
             }
         }
         watcher.Notify(User!, target);
+        if (JunkMoves.Judgement(MailboxWriter.SpecialUse(sel.Name) == @"\Junk", MailboxWriter.SpecialUse(target)) is { } spam)
+            ReportJudgement(blobs, spam);
         var code = results.Count == 0 ? string.Empty : $"[COPYUID {results[0].UidValidity} {SequenceSet.Compact(sources)} {SequenceSet.Compact(results.Select(r => r.Uid))}] ";
         if (!move)
             return $"OK {code}COPY completed";
@@ -624,6 +632,28 @@ public sealed partial class ImapSession
         ReportExpunges(output);
         watcher.Notify(User!, sel.Name);
         return "OK MOVE completed";
+    }
+
+    /// <summary>
+    /// A move into or out of Junk teaches the spam engine. Reported in the background: the command does not wait for
+    /// the learn queue, and a failure to report costs a lesson, never the move.
+    /// </summary>
+    private void ReportJudgement(List<string> blobs, bool spam)
+    {
+        if (training is null || training is NoSpamTraining || blobs.Count == 0)
+            return;
+        var user = User!;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await training.ReportAsync(user, blobs, spam);
+            }
+            catch (Exception e) when (StorageErrors.IsStorageFailure(e))
+            {
+                logger.LogWarning("{User}: {Count} {Kind} report(s) not queued: {Error}", user, blobs.Count, spam ? "spam" : "ham", e.Message);
+            }
+        });
     }
 
     private async Task<Completion> ExpungeAsync(ImapCommand c, PipeWriter output, CancellationToken ct)

@@ -220,15 +220,14 @@ public sealed partial class ImapSession
     {
         if (s.Headers is not null)
             return s.Headers;
-        var blob = s.Row?.Blob ?? string.Empty;
         var root = PartMap.Parse(s.Row?.Parts);
         byte[] header;
         if (s.Row?.Header is { } stored)
             header = stored; // kept in the row at delivery: no blob read
-        else if (root is not null)
-            header = (await DownloadRangeAsync(blob, root.HeaderStart, root.BodyStart - root.HeaderStart, ct)).ToArray();
+        else if (root is not null && s.Row is not null)
+            header = (await DownloadRangeAsync(s.Row, root.HeaderStart, root.BodyStart - root.HeaderStart, ct)).ToArray();
         else
-            header = (await ParseWholeAsync(blob, ct)).Bytes;
+            header = (await ParseWholeAsync(s.Row, ct)).Bytes;
         s.Headers = MimeParser.Parse(header);
         return s.Headers;
     }
@@ -238,7 +237,7 @@ public sealed partial class ImapSession
     {
         if (s.Text is not null)
             return s.Text;
-        var parsed = await ParseWholeAsync(s.Row?.Blob ?? string.Empty, ct);
+        var parsed = await ParseWholeAsync(s.Row, ct);
         var texts = parsed.Root.Walk().Where(e => e.Children.Count == 0 && e.Message is null && e.MediaType == "text").Select(e => e.GetText(parsed.Bytes));
         s.Text = string.Join("\n", texts);
         return s.Text;

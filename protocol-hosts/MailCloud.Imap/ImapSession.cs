@@ -46,7 +46,8 @@ public sealed partial class ImapSession(
     IMessageContent messages,
     AuthThrottle throttle,
     FolderWatcher watcher,
-    ILogger logger) : IDisposable
+    ILogger logger,
+    ISpamTraining? training = null) : IDisposable
 {
     private SaslServer? _sasl;
     private string? _saslTag;

@@ -303,7 +303,11 @@ public sealed class Pop3Session(
         Stream download;
         try
         {
-            download = await messages.OpenReadAsync(message.Blob, cancellationToken: ct);
+            // The row carries the header lines the delivery put in front of the blob (its verdict): one point read.
+            var row = await store.GetMessageAsync(User!, Folder, message.Uid, MessageDetail.Content, ct);
+            if (row is null)
+                return Err(output, "Message was deleted by another client");
+            download = await messages.OpenReadAsync(message.Blob, row.Prefix, 0, null, ct);
         }
         catch (Exception e) when (StorageErrors.IsStorageFailure(e))
         {

@@ -8,6 +8,9 @@ namespace MailCloud.Protocols;
 /// <summary>What the mailbox front ends (IMAP, POP3) work with, made once per process and shared by its listeners.</summary>
 public sealed record MailboxServices(IMailDirectory Directory, IMailboxStore Store, IMessageContent Messages, AuthThrottle Throttle, ConnectionLimiter Limiter)
 {
+    /// <summary>Where moves into and out of Junk are reported (the learn queue when an engine learns).</summary>
+    public ISpamTraining Training { get; init; } = NoSpamTraining.Instance;
+
     /// <param name="cacheBytes">Memory for the per-host folder cache (<see cref="CachedMailboxStore"/>); 0 reads every folder from storage.</param>
     public static MailboxServices Create(StorageAccount account, TimeSpan directoryCacheTtl, int authMaxFailures, TimeSpan authFailureDelay, int maxConnections, int maxConnectionsPerAddress,
         long cacheBytes = 0) => new(

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using MailCloud.Core;
+using MailCloud.Data;
 using MailCloud.Protocols;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -24,8 +25,10 @@ public static class AdminApi
     public sealed record AliasRequest(string Address, IReadOnlyList<string> Targets);
     public sealed record ListRequest(string Address, IReadOnlyList<string> Members);
     public sealed record CatchAllRequest(string? Target);
+    public sealed record SpamRequest(double? JunkScore, double? QuarantineScore);
 
-    public static void Map(WebApplication app, IMailDirectory directory, string? tokenSha256, AuthThrottle throttle)
+    /// <param name="quarantine">Held messages (list, release, delete); null leaves those endpoints out.</param>
+    public static void Map(WebApplication app, IMailDirectory directory, string? tokenSha256, AuthThrottle throttle, QuarantineStore? quarantine = null)
     {
         var api = app.MapGroup("/api");
         api.AddEndpointFilter(async (context, next) =>
@@ -66,7 +69,13 @@ public static class AdminApi
         });
 
         api.MapGet("/domains", async (CancellationToken ct) =>
-            (await directory.ListDomainsAsync(ct)).Select(d => new { name = d.Name, created = d.Created, catchAll = d.CatchAll?.Address }));
+            (await directory.ListDomainsAsync(ct)).Select(d => new
+            {
+                name = d.Name,
+                created = d.Created,
+                catchAll = d.CatchAll?.Address,
+                spam = d.Spam is { } s ? new { junkScore = s.JunkScore, quarantineScore = s.QuarantineScore } : null,
+            }));
         api.MapPost("/domains", async (DomainRequest body, CancellationToken ct) =>
         {
             var d = await directory.AddDomainAsync(body.Name, ct);
@@ -126,6 +135,48 @@ public static class AdminApi
         api.MapPut("/domains/{name}/catchall", async (string name, CatchAllRequest body, CancellationToken ct) =>
         {
             await directory.SetCatchAllAsync(name, body.Target is { Length: > 0 } t ? Address(t) : null, ct);
+            return Results.NoContent();
+        });
+        // Spam thresholds: {"junkScore": 5, "quarantineScore": 15}; {"junkScore": null} removes them.
+        api.MapPut("/domains/{name}/spam", async (string name, SpamRequest body, CancellationToken ct) =>
+        {
+            await directory.SetSpamPolicyAsync(name, body.JunkScore is { } j ? new SpamPolicy(j, body.QuarantineScore) : null, ct);
+            return Results.NoContent();
+        });
+        if (quarantine is not null)
+            MapQuarantine(api, quarantine);
+    }
+
+    private static void MapQuarantine(RouteGroupBuilder api, QuarantineStore quarantine)
+    {
+        static object View(QuarantineEntry e) => new
+        {
+            id = e.Id,
+            held = e.Quarantined,
+            reason = e.Reason,
+            detail = e.Detail,
+            sender = e.Envelope.Sender,
+            recipients = e.Envelope.Recipients.Select(r => r.Address),
+            from = e.From,
+            subject = e.Subject,
+            size = e.Size,
+        };
+        api.MapGet("/quarantine", async (CancellationToken ct) =>
+        {
+            var list = new List<object>();
+            await foreach (var e in quarantine.ListAsync(ct))
+                list.Add(View(e));
+            return list;
+        });
+        api.MapGet("/quarantine/{id}", async (string id, CancellationToken ct) =>
+            await quarantine.GetAsync(id, ct) is { } e ? Results.Ok(View(e)) : Results.NotFound(new { error = $"no quarantine entry {id}" }));
+        api.MapPost("/quarantine/{id}/release", async (string id, CancellationToken ct) =>
+            await quarantine.ReleaseAsync(id, ct) ? Results.Accepted() : Results.NotFound(new { error = $"no quarantine entry {id}" }));
+        api.MapDelete("/quarantine/{id}", async (string id, CancellationToken ct) =>
+        {
+            if (await quarantine.GetAsync(id, ct) is not { } e)
+                return Results.NotFound(new { error = $"no quarantine entry {id}" });
+            await quarantine.DeleteAsync(e, ct);
             return Results.NoContent();
         });
     }

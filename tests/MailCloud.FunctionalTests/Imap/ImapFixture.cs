@@ -12,7 +12,7 @@ namespace MailCloud.FunctionalTests.Imap;
 /// The whole local system (Azurite, SMTP, functions with the trigger driver) plus a real IMAP server (Kestrel, TLS)
 /// on STARTTLS and implicit-TLS ports, so mail sent over SMTP can be watched arriving over IMAP.
 /// </summary>
-public sealed class ImapFixture : PipelineFixture
+public class ImapFixture : PipelineFixture
 {
     private WebApplication? _imap;
 
@@ -40,6 +40,9 @@ public sealed class ImapFixture : PipelineFixture
             await Directory.AddUserAsync(Core.MailAddress.Parse($"u{i}@example.test"), Password, quotaBytes: i == 16 ? 2000 : null);
     }
 
+    /// <summary>Whether IMAP reports moves into and out of Junk to the learn queue.</summary>
+    protected virtual bool LearnSpam => false;
+
     protected override async Task OnStartedAsync()
     {
         await base.OnStartedAsync();
@@ -51,6 +54,7 @@ public sealed class ImapFixture : PipelineFixture
             AuthMaxFailures = 5,
             AuthFailureDelay = TimeSpan.FromMilliseconds(50),
             MaxMessageSize = 1024 * 1024,
+            LearnSpam = LearnSpam,
         };
         ImapOptions.Listeners.Add(new ImapListener("imap", new IPEndPoint(IPAddress.Loopback, ImapPort), false));
         ImapOptions.Listeners.Add(new ImapListener("imaps", new IPEndPoint(IPAddress.Loopback, ImapsPort), true));

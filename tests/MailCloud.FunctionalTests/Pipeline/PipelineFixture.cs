@@ -36,13 +36,16 @@ public class PipelineFixture : SmtpFixture
         // No DNS server here: SPF/DMARC lookups fail at once (a closed local port) and say temperror, so these tests
         // never depend on the machine's resolver. AuthenticationTests cover the checks against a real DNS server.
         var noDns = new MailCloud.Dns.DnsResolver([new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, AzuriteProcess.FreePort())], TimeSpan.FromMilliseconds(300), attempts: 1);
-        var pipeline = new PipelineSettings(Account, Options.HostName) { Dns = noDns };
+        var pipeline = Configure(new PipelineSettings(Account, Options.HostName) { Dns = noDns });
         // Remote delivery has its own tests (DeliveryTests, with a DNS server and SMTP peers); here outbound items stay put.
         _functions = LocalFunctionsHost.Create(Account, typeof(PipelineFunctions).Assembly, s => s.AddMailCloudPipeline(pipeline),
             Path.Combine(MailCloudToolTests.RepoRoot(), "host.json"), include: t => t.Function != "deliver");
         _functions.Start();
         await Task.CompletedTask;
     }
+
+    /// <summary>A subclass's additions to the pipeline (content engines, retry delays).</summary>
+    protected virtual PipelineSettings Configure(PipelineSettings settings) => settings;
 
     protected override async Task OnStoppingAsync()
     {

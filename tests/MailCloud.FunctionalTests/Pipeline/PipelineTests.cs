@@ -53,7 +53,10 @@ s.quit()
         Assert.Equal($"msg:INBOX:{uid:D10}", row.RowKey);
         Assert.Equal(string.Empty, row.GetString("Flags"));
         var blob = await fx.Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(row.GetString("Blob")!).GetPropertiesAsync();
-        Assert.Equal(blob.Value.ContentLength, row.GetInt64("Size"));
+        // The served message is the verdict's header lines, then the untouched blob: the size counts both.
+        var prefix = row.GetBinary("Prefix");
+        Assert.StartsWith($"Authentication-Results: {fx.Options.HostName};", Encoding.ASCII.GetString(prefix), StringComparison.Ordinal);
+        Assert.Equal(blob.Value.ContentLength + prefix.Length, row.GetInt64("Size"));
         Assert.Contains("\"indexed-1\"", row.GetString("Envelope"), StringComparison.Ordinal);
         Assert.StartsWith("(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" ", row.GetString("BodyStructure"), StringComparison.Ordinal);
         Assert.Contains("\"h\":0", row.GetString("Parts"), StringComparison.Ordinal);

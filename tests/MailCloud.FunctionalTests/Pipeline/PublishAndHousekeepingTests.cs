@@ -28,8 +28,8 @@ public sealed class PublishAndHousekeepingTests(AzuriteFixture azurite)
             // The SDK's generated metadata is what the Functions host reads: every function, its trigger and queue.
             using var metadata = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "functions.metadata")));
             var functions = metadata.RootElement.EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!, f => f);
-            Assert.Equal(["deliver", "housekeeping", "inbound", "index"], functions.Keys.Order(StringComparer.Ordinal));
-            foreach (var (name, queue) in new[] { ("inbound", "inbound"), ("index", "index"), ("deliver", "outbound") })
+            Assert.Equal(["deliver", "housekeeping", "inbound", "index", "learn"], functions.Keys.Order(StringComparer.Ordinal));
+            foreach (var (name, queue) in new[] { ("inbound", "inbound"), ("index", "index"), ("deliver", "outbound"), ("learn", "learn") })
             {
                 var binding = functions[name].GetProperty("bindings")[0];
                 Assert.Equal("queueTrigger", binding.GetProperty("type").GetString());

@@ -73,13 +73,16 @@ internal sealed class InMemoryMailStore : IMailboxStore, IMessageContent
     }
 
     /// <summary>Delivers a message as the index stage would (the blob stored first, then the entry).</summary>
-    public async Task<AddedEntry> DeliverAsync(MailAddress user, byte[] message, string folder = "INBOX", string flags = "")
+    /// <param name="prefix">Header lines served in front of the blob, as the inbound stage adds its verdict.</param>
+    public async Task<AddedEntry> DeliverAsync(MailAddress user, byte[] message, string folder = "INBOX", string flags = "", byte[]? prefix = null)
     {
         var id = MessageIds.New(DateTimeOffset.UtcNow);
         var blob = $"test/{id}.eml";
         await WriteAsync(blob, message);
         var summary = Mime.MessageSummary.Of(Mime.MimeParser.Parse(message, new Mime.MimeParserOptions { KeepRootHeaderUpTo = Mime.MessageSummary.MaxStoredHeader }));
-        return (await AddAsync(user, folder, [MailboxWriter.Entry(id, blob, message.Length, DateTimeOffset.UtcNow, flags, summary)], createFolder: true))[0];
+        if (prefix is not null)
+            summary = summary.WithPrefix(prefix);
+        return (await AddAsync(user, folder, [MailboxWriter.Entry(id, blob, message.Length + (prefix?.Length ?? 0), DateTimeOffset.UtcNow, flags, summary, prefix: prefix)], createFolder: true))[0];
     }
 
     // --- IMailboxStore ---
@@ -380,7 +383,9 @@ internal sealed class InMemoryDirectory : IMailDirectory
     private static NotSupportedException Unsupported([CallerMemberName] string? name = null) => new NotSupportedException($"{name} is not part of the session tests' directory");
     public Task<DomainInfo> AddDomainAsync(string domain, CancellationToken cancellationToken = default) => throw Unsupported();
     public Task RemoveDomainAsync(string domain, bool force = false, CancellationToken cancellationToken = default) => throw Unsupported();
-    public Task<DomainInfo?> GetDomainAsync(string domain, CancellationToken cancellationToken = default) => throw Unsupported();
+    /// <summary>A domain is hosted when one of its users exists (what the content checks ask).</summary>
+    public Task<DomainInfo?> GetDomainAsync(string domain, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_users.Values.Any(u => u.Address.Domain.Equals(domain, StringComparison.OrdinalIgnoreCase)) ? new DomainInfo(domain.ToLowerInvariant(), DateTimeOffset.UnixEpoch) : null);
     public Task<IReadOnlyList<DomainInfo>> ListDomainsAsync(CancellationToken cancellationToken = default) => throw Unsupported();
     public Task<UserInfo> AddUserAsync(MailAddress address, string password, long? quotaBytes = null, CancellationToken cancellationToken = default) => throw Unsupported();
     public Task RemoveUserAsync(MailAddress address, CancellationToken cancellationToken = default) => throw Unsupported();
@@ -392,6 +397,7 @@ internal sealed class InMemoryDirectory : IMailDirectory
     public Task<DkimKeyInfo> EnsureDkimKeyAsync(string domain, CancellationToken cancellationToken = default) => throw Unsupported();
     public Task<DkimKeyInfo?> GetDkimKeyAsync(string domain, CancellationToken cancellationToken = default) => throw Unsupported();
     public Task SetCatchAllAsync(string domain, MailAddress? target, CancellationToken cancellationToken = default) => throw Unsupported();
+    public Task SetSpamPolicyAsync(string domain, SpamPolicy? policy, CancellationToken cancellationToken = default) => throw Unsupported();
     public Task<ListInfo> AddListAsync(MailAddress list, IReadOnlyList<MailAddress> members, CancellationToken cancellationToken = default) => throw Unsupported();
     public Task RemoveListAsync(MailAddress list, CancellationToken cancellationToken = default) => throw Unsupported();
     public Task<IReadOnlyList<ListInfo>> ListListsAsync(string? domain = null, CancellationToken cancellationToken = default) => throw Unsupported();
