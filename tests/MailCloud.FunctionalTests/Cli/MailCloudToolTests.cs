@@ -121,6 +121,64 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Spam_thresholds_and_the_quarantine_are_managed_from_the_command_line()
+    {
+        var env = Env();
+        Assert.Equal(0, (await RunAsync(env, null, "domain", "add", "spam.example")).ExitCode);
+        var r = await RunAsync(env, null, "domain", "spam", "spam.example");
+        Assert.Contains("spam.example: the engine's own actions", r.Stdout, StringComparison.Ordinal);
+        r = await RunAsync(env, null, "domain", "spam", "spam.example", "--junk", "4.5", "--quarantine", "12");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("spam.example: junk at 4.5, quarantine at 12.0", r.Stdout, StringComparison.Ordinal);
+        r = await RunAsync(env, null, "domain", "spam", "spam.example", "--junk", "6", "--quarantine", "2");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("above the junk score", r.Stderr, StringComparison.Ordinal);
+        r = await RunAsync(env, null, "domain", "spam", "spam.example", "--clear");
+        Assert.Contains("removed", r.Stdout, StringComparison.Ordinal);
+
+        // Two held messages, as the inbound stage leaves them.
+        var account = azurite.NewAccount();
+        await MailCloud.Data.StorageProvisioner.EnsureCreatedAsync(account);
+        var quarantine = new MailCloud.Data.QuarantineStore(account);
+        var content = new MailCloud.Data.BlobMessageContent(account);
+        foreach (var (id, reason) in new[] { ("20261201080000000cli0000001", "virus"), ("20261201080000000cli0000002", "spam") })
+        {
+            var blob = MailCloud.Core.MessageIds.BlobPath(id, DateTimeOffset.UtcNow);
+            await content.WriteAsync(blob, Encoding.ASCII.GetBytes("Subject: held\r\n\r\nx\r\n"));
+            await quarantine.HoldAsync(new MailCloud.Data.QuarantineEntry
+            {
+                Id = id, Blob = blob, Size = 20, Reason = reason, Detail = reason == "virus" ? "Test.Virus" : "score 16.0 (rspamd, reject)", Subject = "held " + reason,
+                Envelope = new MailCloud.Core.Envelope
+                {
+                    Sender = "bad@outside.example", Recipients = [new MailCloud.Core.EnvelopeRecipient("alice@spam.example")], ClientAddress = "203.0.113.1",
+                    Helo = "outside.example", Listener = "mx", ReceivedAt = DateTimeOffset.UtcNow,
+                },
+                Quarantined = DateTimeOffset.UtcNow,
+            });
+        }
+        r = await RunAsync(env, null, "quarantine", "list");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("20261201080000000cli0000001", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("virus  Test.Virus  from <bad@outside.example> to alice@spam.example  \"held virus\"", r.Stdout, StringComparison.Ordinal);
+        r = await RunAsync(env, null, "quarantine", "show", "20261201080000000cli0000002");
+        Assert.Contains("reason:     spam (score 16.0 (rspamd, reject))", r.Stdout, StringComparison.Ordinal);
+        r = await RunAsync(env, null, "quarantine", "delete", "20261201080000000cli0000001");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        r = await RunAsync(env, null, "quarantine", "release", "20261201080000000cli0000002");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("queued for delivery", r.Stdout, StringComparison.Ordinal);
+        r = await RunAsync(env, null, "quarantine", "release", "20261201080000000cli0000002");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("no quarantine entry", r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("cli000000", (await RunAsync(env, null, "quarantine", "list")).Stdout, StringComparison.Ordinal);
+        // The release is an inbound work item marked released, for the held recipient only.
+        var queued = (await account.Queues.GetQueueClient(MailCloud.Core.StorageNames.InboundQueue).PeekMessagesAsync(32)).Value
+            .Select(m => m.Body.ToString()).Where(t => t.Contains("cli0000002", StringComparison.Ordinal)).ToList();
+        Assert.Single(queued);
+        Assert.Contains("\"released\":true", queued[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Unreachable_storage_says_how_to_start_it()
     {
         int port = AzuriteProcess.FreePort();
@@ -231,6 +289,15 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
             Assert.Contains("\"friend@else.example\"", (await Api("GET", "/api/domains/up.example/lists", bearer: token)).Stdout, StringComparison.Ordinal);
             Assert.Equal("204", Status(await Api("PUT", "/api/domains/up.example/catchall", """{"target":"api@up.example"}""", token)));
             Assert.Contains("\"catchAll\":\"api@up.example\"", (await Api("GET", "/api/domains", bearer: token)).Stdout, StringComparison.Ordinal);
+            Assert.Equal("204", Status(await Api("PUT", "/api/domains/up.example/spam", """{"junkScore":4,"quarantineScore":12}""", token)));
+            Assert.Contains("\"spam\":{\"junkScore\":4,\"quarantineScore\":12}", (await Api("GET", "/api/domains", bearer: token)).Stdout, StringComparison.Ordinal);
+            Assert.Equal("400", Status(await Api("PUT", "/api/domains/up.example/spam", """{"junkScore":4,"quarantineScore":3}""", token)));
+            Assert.Equal("404", Status(await Api("PUT", "/api/domains/nowhere.example/spam", """{"junkScore":4}""", token)));
+            var held = await Api("GET", "/api/quarantine", bearer: token);
+            Assert.Equal("200", Status(held));
+            Assert.StartsWith("[", held.Stdout, StringComparison.Ordinal);
+            Assert.Equal("404", Status(await Api("POST", "/api/quarantine/nothing-held/release", bearer: token)));
+            Assert.Equal("404", Status(await Api("DELETE", "/api/quarantine/nothing-held", bearer: token)));
             Assert.Equal("404", Status(await Api("DELETE", "/api/aliases/nobody@up.example", bearer: token)));
             var users = await Api("GET", "/api/domains/up.example/users", bearer: token);
             Assert.Contains("\"api@up.example\"", users.Stdout, StringComparison.Ordinal);

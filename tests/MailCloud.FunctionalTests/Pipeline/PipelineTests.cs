@@ -41,6 +41,37 @@ s.quit()
         return await new StorageMessageSpool(fx.Account).StoreAsync(id, envelope, new MemoryStream(Encoding.UTF8.GetBytes(message)), CancellationToken.None);
     }
 
+    /// <summary>Without rspamd, the built-in scorer files the obvious into Junk and says why in the served headers.</summary>
+    [Fact]
+    public async Task The_built_in_scorer_files_a_forged_local_sender_into_junk()
+    {
+        await SendAsync("ceo@example.test", ["alice@example.test"], "forged-ceo", @"Date: Tue, 01 Dec 2026 08:00:00 +0000\r\nMessage-ID: <f1@x.test>\r\n");
+        var row = await fx.WaitForAsync("alice@example.test", "forged-ceo", "Junk");
+        var headers = Encoding.ASCII.GetString(row.GetBinary("Prefix"));
+        Assert.Contains("X-Spam-Flag: YES\r\n", headers, StringComparison.Ordinal);
+        Assert.Contains("engine=builtin", headers, StringComparison.Ordinal);
+        Assert.Contains("FORGED_LOCAL_FROM(6.0)", headers, StringComparison.Ordinal);
+        Assert.True(row.GetBoolean("Spam"));
+    }
+
+    /// <summary>A domain's own thresholds decide on the total score (here: a missing Date and Message-ID, 2.5, is junk).</summary>
+    [Fact]
+    public async Task A_domain_s_junk_threshold_applies_to_its_recipients()
+    {
+        await fx.Directory.AddDomainAsync("strict.test");
+        await fx.Directory.AddUserAsync(MailAddress.Parse("sam@strict.test"), SmtpFixture.Password);
+        await fx.Directory.SetSpamPolicyAsync("strict.test", new SpamPolicy(2, 50));
+        Assert.Equal(new SpamPolicy(2, 50), (await fx.Directory.GetDomainAsync("strict.test"))!.Spam);
+        await SendAsync("carol@remote.example", ["sam@strict.test", "alice@example.test"], "strict-policy");
+        var junk = await fx.WaitForAsync("sam@strict.test", "strict-policy", "Junk");
+        Assert.Contains("X-Spam-Status: Yes, score=2.5 required=2.0 engine=builtin", Encoding.ASCII.GetString(junk.GetBinary("Prefix")), StringComparison.Ordinal);
+        // The other recipient's domain has no thresholds of its own: INBOX at the default (5).
+        var inbox = await fx.WaitForAsync("alice@example.test", "strict-policy");
+        Assert.Contains("X-Spam-Status: No, score=2.5 required=5.0", Encoding.ASCII.GetString(inbox.GetBinary("Prefix")), StringComparison.Ordinal);
+        await fx.Directory.SetSpamPolicyAsync("strict.test", null);
+        Assert.Null((await fx.Directory.GetDomainAsync("strict.test"))!.Spam);
+    }
+
     [Fact]
     public async Task Accepted_mail_is_indexed_with_uid_flags_size_and_summary()
     {
