@@ -49,6 +49,18 @@ param relayPassword string = ''
 
 var suffix = uniqueString(resourceGroup().id)
 
+@description('Run rspamd (spam scoring, learning from Junk moves) as a container app: about $12 a month. Off: the built-in scorer.')
+param deployRspamd bool = false
+
+@description('Run clamd (virus scanning) as a container app: about $35 a month idle (it holds ~3 GiB of signatures in memory).')
+param deployClamd bool = false
+
+@description('Container images of the engines; pin a tag or digest you have tested.')
+param rspamdImage string = 'docker.io/rspamd/rspamd:latest'
+param clamdImage string = 'docker.io/clamav/clamav:stable'
+
+var engines = deployRspamd || deployClamd
+
 module identity 'modules/identity.bicep' = {
   name: 'identity'
   params: {
@@ -100,6 +112,10 @@ module functions 'modules/functions.bicep' = {
     // New mail is pushed to the front end that serves IMAP and HTTP together; split front ends rely on the poll.
     pushUrl: deployFrontEnd && !splitFrontEnds ? 'https://${frontEnds!.outputs.fqdn}/internal/mailbox-changed' : ''
     pushKey: pushKey
+    subnetId: engines ? network!.outputs.functionsSubnetId : ''
+    rspamdUrl: deployRspamd ? contentEngines!.outputs.rspamdUrl : ''
+    rspamdControllerUrl: deployRspamd ? contentEngines!.outputs.rspamdControllerUrl : ''
+    clamd: deployClamd ? contentEngines!.outputs.clamd : ''
   }
 }
 
@@ -112,11 +128,27 @@ module registry 'modules/registry.bicep' = if (deployFrontEnd && createContainer
   }
 }
 
-module network 'modules/network.bicep' = if (deployFrontEnd) {
+module network 'modules/network.bicep' = if (deployFrontEnd || engines) {
   name: 'network'
   params: {
     name: '${name}-vnet-${suffix}'
     location: location
+    engines: engines
+  }
+}
+
+module contentEngines 'modules/engines.bicep' = if (engines) {
+  name: 'engines'
+  params: {
+    name: '${name}-${suffix}'
+    location: location
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+    subnetId: network!.outputs.enginesSubnetId
+    vnetId: network!.outputs.vnetId
+    rspamd: deployRspamd
+    clamd: deployClamd
+    rspamdImage: rspamdImage
+    clamdImage: clamdImage
   }
 }
 
@@ -140,6 +172,7 @@ module frontEnds 'modules/containerapps.bicep' = if (deployFrontEnd) {
     memory: frontEndMemory
     adminTokenSha256: adminTokenSha256
     pushKey: splitFrontEnds ? '' : pushKey
+    spamLearning: deployRspamd
   }
 }
 

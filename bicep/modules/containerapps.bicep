@@ -28,6 +28,8 @@ param adminTokenSha256 string = ''
 @description('Shared key the index function presents on /internal/mailbox-changed (empty: endpoint off).')
 @secure()
 param pushKey string = ''
+@description('Report moves into and out of Junk to the learn queue (rspamd deployed).')
+param spamLearning bool = false
 
 var settings = loadJsonContent('../frontend-env.json')
 var placeholder = empty(image)
@@ -75,6 +77,7 @@ var deploymentEnv = concat(
     { name: 'MAILCLOUD_KEYVAULT_URI', value: keyVaultUri }
     { name: 'MAILCLOUD_HOSTNAME', value: mailHostName }
     { name: 'AZURE_CLIENT_ID', value: identityClientId }
+    { name: 'MAILCLOUD_SPAM_LEARNING', value: string(spamLearning) }
   ],
   empty(adminTokenSha256) ? [] : [{ name: 'MAILCLOUD_ADMIN_TOKEN_SHA256', secretRef: 'admin-token-sha256' }],
   empty(pushKey) ? [] : [{ name: 'MAILCLOUD_PUSH_KEY', secretRef: 'push-key' }]

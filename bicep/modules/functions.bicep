@@ -17,6 +17,12 @@ param pushKey string = ''
 @description('Instances kept warm (0: scale to zero when idle; the first message after an idle spell waits for a cold start).')
 param alwaysReady int = 0
 
+@description('Subnet for VNet integration (delegated to Microsoft.App/environments); empty for none. Needed to reach the content engines.')
+param subnetId string = ''
+param rspamdUrl string = ''
+param rspamdControllerUrl string = ''
+param clamd string = ''
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -45,6 +51,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
     keyVaultReferenceIdentity: identityId
     functionAppConfig: {
       deployment: {
@@ -73,6 +80,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'MAILCLOUD_HOSTNAME', value: mailHostName }
         { name: 'MAILCLOUD_RELAY_HOST', value: relayHost }
         { name: 'MAILCLOUD_PUSH_URL', value: pushUrl }
+        { name: 'MAILCLOUD_RSPAMD_URL', value: rspamdUrl }
+        { name: 'MAILCLOUD_RSPAMD_CONTROLLER_URL', value: rspamdControllerUrl }
+        { name: 'MAILCLOUD_CLAMD', value: clamd }
         { name: 'MAILCLOUD_PUSH_KEY', value: empty(pushUrl) ? '' : pushKey }
         { name: 'MAILCLOUD_RELAY_USER', value: relayUser }
         // A Key Vault reference, resolved by the platform with the app's identity: the password is in no setting.

@@ -86,6 +86,14 @@ public sealed class MailCloudSettings
     /// <summary>MAILCLOUD_FILTER_FAIL_OPEN=true delivers unscanned mail while an engine is down (default: retry until it is back).</summary>
     public bool FilterFailOpen => NonEmpty(_env("MAILCLOUD_FILTER_FAIL_OPEN")) is { } v && (v == "1" || v.Equals("true", StringComparison.OrdinalIgnoreCase) || v.Equals("yes", StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>
+    /// Whether the IMAP front end reports moves into and out of Junk to the learn queue (MAILCLOUD_SPAM_LEARNING);
+    /// by default on exactly when MAILCLOUD_RSPAMD_URL is set (only rspamd learns).
+    /// </summary>
+    public bool SpamLearning => NonEmpty(_env("MAILCLOUD_SPAM_LEARNING")) is { } v
+        ? v == "1" || v.Equals("true", StringComparison.OrdinalIgnoreCase) || v.Equals("yes", StringComparison.OrdinalIgnoreCase)
+        : RspamdUrl is not null;
+
     /// <summary>How long held messages are kept (MAILCLOUD_QUARANTINE_DAYS, default 30) before housekeeping deletes them.</summary>
     public TimeSpan QuarantineRetention => int.TryParse(NonEmpty(_env("MAILCLOUD_QUARANTINE_DAYS")), NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d > 0 ? TimeSpan.FromDays(d) : TimeSpan.FromDays(30);
 

@@ -20,7 +20,7 @@ public static class ImapServerHost
         {
             HostName = settings.HostName,
             Certificate = certificate,
-            LearnSpam = settings.RspamdUrl is not null,
+            LearnSpam = settings.SpamLearning,
         };
         if (settings.MaxConnectionsPerAddress is { } perAddress)
             options.MaxConnectionsPerAddress = perAddress;

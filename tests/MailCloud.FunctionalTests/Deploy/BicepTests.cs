@@ -50,6 +50,9 @@ public sealed class BicepTests
         Assert.Contains("\"workloadProfileType\": \"Consumption\"", text, StringComparison.Ordinal);
         Assert.Contains("\"allowSharedKeyAccess\": false", text, StringComparison.Ordinal);
         Assert.True(template.RootElement.GetProperty("outputs").TryGetProperty("outboundIps", out _));
+        // The optional content engines: an internal environment, reached by the functions through VNet integration.
+        foreach (var piece in new[] { "\"deployRspamd\"", "\"deployClamd\"", "MAILCLOUD_RSPAMD_URL", "MAILCLOUD_CLAMD", "MAILCLOUD_SPAM_LEARNING", "virtualNetworkSubnetId", "\"internal\": true", "Microsoft.Network/privateDnsZones" })
+            Assert.Contains(piece, text, StringComparison.Ordinal);
     }
 
     [Fact]
