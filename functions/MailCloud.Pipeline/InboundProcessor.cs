@@ -31,6 +31,9 @@ public sealed record InboundOptions
 
     /// <summary>About a day of retries at the default delays.</summary>
     public int MaxFilterAttempts { get; init; } = 50;
+
+    /// <summary>Messages up to this size are read once and kept in memory for the checks (no second blob read per engine).</summary>
+    public long KeepRawUpTo { get; init; } = 4 * 1024 * 1024;
 }
 
 /// <summary>
@@ -60,15 +63,27 @@ public sealed class InboundProcessor(
         var (item, envelope) = await _spool.ReadWorkItemAsync(queueMessage, cancellationToken).ConfigureAwait(false);
         using var scope = logger.BeginScope("message {MessageId}", item.MessageId);
 
+        // One download: a message up to KeepRawUpTo stays in memory for the checks (DKIM, the engines), a larger one
+        // is parsed as it streams and the checks that need its bytes read the blob again.
         MimeEntity message;
-        await using (var download = await _messages.OpenReadAsync(item.MessageBlob, cancellationToken: cancellationToken).ConfigureAwait(false))
-        await using (var buffered = new BufferedStream(download, 64 * 1024))
-            message = MimeParser.Parse(buffered, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader });
+        byte[]? raw = null;
+        var parse = new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader };
+        if (item.Size <= _options.KeepRawUpTo)
+        {
+            raw = await _messages.ReadAllAsync(item.MessageBlob, cancellationToken).ConfigureAwait(false);
+            message = MimeParser.Parse(raw, parse);
+        }
+        else
+        {
+            await using var download = await _messages.OpenReadAsync(item.MessageBlob, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await using var buffered = new BufferedStream(download, 64 * 1024);
+            message = MimeParser.Parse(buffered, parse);
+        }
 
         Verdict verdict;
         try
         {
-            verdict = await filter.EvaluateAsync(new MessageContext(item, envelope, message) { Released = item.Released }, cancellationToken).ConfigureAwait(false);
+            verdict = await filter.EvaluateAsync(new MessageContext(item, envelope, message) { Released = item.Released, Raw = raw }, cancellationToken).ConfigureAwait(false);
         }
         catch (EngineUnavailableException e) when (item.FilterAttempts + 1 < _options.MaxFilterAttempts)
         {

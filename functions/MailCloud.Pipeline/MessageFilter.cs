@@ -15,6 +15,16 @@ public sealed record MessageContext(InboundWorkItem Item, Envelope Envelope, Mim
     public bool Released { get; init; }
     public IReadOnlyList<CheckResult> Earlier => _earlier;
     internal void Add(CheckResult result) => _earlier.Add(result);
+
+    /// <summary>The raw bytes when the inbound stage kept them (messages up to a few MiB): checks read these, not the blob again.</summary>
+    public byte[]? Raw { get; init; }
+
+    /// <summary>The raw message: the kept bytes, or a download of the blob (one more storage request).</summary>
+    public async Task<Stream> OpenRawAsync(MailCloud.Data.IMessageContent messages, CancellationToken cancellationToken) =>
+        Raw is { } raw ? new MemoryStream(raw, writable: false) : await messages.OpenReadAsync(Item.MessageBlob, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    public async Task<byte[]> ReadRawAsync(MailCloud.Data.IMessageContent messages, CancellationToken cancellationToken) =>
+        Raw ?? await messages.ReadAllAsync(Item.MessageBlob, cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>One finding of a check; the filter folds them into a <see cref="Verdict"/>.</summary>

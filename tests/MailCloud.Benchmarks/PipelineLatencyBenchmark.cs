@@ -19,7 +19,9 @@ namespace MailCloud.Benchmarks;
 /// </summary>
 internal static class PipelineLatencyBenchmark
 {
-    public static async Task RunAsync(string repoRoot, int messages)
+    /// <param name="rspamd">rspamd's scanner URL, to measure with it as the content scorer (else the built-in one).</param>
+    /// <param name="clamd">clamd's host:port, to measure with virus scanning.</param>
+    public static async Task RunAsync(string repoRoot, int messages, Uri? rspamd = null, string? clamd = null)
     {
         await using var env = await BenchEnvironment.StartAsync();
         var (azurite, account) = (env.Azurite, env.Account);
@@ -29,7 +31,11 @@ internal static class PipelineLatencyBenchmark
         options.Listeners.Add(new SmtpListener("smtp", new IPEndPoint(IPAddress.Loopback, smtpPort), SmtpListenerRole.Mx, false));
         var smtp = SmtpServerHost.Build(options, account, l => l.AddFilter(_ => false));
         await smtp.StartAsync();
-        var pipeline = new MailCloud.Functions.PipelineSettings(account, options.HostName);
+        var pipeline = new MailCloud.Functions.PipelineSettings(account, options.HostName)
+        {
+            Rspamd = rspamd is null ? null : new MailCloud.Filtering.RspamdClient(new HttpClient(), rspamd),
+            Clamd = clamd is null ? null : new MailCloud.Filtering.ClamdClient(MailCloud.Filtering.ClamdClient.ParseEndPoint(clamd)),
+        };
         await using var functions = LocalFunctionsHost.Create(account, typeof(MailCloud.Functions.PipelineFunctions).Assembly,
             s => MailCloud.Functions.PipelineServices.AddMailCloudPipeline(s, pipeline), Path.Combine(repoRoot, "host.json"));
         functions.Start();
@@ -50,7 +56,7 @@ internal static class PipelineLatencyBenchmark
         double P(double q) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
         long polls = counts.Where(k => k.Key.EndsWith(".GetMessages", StringComparison.Ordinal)).Sum(k => k.Value);
         long work = account.RequestCounter.Total - polls;
-        Console.WriteLine($"Pipeline latency benchmark: {messages} messages, one at a time, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"Pipeline latency benchmark: {messages} messages, one at a time, {Environment.ProcessorCount} cores; content scorer {(rspamd is null ? "built-in" : "rspamd")}, virus scan {(clamd is null ? "off" : "clamd")}");
         Console.WriteLine($"accept -> indexed: p50 {P(0.5):F0} ms, p90 {P(0.9):F0} ms, p99 {P(0.99):F0} ms, max {latencies[^1]:F0} ms");
         Console.WriteLine($"storage requests per message: {(double)(work + messages) / messages:F2} (counting one queue receive per message; idle polling adds {polls} receives over the run)");
         Console.WriteLine("breakdown: " + string.Join(", ", counts.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}")));

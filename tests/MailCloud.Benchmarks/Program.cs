@@ -22,7 +22,11 @@ if (args.Length >= 1 && args[0] == "smtp")
 }
 if (args.Length >= 2 && args[0] == "pipeline")
 {
-    await PipelineLatencyBenchmark.RunAsync(args[1], args.Length >= 3 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 200);
+    // pipeline REPO [MESSAGES] [--rspamd URL] [--clamd HOST:PORT]
+    var rest = args.Skip(2).ToList();
+    string? Option(string name) => rest.IndexOf(name) is var i and >= 0 && i + 1 < rest.Count ? rest[i + 1] : null;
+    var count = rest.Count > 0 && !rest[0].StartsWith("--", StringComparison.Ordinal) ? int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture) : 200;
+    await PipelineLatencyBenchmark.RunAsync(args[1], count, Option("--rspamd") is { } url ? new Uri(url) : null, Option("--clamd"));
     return 0;
 }
 if (args.Length >= 1 && args[0] == "imap")
@@ -47,5 +51,5 @@ if (args.Length >= 1 && args[0] == "mime")
     MimeParseBenchmark.Run();
     return 0;
 }
-Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N] | mime | pipeline REPO [MESSAGES] | imap [MESSAGES] [IDLE-CLIENTS] | scaling [SIZES] | idle-push [MESSAGES]");
+Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N] | mime | pipeline REPO [MESSAGES] [--rspamd URL] [--clamd HOST:PORT] | imap [MESSAGES] [IDLE-CLIENTS] | scaling [SIZES] | idle-push [MESSAGES]");
 return 2;

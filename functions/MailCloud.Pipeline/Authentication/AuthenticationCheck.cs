@@ -10,7 +10,7 @@ namespace MailCloud.Pipeline.Authentication;
 /// SPF, DKIM and DMARC (RFC 7208, 6376/8463, 7489) for mail that came in over the MX: the results become the
 /// message's Authentication-Results (RFC 8601) and a DMARC failure under a reject or quarantine policy sends the
 /// message to Junk (it was already accepted, so it is not bounced). Mail from authenticated users and internal
-/// mail (bounces) is not checked. DKIM needs the bytes, so signed messages cost one more blob read.
+/// mail (bounces) is not checked. DKIM needs the bytes: those the inbound stage kept, or one more blob read for a large message.
 /// </summary>
 public sealed class AuthenticationCheck(DnsResolver dns, IMessageContent messages, TimeProvider? time = null) : IMessageCheck
 {
@@ -39,7 +39,7 @@ public sealed class AuthenticationCheck(DnsResolver dns, IMessageContent message
         var dkim = new List<DkimVerification>();
         if (context.Message.GetHeader("DKIM-Signature") is not null)
         {
-            var bytes = await messages.ReadAllAsync(context.Item.MessageBlob, cancellationToken).ConfigureAwait(false);
+            var bytes = await context.ReadRawAsync(messages, cancellationToken).ConfigureAwait(false);
             dkim.AddRange(await DkimVerifier.VerifyAsync(bytes, LookupTxtAsync, (time ?? TimeProvider.System).GetUtcNow(), cancellationToken).ConfigureAwait(false));
         }
         clauses.AddRange(dkim.Count == 0 ? ["dkim=none"] : dkim.Select(d => d.ToAuthenticationResult()));

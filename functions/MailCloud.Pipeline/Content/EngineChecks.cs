@@ -20,7 +20,7 @@ public sealed class RspamdCheck(RspamdClient rspamd, IMessageContent messages, s
         var envelope = context.Envelope;
         try
         {
-            await using var body = await messages.OpenReadAsync(context.Item.MessageBlob, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await using var body = await context.OpenRawAsync(messages, cancellationToken).ConfigureAwait(false);
             var result = await rspamd.CheckAsync(body, context.Item.Size, new RspamdEnvelope(envelope.ClientAddress, envelope.Helo, envelope.Sender,
                 envelope.Recipients.Select(r => r.Address).ToList(), envelope.AuthenticatedUser, context.Item.MessageId, hostName), cancellationToken).ConfigureAwait(false);
             return new CheckResult("rspamd", SpamScore: result.Score, Note: result.Message)
@@ -51,7 +51,7 @@ public sealed class ClamdCheck(ClamdClient clamd, IMessageContent messages, bool
             return new CheckResult("clamd"); // our own bounces (headers only, never a payload)
         try
         {
-            await using var body = await messages.OpenReadAsync(context.Item.MessageBlob, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await using var body = await context.OpenRawAsync(messages, cancellationToken).ConfigureAwait(false);
             var result = await clamd.ScanAsync(body, cancellationToken).ConfigureAwait(false);
             if (!result.Clean)
                 return new CheckResult("clamd", Note: $"virus found: {result.Virus}") { Virus = result.Virus, VirusScan = "infected" };

@@ -74,6 +74,29 @@ public sealed class ContentEngineTests(ContentFixture fx) : IClassFixture<Conten
         Assert.Single(await fx.MessagesAsync("u3@example.test"));
     }
 
+    /// <summary>An authenticated user's own mail that rspamd rejects is not held: the sender gets a bounce (headers only).</summary>
+    [Fact]
+    public async Task Rspamd_reject_on_submission_bounces_to_the_sender()
+    {
+        var env = fx.Env;
+        env["MESSAGE"] = Convert.ToBase64String(ContentFixture.Message("u8@example.test", "submitted gtube", RspamdProcess.GtubeReject));
+        var r = await ExternalProcess.PythonAsync("""
+            import smtplib, ssl, os, base64
+            s = smtplib.SMTP("127.0.0.1", int(os.environ["SUB"]), timeout=30)
+            s.starttls(context=ssl._create_unverified_context())
+            s.login("u7@example.test", os.environ["PASSWORD"])
+            s.sendmail("u7@example.test", ["u8@example.test"], base64.b64decode(os.environ["MESSAGE"]))
+            s.quit()
+            """, env);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var bounce = await fx.WaitForAsync("u7@example.test", "Undelivered");
+        var text = Encoding.UTF8.GetString((await fx.Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(bounce.GetString("Blob")).DownloadContentAsync()).Value.Content.ToArray());
+        Assert.Contains("5.7.1 message rejected as spam", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(RspamdProcess.GtubeReject, text, StringComparison.Ordinal); // RET=HDRS: the body is not sent back
+        Assert.Empty(await fx.MessagesAsync("u8@example.test"));
+        Assert.Empty(await fx.MessagesAsync("u8@example.test", "Junk"));
+    }
+
     [Fact]
     public async Task A_virus_is_quarantined_the_recipient_gets_a_notice_and_nothing_of_it_reaches_a_mailbox()
     {
