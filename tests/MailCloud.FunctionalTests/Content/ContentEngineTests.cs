@@ -142,7 +142,9 @@ public sealed class ContentEngineTests(ContentFixture fx) : IClassFixture<Conten
     [Fact]
     public async Task Moving_into_junk_teaches_rspamd_spam_and_moving_out_teaches_ham()
     {
-        var words = string.Join(' ', Enumerable.Range(1, 40).Select(i => $"quarterly{i} figures{i} meeting{i}"));
+        // Words of this run only: rspamd remembers what it learned by the message's tokens.
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var words = string.Join(' ', Enumerable.Range(1, 40).Select(i => $"quarterly{i} figures{i}{run} meeting{i}"));
         await fx.SendAsync("sender@outside.test", "u6@example.test", ContentFixture.Message("u6@example.test", "learn me", words));
         await fx.WaitForAsync("u6@example.test", "learn me");
         var before = await fx.RspamdClient.StatsAsync(default);
@@ -172,7 +174,10 @@ public sealed class ContentEngineTests(ContentFixture fx) : IClassFixture<Conten
             if (done(stats))
                 return stats;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException("rspamd did not learn: " + JsonSerializer.Serialize(stats));
+            {
+                async Task<string> Queue(string name) => string.Join(" | ", (await fx.Account.Queues.GetQueueClient(name).PeekMessagesAsync(5)).Value.Select(m => m.Body.ToString()));
+                throw new TimeoutException($"rspamd did not learn: {JsonSerializer.Serialize(stats)}; learn: {await Queue(StorageNames.LearnQueue)}; learn-poison: {await Queue(StorageNames.Poison(StorageNames.LearnQueue))}");
+            }
             await Task.Delay(250);
         }
     }

@@ -118,7 +118,8 @@ public sealed class ClamdProcess : EngineProcess
 
 /// <summary>
 /// rspamd 3.4 with Debian's rules, its scanner and controller workers on loopback ports of the test's choosing, the
-/// Bayes classifier on SQLite (no Redis needed) learning from the first message, and the DNS-based rules pointed at a
+/// Bayes classifier on SQLite (no Redis needed) learning from the first message, with its learn cache in the same
+/// folder (its default, /var/lib/rspamd, would remember lessons across runs), and the DNS-based rules pointed at a
 /// closed local port (this machine has no DNS; they answer "no record" at once). The hostname-reputation module is
 /// off for the same reason: with no reverse DNS every sender would look suspicious. Test patterns (GTUBE variants for
 /// each action) are on.
@@ -148,6 +149,7 @@ public sealed class RspamdProcess : EngineProcess
         File.WriteAllText(Path.Combine(Folder, "local.d", "classifier-bayes.conf"), """
             backend = "sqlite3";
             min_learns = 1;
+            cache { path = "$DBDIR/learn_cache.sqlite"; }
             statfile { symbol = "BAYES_HAM"; spam = false; path = "$DBDIR/bayes.ham.sqlite"; }
             statfile { symbol = "BAYES_SPAM"; spam = true; path = "$DBDIR/bayes.spam.sqlite"; }
             """);
