@@ -25,7 +25,7 @@ internal sealed class BufferedUpload : IDisposable
         else
         {
             _rest = new CountingReadStream(content);
-            Content = new PrefixedStream(buffer, buffered, _rest);
+            Content = new PrefixedStream(buffer.AsMemory(0, buffered), _rest);
         }
     }
 
@@ -49,7 +49,7 @@ internal sealed class BufferedUpload : IDisposable
                 // Full: one byte more tells whether the message goes on.
                 var probe = new byte[1];
                 if (await content.ReadAsync(probe, cancellationToken).ConfigureAwait(false) == 1)
-                    return new BufferedUpload(buffer, total, new PrefixedStream(probe, 1, content));
+                    return new BufferedUpload(buffer, total, new PrefixedStream(probe.AsMemory(0, 1), content));
             }
         }
         catch
@@ -64,49 +64,5 @@ internal sealed class BufferedUpload : IDisposable
     {
         Content.Dispose();
         ArrayPool<byte>.Shared.Return(_buffer);
-    }
-
-    /// <summary>The buffered start, then the rest of the original stream.</summary>
-    private sealed class PrefixedStream(byte[] prefix, int prefixLength, Stream rest) : Stream
-    {
-        private int _position;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_position < prefixLength)
-                return Take(buffer);
-            return rest.Read(buffer);
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_position < prefixLength)
-                return Take(buffer.Span);
-            return await rest.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        private int Take(Span<byte> buffer)
-        {
-            int n = Math.Min(buffer.Length, prefixLength - _position);
-            prefix.AsSpan(_position, n).CopyTo(buffer);
-            _position += n;
-            return n;
-        }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

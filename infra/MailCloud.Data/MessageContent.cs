@@ -60,84 +60,18 @@ public static class PrefixedContent
         if (prefix is not { Length: > 0 })
             return await content.OpenReadAsync(blob, offset, length, cancellationToken).ConfigureAwait(false);
         long end = length is { } l ? offset + l : long.MaxValue;
-        var head = offset < prefix.Length ? new MemoryStream(prefix, (int)offset, (int)(Math.Min(end, prefix.Length) - offset), writable: false) : null;
+        var head = offset < prefix.Length ? prefix.AsMemory((int)offset, (int)(Math.Min(end, prefix.Length) - offset)) : ReadOnlyMemory<byte>.Empty;
         if (end <= prefix.Length)
-            return head ?? new MemoryStream([], writable: false);
+            return new MemoryStream(head.ToArray(), writable: false);
         long blobOffset = Math.Max(0, offset - prefix.Length);
         long? blobLength = length is null ? null : end - prefix.Length - blobOffset;
         var tail = await content.OpenReadAsync(blob, blobOffset, blobLength, cancellationToken).ConfigureAwait(false);
-        return head is null ? tail : new ConcatenatedStream(head, tail);
+        return head.IsEmpty ? tail : new PrefixedStream(head, tail, ownsRest: true);
     }
 
     public static async Task<byte[]> ReadAllAsync(this IMessageContent content, string blob, byte[]? prefix, CancellationToken cancellationToken = default)
     {
         var bytes = await content.ReadAllAsync(blob, cancellationToken).ConfigureAwait(false);
         return prefix is { Length: > 0 } ? [.. prefix, .. bytes] : bytes;
-    }
-
-    /// <summary>Two read-only streams one after the other (the prefix in memory, then the blob download).</summary>
-    private sealed class ConcatenatedStream(Stream first, Stream second) : Stream
-    {
-        private bool _onSecond;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (!_onSecond)
-            {
-                int n = first.Read(buffer);
-                if (n > 0 || buffer.Length == 0)
-                    return n;
-                _onSecond = true;
-            }
-            return second.Read(buffer);
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (!_onSecond)
-            {
-                int n = await first.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                if (n > 0 || buffer.Length == 0)
-                    return n;
-                _onSecond = true;
-            }
-            return await second.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                first.Dispose();
-                second.Dispose();
-            }
-            base.Dispose(disposing);
-        }
-
-        public override async ValueTask DisposeAsync()
-        {
-            await first.DisposeAsync().ConfigureAwait(false);
-            await second.DisposeAsync().ConfigureAwait(false);
-            await base.DisposeAsync().ConfigureAwait(false);
-        }
     }
 }

@@ -184,7 +184,7 @@ public sealed class MessageBuilder
     }
 }
 
-internal static class HeaderFolding
+public static class HeaderFolding
 {
     /// <summary>"Name: value\r\n", folded at whitespace to keep lines within 78 characters where possible.</summary>
     public static string Format(string name, string value)

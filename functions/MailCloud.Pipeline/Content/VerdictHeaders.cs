@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Text;
 using MailCloud.Core;
+using MailCloud.Mime;
 
 namespace MailCloud.Pipeline;
 
 /// <summary>
 /// The header lines a delivered copy gets in front of the stored message (the blob is never rewritten): the RFC 8601
 /// Authentication-Results with this server's authserv-id, the spam verdict (X-Spam-Flag/-Score/-Status) and the
-/// virus scanner's (X-Virus-Scanned). Folded at about 78 characters; every line ends in CRLF.
+/// virus scanner's (X-Virus-Scanned). Folded at spaces near 78 characters; every line ends in CRLF.
 /// </summary>
 public static class VerdictHeaders
 {
@@ -29,46 +30,16 @@ public static class VerdictHeaders
         if (verdict.Unscanned)
             status.Add("unscanned");
         if (verdict.Symbols.Count > 0)
-            status.Add("tests=" + string.Join(",", verdict.Symbols.Take(40)));
+            status.Add("tests=" + string.Join(", ", verdict.Symbols.Take(40)));
         Field(sb, "X-Spam-Status", status, " ");
         if (verdict.VirusScan is { } scan)
             sb.Append("X-Virus-Scanned: clamd; ").Append(scan).Append("\r\n");
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
-    /// <summary>Writes name: a, b, … joined by <paramref name="separator"/>, starting a folded line before an item that would pass 78 columns.</summary>
-    private static void Field(StringBuilder sb, string name, IEnumerable<string> items, string separator)
-    {
-        int column = name.Length + 2;
-        sb.Append(name).Append(": ");
-        bool first = true;
-        foreach (var raw in items)
-        {
-            var item = Clean(raw);
-            if (item.Length == 0)
-                continue;
-            if (!first)
-            {
-                var sep = separator.TrimEnd();
-                sb.Append(sep);
-                column += sep.Length;
-                if (column + 1 + item.Length > 78)
-                {
-                    sb.Append("\r\n\t");
-                    column = 8;
-                }
-                else
-                {
-                    sb.Append(' ');
-                    column++;
-                }
-            }
-            sb.Append(item);
-            column += item.Length;
-            first = false;
-        }
-        sb.Append("\r\n");
-    }
+    /// <summary>One header field, folded at spaces near 78 columns (the MIME builder's folding).</summary>
+    private static void Field(StringBuilder sb, string name, IEnumerable<string> items, string separator) =>
+        sb.Append(HeaderFolding.Format(name, string.Join(separator, items.Select(Clean).Where(i => i.Length > 0))));
 
     /// <summary>No line breaks or control characters from engine output inside a header, and no line over the RFC 5322 limit.</summary>
     private static string Clean(string value)

@@ -28,6 +28,8 @@ public abstract class EngineProcess : IAsyncDisposable
 
     public async Task StartAsync(TimeSpan timeout)
     {
+        if (!File.Exists(Executable))
+            throw new InvalidOperationException($"{Executable} is not installed: apt-get install rspamd clamav-daemon (./run-tests does it when run as root)");
         var psi = new ProcessStartInfo(Executable) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in Arguments)
             psi.ArgumentList.Add(a);
@@ -93,7 +95,7 @@ public sealed class ClamdProcess : EngineProcess
             $"PidFile {Path.Combine(Folder, "clamd.pid")}", "StreamMaxLength 25M", "ScanMail yes", "SelfCheck 0") + "\n");
     }
 
-    protected override string Executable => File.Exists("/usr/sbin/clamd") ? "/usr/sbin/clamd" : "clamd";
+    protected override string Executable => "/usr/sbin/clamd";
     protected override IEnumerable<string> Arguments => ["-c", Path.Combine(Folder, "clamd.conf")];
     public string Address => $"127.0.0.1:{Port}";
 
@@ -160,7 +162,7 @@ public sealed class RspamdProcess : EngineProcess
     public Uri Url => new($"http://127.0.0.1:{Port}/");
     public Uri ControllerUrl => new($"http://127.0.0.1:{ControllerPort}/");
 
-    protected override string Executable => File.Exists("/usr/bin/rspamd") ? "/usr/bin/rspamd" : "rspamd";
+    protected override string Executable => "/usr/bin/rspamd";
 
     protected override IEnumerable<string> Arguments =>
     [

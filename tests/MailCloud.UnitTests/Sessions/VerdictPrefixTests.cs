@@ -113,7 +113,7 @@ public sealed partial class VerdictPrefixTests : IAsyncLifetime, IDisposable
         Assert.Equal("mx.test; spf=fail smtp.mailfrom=alice@example.test; dkim=none; dmarc=none header.from=example.test",
             Regex.Replace(parsed.GetHeader("Authentication-Results")!.Value, @"\s+", " "));
         Assert.Equal("6.2", parsed.GetHeader("X-Spam-Score")!.Value.Trim());
-        Assert.Matches(@"^Yes, score=6\.2 engine=rspamd action=""add header"" tests=GTUBE\(0\.0\),R_SPF_FAIL\(1\.0\)$", Regex.Replace(parsed.GetHeader("X-Spam-Status")!.Value, @"\s+", " ").Trim());
+        Assert.Matches(@"^Yes, score=6\.2 engine=rspamd action=""add header"" tests=GTUBE\(0\.0\), R_SPF_FAIL\(1\.0\)$", Regex.Replace(parsed.GetHeader("X-Spam-Status")!.Value, @"\s+", " ").Trim());
     }
 
     /// <summary>The FETCH response without its sequence number, UID and tag (the two messages differ only there).</summary>
