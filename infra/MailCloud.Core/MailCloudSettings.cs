@@ -97,6 +97,15 @@ public sealed class MailCloudSettings
     /// <summary>How long held messages are kept (MAILCLOUD_QUARANTINE_DAYS, default 30) before housekeeping deletes them.</summary>
     public TimeSpan QuarantineRetention => int.TryParse(NonEmpty(_env("MAILCLOUD_QUARANTINE_DAYS")), NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d > 0 ? TimeSpan.FromDays(d) : TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// Failed logins one client address may make (MAILCLOUD_AUTH_MAX_FAILURES, default 10) within 15 minutes, counted
+    /// across SMTP AUTH, IMAP, POP3 and the admin API of one process, before it is refused until the window passes.
+    /// </summary>
+    public int AuthMaxFailures => int.TryParse(NonEmpty(_env("MAILCLOUD_AUTH_MAX_FAILURES")), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 10;
+
+    /// <summary>Extra wait before each further failure's reply (MAILCLOUD_AUTH_FAILURE_DELAY, default 1s; capped at 10 s).</summary>
+    public TimeSpan AuthFailureDelay => Duration("MAILCLOUD_AUTH_FAILURE_DELAY", TimeSpan.FromSeconds(1));
+
     /// <summary>The front-end protocols one process serves.</summary>
     public static IReadOnlyList<string> FrontEndProtocols { get; } = ["smtp", "pop3", "imap", "web"];
 

@@ -33,28 +33,31 @@ public sealed class FrontEnds : IAsyncDisposable
         var running = new FrontEnds();
         // The web host's push endpoint and the IMAP host meet here; `up` passes the hub its functions publish to.
         changes ??= new MailboxChangeHub();
+        // One login throttle for every protocol: failures on IMAP count against the same address on POP3, SMTP AUTH
+        // and the admin API. (Front ends split into separate processes each keep their own.)
+        var throttle = new AuthThrottle(settings.AuthMaxFailures, delayPerFailure: settings.AuthFailureDelay);
         try
         {
             if (protocols.Contains("smtp"))
             {
                 var options = SmtpServerHost.OptionsFromSettings(settings, certificate);
-                await running.StartAsync(SmtpServerHost.Build(options, account, logging), options.Listeners.Select(l => l.Name), cancellationToken).ConfigureAwait(false);
+                await running.StartAsync(SmtpServerHost.Build(options, account, logging, throttle: throttle), options.Listeners.Select(l => l.Name), cancellationToken).ConfigureAwait(false);
             }
             if (protocols.Contains("pop3"))
             {
                 var options = Pop3ServerHost.OptionsFromSettings(settings, certificate);
-                await running.StartAsync(Pop3ServerHost.Build(options, account, logging), options.Listeners.Select(l => l.Name), cancellationToken).ConfigureAwait(false);
+                await running.StartAsync(Pop3ServerHost.Build(options, account, logging, throttle), options.Listeners.Select(l => l.Name), cancellationToken).ConfigureAwait(false);
             }
             if (protocols.Contains("imap"))
             {
                 var options = ImapServerHost.OptionsFromSettings(settings, certificate);
-                await running.StartAsync(ImapServerHost.Build(options, account, logging, changes), options.Listeners.Select(l => l.Name), cancellationToken).ConfigureAwait(false);
+                await running.StartAsync(ImapServerHost.Build(options, account, logging, changes, throttle), options.Listeners.Select(l => l.Name), cancellationToken).ConfigureAwait(false);
             }
             if (protocols.Contains("web"))
             {
                 var port = settings.Port(MailCloudSettings.Listeners.Single(l => l.Name == "web"));
                 var web = WebHost.Build(new IPEndPoint(IPAddress.Parse(settings.BindAddress), port), ClientEndpoints.FromSettings(settings), account, logging,
-                    adminTokenSha256: settings.AdminTokenSha256, secrets: secrets, changes: changes, pushKey: settings.PushKey);
+                    adminTokenSha256: settings.AdminTokenSha256, secrets: secrets, changes: changes, pushKey: settings.PushKey, throttle: throttle);
                 await running.StartAsync(web, ["web"], cancellationToken).ConfigureAwait(false);
             }
             return running;

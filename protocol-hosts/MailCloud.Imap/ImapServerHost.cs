@@ -34,10 +34,13 @@ public static class ImapServerHost
     }
 
     /// <param name="changes">Pushed hints of changed folders (new mail indexed): idle sessions wake at once instead of at the next poll.</param>
-    public static WebApplication Build(ImapServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null, MailboxChangeHub? changes = null)
+    /// <param name="throttle">The login throttle shared with the other protocols of the process (a new one when null).</param>
+    public static WebApplication Build(ImapServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null, MailboxChangeHub? changes = null, AuthThrottle? throttle = null)
     {
         var services = MailboxServices.Create(account, options.DirectoryCacheTtl, options.AuthMaxFailures, options.AuthFailureDelay, options.MaxConnections, options.MaxConnectionsPerAddress, options.CacheBytes)
             with { Training = options.LearnSpam ? new QueueSpamTraining(account) : NoSpamTraining.Instance };
+        if (throttle is not null)
+            services = services with { Throttle = throttle };
         FolderWatcher? watcher = null;
         var app = ProtocolHost.Build(options.Listeners, l => l.EndPoint, (app, listener) =>
         {

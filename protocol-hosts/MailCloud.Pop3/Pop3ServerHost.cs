@@ -27,9 +27,12 @@ public static class Pop3ServerHost
         return options;
     }
 
-    public static WebApplication Build(Pop3ServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null)
+    /// <param name="throttle">The login throttle shared with the other protocols of the process (a new one when null).</param>
+    public static WebApplication Build(Pop3ServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null, AuthThrottle? throttle = null)
     {
         var services = MailboxServices.Create(account, options.DirectoryCacheTtl, options.AuthMaxFailures, options.AuthFailureDelay, options.MaxConnections, options.MaxConnectionsPerAddress);
+        if (throttle is not null)
+            services = services with { Throttle = throttle };
         return ProtocolHost.Build(options.Listeners, l => l.EndPoint, (app, listener) =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MailCloud.Pop3");

@@ -46,12 +46,13 @@ public static class SmtpServerHost
         return options;
     }
 
-    public static WebApplication Build(SmtpServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null, IMessageSpool? spool = null)
+    /// <param name="throttle">The login throttle shared with the other protocols of the process (a new one when null).</param>
+    public static WebApplication Build(SmtpServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null, IMessageSpool? spool = null, AuthThrottle? throttle = null)
     {
         var directory = new CachingMailDirectory(StorageProvisioner.Directory(account), options.DirectoryCacheTtl);
         var usage = new TableMailboxUsage(account);
         spool ??= new StorageMessageSpool(account);
-        var throttle = new AuthThrottle(options.AuthMaxFailures, delayPerFailure: options.AuthFailureDelay);
+        throttle ??= new AuthThrottle(options.AuthMaxFailures, delayPerFailure: options.AuthFailureDelay);
         var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
         var greetingPass = new GreetingPass(options.GreetingPassTtl, options.TrustedNetworks);
         var app = ProtocolHost.Build(options.Listeners, l => l.EndPoint, (app, listener) =>

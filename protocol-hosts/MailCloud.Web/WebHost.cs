@@ -31,7 +31,7 @@ public static class WebHost
 {
     /// <param name="adminTokenSha256">SHA-256 (hex) of the admin API's bearer token; null keeps the API off.</param>
     public static WebApplication Build(IPEndPoint endPoint, ClientEndpoints endpoints, StorageAccount account, Action<ILoggingBuilder>? logging = null,
-        string? adminTokenSha256 = null, ISecretStore? secrets = null, MailboxChangeHub? changes = null, string? pushKey = null)
+        string? adminTokenSha256 = null, ISecretStore? secrets = null, MailboxChangeHub? changes = null, string? pushKey = null, AuthThrottle? throttle = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         ProtocolHost.ConfigureLogging(builder.Logging, logging);
@@ -61,7 +61,7 @@ public static class WebHost
             var email = System.Text.RegularExpressions.Regex.Match(body, "<EMailAddress>([^<]{1,320})</EMailAddress>").Groups[1].Value;
             return Results.Text(OutlookAutodiscover(endpoints, email), "application/xml; charset=utf-8");
         });
-        AdminApi.Map(app, StorageProvisioner.Directory(account, secrets), adminTokenSha256, new AuthThrottle(maxFailures: 10), new QuarantineStore(account));
+        AdminApi.Map(app, StorageProvisioner.Directory(account, secrets), adminTokenSha256, throttle ?? new AuthThrottle(maxFailures: 10), new QuarantineStore(account));
         if (changes is not null && pushKey is not null)
             MapPush(app, changes, AdminToken.Hash(pushKey));
         return app;

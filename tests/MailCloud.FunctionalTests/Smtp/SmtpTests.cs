@@ -174,6 +174,40 @@ c.cmd("QUIT"); c.close()
         Assert.StartsWith("503 5.5.1", Reply("DATA"), StringComparison.Ordinal); // no recipient was accepted
     }
 
+    /// <summary>More disguises of a remote recipient: case, trailing dots, look-alike and punycode domains, the null sender.</summary>
+    [Fact]
+    public async Task Mx_relays_nothing_for_case_dot_idn_or_null_sender_tricks()
+    {
+        var r = await PythonAsync("""
+tricks = ["VICTIM@ELSEWHERE.EXAMPLE", "victim@elsewhere.example.", "victim@Elsewhere.Example..", "victim@example.test.elsewhere.example",
+          "victim@xn--exmple-4nf.test", "victim@exаmple.test", "victim@[127.0.0.1]", "victim@[IPv6:::1]", "victim@localhost", "\"victim\"@elsewhere.example"]
+# A session per trick: ten refusals in one session would end it (the error limit), which is no test of the next trick.
+for sender, smtputf8 in (("spammer@attacker.example", False), ("", False), ("spammer@attacker.example", True)):
+    for rcpt in tricks:
+        c = Raw(MX)
+        c.cmd("EHLO attacker.example")
+        c.cmd("MAIL FROM:<%s>%s" % (sender, " SMTPUTF8" if smtputf8 else ""))
+        c.send(("RCPT TO:<" + rcpt + ">\r\n").encode("utf-8"))
+        out(k="rcpt", sender=sender, utf8=smtputf8, rcpt=rcpt, reply=c.reply())
+        out(k="data", sender=sender, utf8=smtputf8, reply=c.cmd("DATA"))
+        c.cmd("QUIT"); c.close()
+""");
+        var rcpts = r.Where(x => S(x, "k") == "rcpt").ToList();
+        Assert.Equal(30, rcpts.Count);
+        foreach (var x in rcpts)
+            Assert.Matches(@"^5\d\d ", S(x, "reply")); // refused for good, never 250 and never a "try later"
+        Assert.All(r.Where(x => S(x, "k") == "data"), x => Assert.StartsWith("503", S(x, "reply"), StringComparison.Ordinal));
+        // Local addresses still work in any case with a trailing dot and from the null sender (bounces must get in).
+        var local = await PythonAsync("""
+c = Raw(MX)
+c.cmd("EHLO bounce.example")
+c.cmd("MAIL FROM:<>")
+out(k="upper", reply=c.cmd("RCPT TO:<ALICE@EXAMPLE.TEST>"))
+c.cmd("QUIT"); c.close()
+""");
+        Assert.StartsWith("250", S(local.Single(), "reply"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Recipient_limits_quota_and_dsn_parameters()
     {
