@@ -1,0 +1,191 @@
+using System.Net;
+using System.Text.Json;
+using Azure.Data.Tables;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.FunctionalTests.Cli;
+using MailCloud.Functions;
+using MailCloud.LocalDev;
+using MailCloud.Smtp;
+using MailCloud.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace MailCloud.FunctionalTests.Storage;
+
+/// <summary>
+/// The SMTP front end and the functions with all their storage traffic through fault-injecting proxies in front of
+/// Azurite: the service refusing every request, failing some before or after carrying them out (a lost reply), and
+/// answering 50–200 ms late. SMTP answers 4xx when it cannot store, stages retry, and every message that got a 250 is
+/// in the mailbox exactly once.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class StorageFaultTests(AzuriteFixture azurite, Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly FaultPlan _plan = new();
+    private readonly List<FaultProxy> _proxies = [];
+    private Microsoft.AspNetCore.Builder.WebApplication? _smtp;
+    private LocalFunctionsHost? _functions;
+    private StorageAccount _account = null!;
+    private readonly int _mxPort = AzuriteProcess.FreePort();
+    private readonly string _domain = AzuriteFixture.UniqueName("faults") + ".test";
+    private string User => "rcpt@" + _domain;
+
+    public async Task InitializeAsync()
+    {
+        var direct = azurite.NewAccount();
+        await StorageProvisioner.EnsureCreatedAsync(direct);
+        var directory = StorageProvisioner.Directory(direct);
+        await directory.AddDomainAsync(_domain);
+        await directory.AddUserAsync(MailAddress.Parse(User), "correct horse");
+
+        foreach (var port in new[] { azurite.Azurite.BlobPort, azurite.Azurite.QueuePort, azurite.Azurite.TablePort })
+            _proxies.Add(await FaultProxy.StartAsync(port, _plan));
+        var options = new StorageClientOptions();
+        options.Retry.Delay = TimeSpan.FromMilliseconds(50);
+        options.Retry.MaxDelay = TimeSpan.FromMilliseconds(400);
+        _account = new StorageAccount(StorageConnection.Development("127.0.0.1", _proxies[0].Port, _proxies[1].Port, _proxies[2].Port), options);
+
+        var smtp = new SmtpServerOptions { HostName = "mx.faults.test", MxGreetingDelay = TimeSpan.Zero, GreetingPassTtl = TimeSpan.Zero, CommandTimeout = TimeSpan.FromSeconds(60) };
+        smtp.Listeners.Add(new SmtpListener("mx", new IPEndPoint(IPAddress.Loopback, _mxPort), SmtpListenerRole.Mx, false));
+        _smtp = SmtpServerHost.Build(smtp, _account, l => l.AddFilter(_ => false));
+        await _smtp.StartAsync();
+
+        var noDns = new MailCloud.Dns.DnsResolver([new IPEndPoint(IPAddress.Loopback, AzuriteProcess.FreePort())], TimeSpan.FromMilliseconds(300), attempts: 1);
+        var pipeline = new PipelineSettings(_account, smtp.HostName) { Dns = noDns };
+        _functions = LocalFunctionsHost.Create(_account, typeof(PipelineFunctions).Assembly, s => s.AddMailCloudPipeline(pipeline),
+            Path.Combine(MailCloudToolTests.RepoRoot(), "host.json"), include: t => t.Function is "inbound" or "index");
+        _functions.Start();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_functions is not null)
+            await _functions.DisposeAsync();
+        if (_smtp is not null)
+        {
+            await _smtp.StopAsync();
+            await _smtp.DisposeAsync();
+        }
+        foreach (var p in _proxies)
+            await p.DisposeAsync();
+    }
+
+    /// <summary>Sends each subject, retrying on a 4xx as a sending MTA would; returns the replies per subject.</summary>
+    private async Task<Dictionary<string, List<int>>> SendAsync(IEnumerable<string> subjects, int attempts = 6)
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["MX"] = _mxPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["RCPT"] = User,
+            ["SUBJECTS"] = string.Join('\n', subjects),
+            ["ATTEMPTS"] = attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var r = await ExternalProcess.PythonAsync("""
+            import smtplib, os, json, time
+            for subject in os.environ["SUBJECTS"].split("\n"):
+                codes = []
+                for attempt in range(int(os.environ["ATTEMPTS"])):
+                    try:
+                        s = smtplib.SMTP("127.0.0.1", int(os.environ["MX"]), timeout=90)
+                        s.ehlo("sender.example")
+                        s.mail("someone@sender.example")
+                        code, _ = s.rcpt(os.environ["RCPT"])
+                        if code == 250:
+                            code, _ = s.data(("Subject: %s\r\nMessage-ID: <%s@sender.example>\r\n\r\nbody of %s\r\n" % (subject, subject, subject)).encode())
+                        s.quit()
+                    except smtplib.SMTPException as e:
+                        code = getattr(e, "smtp_code", 421)
+                    codes.append(code)
+                    if code == 250 or code >= 500: break
+                    time.sleep(0.2)
+                print(json.dumps({"subject": subject, "codes": codes}), flush=True)
+            """, env, TimeSpan.FromMinutes(6));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        return r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+            .ToDictionary(e => e.GetProperty("subject").GetString()!, e => e.GetProperty("codes").EnumerateArray().Select(c => c.GetInt32()).ToList());
+    }
+
+    /// <summary>The user's INBOX rows by subject, read straight from Azurite (not through the faults).</summary>
+    private async Task<Dictionary<string, int>> InboxAsync()
+    {
+        var table = azurite.NewAccount().Tables.GetTableClient(StorageNames.MailboxTable);
+        var counts = new Dictionary<string, int>();
+        await foreach (var e in table.QueryRowsAsync(TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(MailAddress.Parse(User))), TableFilter.RowKeyPrefix("msg:INBOX:")), ["Subject"]))
+            counts[e.GetString("Subject") ?? string.Empty] = counts.GetValueOrDefault(e.GetString("Subject") ?? string.Empty) + 1;
+        return counts;
+    }
+
+    private async Task<Dictionary<string, int>> WaitForAsync(IEnumerable<string> subjects, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var inbox = await InboxAsync();
+            if (subjects.All(inbox.ContainsKey) || DateTime.UtcNow > deadline)
+                return inbox;
+            await Task.Delay(300);
+        }
+    }
+
+    [Fact]
+    public async Task Storage_refusing_everything_gives_451_then_mail_flows_again_exactly_once()
+    {
+        _plan.FailBefore = 1;
+        var down = await SendAsync(["refused-1"], attempts: 1);
+        Assert.Equal(451, down["refused-1"].Single());
+        _plan.Heal();
+        var up = await SendAsync(["refused-1"]);
+        Assert.Equal(250, up["refused-1"].Last());
+        var inbox = await WaitForAsync(["refused-1"], TimeSpan.FromSeconds(60));
+        Assert.Equal(1, inbox.GetValueOrDefault("refused-1"));
+    }
+
+    [Fact]
+    public async Task Failures_before_and_after_the_service_acts_lose_nothing_and_index_nothing_twice()
+    {
+        var subjects = Enumerable.Range(1, 25).Select(i => $"flaky-{i}").ToList();
+        _plan.FailBefore = 0.15;
+        _plan.FailAfter = 0.10;
+        var replies = await SendAsync(subjects);
+        var injected = (_plan.FailedBefore, _plan.FailedAfter, _plan.Forwarded);
+        // The pipeline keeps meeting faults until the mail is in; then the storage heals and the queues drain.
+        var inbox = await WaitForAsync(subjects, TimeSpan.FromSeconds(60));
+        _plan.Heal();
+        inbox = await WaitForAsync(subjects, TimeSpan.FromSeconds(90));
+        await Task.Delay(3000); // a redelivered item would land by now (visibility timeout 2 s)
+        inbox = await InboxAsync();
+
+        output.WriteLine($"storage requests forwarded {injected.Forwarded}, refused before {injected.FailedBefore}, failed after {injected.FailedAfter}; " +
+            $"SMTP attempts {replies.Values.Sum(c => c.Count)} ({replies.Values.Sum(c => c.Count(x => x != 250))} answered 4xx); " +
+            $"messages in the mailbox {inbox.Where(k => subjects.Contains(k.Key)).Sum(k => k.Value)} for {subjects.Count} accepted");
+        Assert.True(injected.FailedBefore > 10 && injected.FailedAfter > 5, $"faults injected: {injected}");
+        foreach (var subject in subjects)
+        {
+            var codes = replies[subject];
+            Assert.Equal(250, codes.Last()); // the sender's retries got it in
+            int copies = inbox.GetValueOrDefault(subject);
+            Assert.True(copies >= 1, $"{subject} was accepted ({string.Join(",", codes)}) but is not in the mailbox");
+            // A second copy is only possible where a 4xx went back after the message had been queued (a lost reply
+            // to the front end's enqueue): the sender then sent it again, as it must.
+            Assert.True(copies <= codes.Count(c => c is >= 400 and < 500) + 1, $"{subject}: {copies} copies for replies {string.Join(",", codes)}");
+        }
+        var direct = azurite.NewAccount();
+        foreach (var queue in new[] { StorageNames.Poison(StorageNames.InboundQueue), StorageNames.Poison(StorageNames.IndexQueue) })
+        {
+            var poisoned = (await direct.Queues.GetQueueClient(queue).PeekMessagesAsync(32)).Value.Where(m => m.Body.ToString().Contains(_domain, StringComparison.Ordinal));
+            Assert.Empty(poisoned);
+        }
+    }
+
+    [Fact]
+    public async Task Azure_like_latency_slows_delivery_but_breaks_nothing()
+    {
+        _plan.Delay = (50, 200);
+        var subjects = Enumerable.Range(1, 5).Select(i => $"slow-{i}").ToList();
+        var replies = await SendAsync(subjects);
+        Assert.All(subjects, s => Assert.Equal([250], replies[s]));
+        var inbox = await WaitForAsync(subjects, TimeSpan.FromSeconds(90));
+        _plan.Heal();
+        Assert.All(subjects, s => Assert.Equal(1, inbox.GetValueOrDefault(s)));
+    }
+}
