@@ -11,6 +11,12 @@ namespace MailCloud.LocalDev;
 /// <summary>Queue settings from host.json (extensions.queues), with the Functions host's defaults.</summary>
 public sealed record QueueHostSettings(int BatchSize, TimeSpan VisibilityTimeout, int MaxDequeueCount, TimeSpan MaxPollingInterval, bool Base64)
 {
+    /// <summary>
+    /// How long a received message stays hidden while its function runs (the real host renews its lease; we give a
+    /// fixed 5 minutes). It is also how late a message comes back whose receive reply was lost.
+    /// </summary>
+    public TimeSpan Lease { get; init; } = TimeSpan.FromMinutes(5);
+
     public static QueueHostSettings FromHostJson(string hostJson)
     {
         var queues = JsonNode.Parse(File.ReadAllText(hostJson))?["extensions"]?["queues"];
@@ -130,8 +136,7 @@ public sealed class FunctionsDriver : IAsyncDisposable
         var poison = _account.Queues.GetQueueClient(trigger.Queue + "-poison");
         var idleCap = Settings.MaxPollingInterval < TimeSpan.FromSeconds(2) ? Settings.MaxPollingInterval : TimeSpan.FromSeconds(2);
         var delay = TimeSpan.Zero;
-        // While a message runs it stays hidden this long; the real host renews it, we give functions 5 minutes.
-        var lease = TimeSpan.FromMinutes(5);
+        var lease = Settings.Lease;
         while (!ct.IsCancellationRequested)
         {
             QueueMessage[] batch;

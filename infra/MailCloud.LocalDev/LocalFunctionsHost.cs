@@ -25,8 +25,9 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     public IServiceProvider Services => _services;
 
     /// <param name="include">Which of the discovered functions run (all by default).</param>
+    /// <param name="lease">How long a running message stays hidden (<see cref="QueueHostSettings.Lease"/>; 5 minutes by default).</param>
     public static LocalFunctionsHost Create(StorageAccount account, Assembly functions, Action<IServiceCollection> register, string hostJson,
-        Func<FunctionTrigger, bool>? include = null, Action<ILoggingBuilder>? logging = null, Action<string>? log = null)
+        Func<FunctionTrigger, bool>? include = null, Action<ILoggingBuilder>? logging = null, Action<string>? log = null, TimeSpan? lease = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(b =>
@@ -39,7 +40,10 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         register(services);
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         var triggers = FunctionsDriver.Discover(functions).Where(t => include?.Invoke(t) ?? true).ToList();
-        return new LocalFunctionsHost(provider, new FunctionsDriver(account, provider, QueueHostSettings.FromHostJson(hostJson), triggers, log));
+        var settings = QueueHostSettings.FromHostJson(hostJson);
+        if (lease is { } l)
+            settings = settings with { Lease = l };
+        return new LocalFunctionsHost(provider, new FunctionsDriver(account, provider, settings, triggers, log));
     }
 
     public void Start() => Driver.Start();
