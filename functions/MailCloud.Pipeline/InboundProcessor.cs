@@ -129,7 +129,8 @@ public sealed class InboundProcessor(
                 User = delivery.User.Address,
                 Folder = delivery.Folder,
                 ReceivedAt = envelope.ReceivedAt,
-                Verdict = verdict,
+                // The row's spam mark follows this recipient's disposition (their domain's thresholds).
+                Verdict = verdict with { Spam = disposition != Disposition.Inbox },
                 Summary = summary.WithPrefix(prefix),
                 Prefix = prefix,
             };

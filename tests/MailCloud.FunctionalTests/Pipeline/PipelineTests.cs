@@ -65,9 +65,11 @@ s.quit()
         await SendAsync("carol@remote.example", ["sam@strict.test", "alice@example.test"], "strict-policy");
         var junk = await fx.WaitForAsync("sam@strict.test", "strict-policy", "Junk");
         Assert.Contains("X-Spam-Status: Yes, score=2.5 required=2.0 engine=builtin", Encoding.ASCII.GetString(junk.GetBinary("Prefix")), StringComparison.Ordinal);
+        Assert.True(junk.GetBoolean("Spam"));
         // The other recipient's domain has no thresholds of its own: INBOX at the default (5).
         var inbox = await fx.WaitForAsync("alice@example.test", "strict-policy");
         Assert.Contains("X-Spam-Status: No, score=2.5 required=5.0", Encoding.ASCII.GetString(inbox.GetBinary("Prefix")), StringComparison.Ordinal);
+        Assert.False(inbox.GetBoolean("Spam"));
         await fx.Directory.SetSpamPolicyAsync("strict.test", null);
         Assert.Null((await fx.Directory.GetDomainAsync("strict.test"))!.Spam);
     }
