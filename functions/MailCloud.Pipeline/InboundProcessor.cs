@@ -116,11 +116,19 @@ public sealed class InboundProcessor(
 
         var plan = await new Router(directory).PlanAsync(delivered, r => decisions[r].Disposition == Disposition.Junk ? "Junk" : "INBOX", cancellationToken).ConfigureAwait(false);
         var summary = MessageSummary.Of(message);
+        // Copies with the same disposition and thresholds get the same header lines: build each once (a list of 100
+        // members in one domain shifts the part map once, not 100 times).
+        var copies = new Dictionary<(Disposition, SpamPolicy?), (byte[] Prefix, MessageSummary Summary)>();
         int queued = 0;
         foreach (var (delivery, i) in plan.Local.Select((d, i) => (d, i)))
         {
             var (disposition, policy) = delivery.Via is { } via ? decisions[via] : (Disposition.Inbox, null);
-            var prefix = VerdictHeaders.Build(verdict, disposition, policy);
+            if (!copies.TryGetValue((disposition, policy), out var copy))
+            {
+                var lines = VerdictHeaders.Build(verdict, disposition, policy);
+                copies[(disposition, policy)] = copy = (lines, summary.WithPrefix(lines));
+            }
+            var prefix = copy.Prefix;
             var work = new IndexWorkItem
             {
                 MessageId = item.MessageId,
@@ -131,7 +139,7 @@ public sealed class InboundProcessor(
                 ReceivedAt = envelope.ReceivedAt,
                 // The row's spam mark follows this recipient's disposition (their domain's thresholds).
                 Verdict = verdict with { Spam = disposition != Disposition.Inbox },
-                Summary = summary.WithPrefix(prefix),
+                Summary = copy.Summary,
                 Prefix = prefix,
             };
             if (i < _options.InlineIndexLimit)

@@ -63,7 +63,7 @@ internal static class SpamCommands
         var show = new Command("show", "Show one held message's details.") { showId };
         show.SetAction((p, ct) => WithQuarantine(async q =>
         {
-            var e = await q.GetAsync(p.GetValue(showId)!, ct) ?? throw new DirectoryException(DirectoryErrorKind.NotFound, $"no quarantine entry {p.GetValue(showId)}");
+            var e = await RequireAsync(q, p.GetValue(showId)!, ct);
             Console.WriteLine($"id:         {e.Id}");
             Console.WriteLine($"held:       {e.Quarantined:u}");
             Console.WriteLine($"reason:     {e.Reason} ({e.Detail})");
@@ -80,7 +80,7 @@ internal static class SpamCommands
         release.SetAction((p, ct) => WithQuarantine(async q =>
         {
             if (!await q.ReleaseAsync(p.GetValue(releaseId)!, ct))
-                throw new DirectoryException(DirectoryErrorKind.NotFound, $"no quarantine entry {p.GetValue(releaseId)}");
+                throw NotHeld(p.GetValue(releaseId)!);
             Console.WriteLine($"released {p.GetValue(releaseId)}: queued for delivery");
             return CliErrors.Ok;
         }));
@@ -89,7 +89,7 @@ internal static class SpamCommands
         var delete = new Command("delete", "Delete a held message (its blob is removed by housekeeping).") { deleteId };
         delete.SetAction((p, ct) => WithQuarantine(async q =>
         {
-            var e = await q.GetAsync(p.GetValue(deleteId)!, ct) ?? throw new DirectoryException(DirectoryErrorKind.NotFound, $"no quarantine entry {p.GetValue(deleteId)}");
+            var e = await RequireAsync(q, p.GetValue(deleteId)!, ct);
             await q.DeleteAsync(e, ct);
             Console.WriteLine($"deleted {e.Id}");
             return CliErrors.Ok;
@@ -101,6 +101,11 @@ internal static class SpamCommands
         command.Subcommands.Add(delete);
         return command;
     }
+
+    private static async Task<QuarantineEntry> RequireAsync(QuarantineStore quarantine, string id, CancellationToken ct) =>
+        await quarantine.GetAsync(id, ct) ?? throw NotHeld(id);
+
+    private static DirectoryException NotHeld(string id) => new(DirectoryErrorKind.NotFound, $"no quarantine entry {id}");
 
     private static Task<int> WithQuarantine(Func<QuarantineStore, Task<int>> action) => CliErrors.RunAsync(async () =>
     {
