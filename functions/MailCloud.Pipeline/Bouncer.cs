@@ -12,7 +12,7 @@ public sealed record BounceRecipient(EnvelopeRecipient Recipient, string Status,
 /// <summary>
 /// Sends delivery status notifications (RFC 3464) back into the pipeline as new messages with the null sender, so
 /// they are routed like any mail (local mailbox or the outbound queue). Never to the null sender; honours
-/// NOTIFY; a retried work item produces the same bounce id, and the create-only spool refuses the twin.
+/// NOTIFY; a retried work item produces the same bounce id, so the same bounce (stored once, indexed once).
 /// </summary>
 public sealed class Bouncer(StorageAccount account, string hostName, ILogger logger)
 {
@@ -48,18 +48,13 @@ public sealed class Bouncer(StorageAccount account, string hostName, ILogger log
             ClientAddress = "127.0.0.1",
             Helo = hostName,
             Listener = "internal",
-            // The original's date keeps the bounce's blob path the same on a retry, so the twin is refused.
+            // The original's date keeps the bounce's blob path the same on a retry: the same bounce, not a second one.
             ReceivedAt = receivedAt,
             Body = dsn.Any(b => b >= 0x80) ? "8BITMIME" : "7BIT",
         };
-        try
-        {
-            await _spool.StoreAsync(bounceId, envelope, new MemoryStream(dsn), cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("{BounceId}: bounce sent to <{Sender}> for {Count} recipient(s)", bounceId, sender, wanted.Count);
-        }
-        catch (Azure.RequestFailedException e) when (e.Status is 409 or 412)
-        {
-            logger.LogInformation("{BounceId}: bounce already sent", bounceId);
-        }
+        // A retry finds the blob an earlier attempt stored and sends its work item again (that attempt may have died
+        // before enqueueing it: the fault harness lost a bounce that way); indexing and delivery de-duplicate.
+        await _spool.StoreOnceAsync(bounceId, envelope, new MemoryStream(dsn), cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("{BounceId}: bounce sent to <{Sender}> for {Count} recipient(s)", bounceId, sender, wanted.Count);
     }
 }

@@ -141,6 +141,8 @@ public sealed class InboundProcessor(
                 Verdict = verdict with { Spam = disposition != Disposition.Inbox },
                 Summary = copy.Summary,
                 Prefix = prefix,
+                // A released message is the held one, delivered now: never a resend of itself.
+                ResendKey = item.Released ? null : MailboxKeys.ResendKey(envelope.Sender, copy.Summary.MessageIdHeader),
             };
             if (i < _options.InlineIndexLimit)
             {

@@ -24,7 +24,7 @@ public sealed class MailboxIndexer(MailboxWriter writer, IMailboxChangeNotifier?
     public async Task<IndexResult> IndexAsync(MailAddress user, IndexWorkItem item, CancellationToken cancellationToken)
     {
         var entry = MailboxWriter.Entry(item.MessageId, item.MessageBlob, item.Size, item.ReceivedAt, string.Empty, item.Summary,
-            item.Verdict.Spam, JsonSerializer.Serialize(item.Verdict, WorkItemJson.Options), item.Prefix);
+            item.Verdict.Spam, JsonSerializer.Serialize(item.Verdict, WorkItemJson.Options), item.Prefix) with { ResendKey = item.ResendKey };
         var added = (await _writer.AddAsync(user, item.Folder, [entry], createFolder: true, cancellationToken).ConfigureAwait(false))[0];
         if (!added.AlreadyThere)
             await _changes.MailboxChangedAsync(user, item.Folder, cancellationToken).ConfigureAwait(false);

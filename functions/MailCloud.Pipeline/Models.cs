@@ -52,6 +52,9 @@ public sealed record IndexWorkItem
 
     /// <summary>Header lines served in front of the blob (the verdict); <see cref="Size"/> and <see cref="Summary"/> count them.</summary>
     [JsonPropertyName("prefix")] public byte[]? Prefix { get; init; }
+
+    /// <summary>Envelope sender and Message-ID, hashed: a client's resend of this message is not indexed again.</summary>
+    [JsonPropertyName("resend")] public string? ResendKey { get; init; }
 }
 
 /// <summary>Work item on the outbound queue: one message to the recipients of one domain (issue #6 delivers it).</summary>

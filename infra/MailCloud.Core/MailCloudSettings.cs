@@ -134,6 +134,13 @@ public sealed class MailCloudSettings
     public int? MaxConnectionsPerAddress =>
         int.TryParse(NonEmpty(_env("MAILCLOUD_MAX_CONNECTIONS_PER_ADDRESS")), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
 
+    /// <summary>
+    /// MAILCLOUD_MAX_CONNECTIONS: connections each front end (SMTP, IMAP, POP3) holds at most, when set; defaults
+    /// otherwise (IMAP 5,000, SMTP and POP3 1,000). Each connection costs a file descriptor: raise `ulimit -n` with it.
+    /// </summary>
+    public int? MaxConnections =>
+        int.TryParse(NonEmpty(_env("MAILCLOUD_MAX_CONNECTIONS")), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
+
     /// <summary>Address the front ends bind to (loopback unless told otherwise).</summary>
     public string BindAddress => NonEmpty(_env(BindVariable)) ?? "127.0.0.1";
 

@@ -64,6 +64,9 @@ public sealed class ScramSha256Server
         var user = DecodeSaslName(rawUser);
         if (user is null)
             return Fail("malformed user name");
+        // gs2-authzid is "a=" saslname; anything else there once threw out of the exchange (found by afl++).
+        if (authzid.Length > 0 && !authzid.StartsWith("a=", StringComparison.Ordinal))
+            return Fail("malformed gs2 header");
         if (authzid.Length > 0 && DecodeSaslName(authzid[2..]) != user)
             return Fail("authorization identity differs from authentication identity");
         UserName = user;

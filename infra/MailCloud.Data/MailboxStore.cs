@@ -13,6 +13,18 @@ public static class MailboxKeys
     public static string MessagePrefix(string folder) => $"msg:{Key(folder)}:";
     public static string MessageRow(string folder, long uid) => $"{MessagePrefix(folder)}{uid:D10}";
     public static string DedupRow(string folder, string messageId) => $"id:{Key(folder)}:{messageId}";
+
+    /// <summary>One per user and (envelope sender, Message-ID) the pipeline delivered; see <see cref="MailboxEntry.ResendKey"/>.</summary>
+    public static string ResendRow(string resendKey) => $"rs:{resendKey}";
+
+    /// <summary>
+    /// Envelope sender and Message-ID header, hashed: the same message sent again by a client that did not hear our
+    /// 250. The sender is part of it so a list's copy (sent by the list) and a direct copy stay two messages. Null
+    /// without a Message-ID.
+    /// </summary>
+    public static string? ResendKey(string envelopeSender, string? messageIdHeader) =>
+        string.IsNullOrWhiteSpace(messageIdHeader) ? null
+        : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(envelopeSender.ToLowerInvariant() + "\n" + messageIdHeader.Trim())))[..32];
     public static string BlobRefRow(string partition, string folder, string messageId) => $"{partition}|{Key(folder)}|{messageId}";
 
     /// <summary>A folder name inside a row key; ':' is escaped too, so folder "a" never prefixes folder "a:b".</summary>

@@ -8,7 +8,15 @@ namespace MailCloud.Data;
 /// <summary>A message to add to a folder: the delivery stage, IMAP APPEND and COPY/MOVE all add through this.</summary>
 /// <param name="MessageId">Unique within the folder: a repeated add of the same id adds nothing (idempotent work items).</param>
 /// <param name="Properties">The summary columns (see <see cref="MailboxWriter.SummaryProperties"/>) and any extra ones.</param>
-public sealed record MailboxEntry(string MessageId, string Blob, long Size, DateTimeOffset InternalDate, string Flags, IReadOnlyDictionary<string, object?> Properties);
+public sealed record MailboxEntry(string MessageId, string Blob, long Size, DateTimeOffset InternalDate, string Flags, IReadOnlyDictionary<string, object?> Properties)
+{
+    /// <summary>
+    /// For mail the pipeline delivers: who sent it and its Message-ID, hashed (<see cref="MailboxKeys.ResendKey"/>).
+    /// A second message with the same key for the same user is a client's resend of one it never heard the 250
+    /// for (RFC 1047), and is not added again.
+    /// </summary>
+    public string? ResendKey { get; init; }
+}
 
 public sealed record AddedEntry(long Uid, long UidValidity, bool AlreadyThere);
 
@@ -30,30 +38,34 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
     public static readonly IReadOnlyList<(string Name, string? SpecialUse)> DefaultFolders =
         [("INBOX", null), ("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"), ("Junk", "\\Junk")];
 
-    /// <summary>2 actions per message + the folder row within the 100 actions of one transaction.</summary>
-    private const int ChunkSize = 49;
+    /// <summary>The 100 actions of one transaction: the folder row, then 2 per message (3 with a resend row).</summary>
+    private const int MaxActions = 99;
 
     private const int MaxProperty = 32_000;
 
     /// <summary>Payload an entity-group transaction may carry is under 4 MiB; chunks stay under 3 MiB of estimated row size.</summary>
     private const long MaxChunkBytes = 3L << 20;
 
-    /// <summary>At most <see cref="ChunkSize"/> messages per transaction, fewer when their summaries are large.</summary>
+    /// <summary>At most <see cref="MaxActions"/> actions per transaction, fewer messages when their summaries are large.</summary>
     private static IEnumerable<MailboxEntry[]> Chunks(IReadOnlyList<MailboxEntry> entries)
     {
         var chunk = new List<MailboxEntry>();
         long bytes = 0;
+        int actions = 0;
         foreach (var e in entries)
         {
             long size = 1024 + e.Properties.Values.Sum(v => v switch { string s => 2L * s.Length, byte[] b => b.Length, _ => 16L });
-            if (chunk.Count > 0 && (chunk.Count == ChunkSize || bytes + size > MaxChunkBytes))
+            int cost = e.ResendKey is null ? 2 : 3;
+            if (chunk.Count > 0 && (actions + cost > MaxActions || bytes + size > MaxChunkBytes))
             {
                 yield return [.. chunk];
                 chunk.Clear();
                 bytes = 0;
+                actions = 0;
             }
             chunk.Add(e);
             bytes += size;
+            actions += cost;
         }
         if (chunk.Count > 0)
             yield return [.. chunk];
@@ -115,15 +127,22 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             var seen = new Dictionary<string, TableEntity>(existing, StringComparer.Ordinal);
             foreach (var e in chunk)
             {
-                var dedup = MailboxKeys.DedupRow(folder, e.MessageId);
-                if (seen.TryGetValue(dedup, out var there))
+                if (Known(seen, folder, e) is { } there)
                 {
                     results.Add(new AddedEntry(there.ReadInt64("Uid") ?? 0, there.ReadInt64("UidValidity") ?? 0, AlreadyThere: true));
                     continue;
                 }
+                var dedup = MailboxKeys.DedupRow(folder, e.MessageId);
                 seen[dedup] = new TableEntity(partition, dedup) { ["Uid"] = uid, ["UidValidity"] = uidValidity };
                 actions.Add(new(TableTransactionActionType.Add, MessageEntity(partition, folder, uid, modSeq, now, e)));
                 actions.Add(new(TableTransactionActionType.Add, seen[dedup]));
+                if (e.ResendKey is { } resendKey)
+                {
+                    // Per user, not per folder: a resend stays out whether the first copy went to Junk or was moved.
+                    var resend = MailboxKeys.ResendRow(resendKey);
+                    seen[resend] = new TableEntity(partition, resend) { ["Uid"] = uid, ["UidValidity"] = uidValidity, ["Folder"] = folder, ["MessageId"] = e.MessageId };
+                    actions.Add(new(TableTransactionActionType.Add, seen[resend]));
+                }
                 results.Add(new AddedEntry(uid, uidValidity, AlreadyThere: false));
                 added++;
                 bytes += e.Size;
@@ -165,11 +184,12 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
                     // An insert collided: a message added before (its de-duplication row is there), or a folder
                     // row created meanwhile. Learn which messages are there already; nothing new learnt = a race.
                     int known = existing.Count;
-                    var found = await mailboxes.GetRowsAsync(partition, chunk.Select(c => MailboxKeys.DedupRow(folder, c.MessageId)), ["RowKey", "Uid", "UidValidity"], cancellationToken).ConfigureAwait(false);
+                    var keys = chunk.Select(c => MailboxKeys.DedupRow(folder, c.MessageId)).Concat(chunk.Select(c => c.ResendKey).OfType<string>().Select(MailboxKeys.ResendRow));
+                    var found = await mailboxes.GetRowsAsync(partition, keys, ["RowKey", "Uid", "UidValidity"], cancellationToken).ConfigureAwait(false);
                     foreach (var (key, row) in found)
                         existing[key] = row;
-                    if (chunk.All(c => existing.ContainsKey(MailboxKeys.DedupRow(folder, c.MessageId))))
-                        return chunk.Select(c => existing[MailboxKeys.DedupRow(folder, c.MessageId)]).Select(r => new AddedEntry(r.ReadInt64("Uid") ?? 0, r.ReadInt64("UidValidity") ?? 0, AlreadyThere: true)).ToList();
+                    if (chunk.All(c => Known(existing, folder, c) is not null))
+                        return chunk.Select(c => Known(existing, folder, c)!).Select(r => new AddedEntry(r.ReadInt64("Uid") ?? 0, r.ReadInt64("UidValidity") ?? 0, AlreadyThere: true)).ToList();
                     if (existing.Count > known)
                         continue;
                 }
@@ -178,6 +198,12 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             }
         }
     }
+
+    /// <summary>The row that says this entry is there already: its own de-duplication row, or a resend's first copy.</summary>
+    private static TableEntity? Known(Dictionary<string, TableEntity> rows, string folder, MailboxEntry e) =>
+        rows.TryGetValue(MailboxKeys.DedupRow(folder, e.MessageId), out var row) ? row
+        : e.ResendKey is { } k && rows.TryGetValue(MailboxKeys.ResendRow(k), out row) ? row
+        : null;
 
     public static string? SpecialUse(string folder) => DefaultFolders.FirstOrDefault(f => f.Name == folder).SpecialUse;
 

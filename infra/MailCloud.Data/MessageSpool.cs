@@ -47,6 +47,31 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
             size = upload.Size;
         }
 
+        return await EnqueueAsync(messageId, blob, size, envelope, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="StoreAsync"/> for a message whose id is derived from what caused it (a bounce): when an earlier
+    /// attempt stored the blob and died before its work item was enqueued, the blob is found (409) and the work item
+    /// is sent again. That may make a twin item, never a lost one; the stages after this de-duplicate by message id.
+    /// </summary>
+    public async Task<InboundWorkItem> StoreOnceAsync(string messageId, Envelope envelope, Stream content, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await StoreAsync(messageId, envelope, content, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            var blob = _messages.GetBlobClient(MessageIds.BlobPath(messageId, envelope.ReceivedAt));
+            var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await EnqueueAsync(messageId, blob, properties.Value.ContentLength, envelope, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<InboundWorkItem> EnqueueAsync(string messageId, BlobClient blob, long size, Envelope envelope, CancellationToken cancellationToken)
+    {
+        var blobName = blob.Name;
         BlobClient? envelopeBlob = null;
         try
         {

@@ -32,12 +32,18 @@ public static class Charsets
                 break;
             case "x-unknown" or "unknown-8bit" or "x-user-defined":
                 return Encoding.Latin1;
+            case "utf-7" or "utf7" or "unicode-1-1-utf-7":
+                // Encoding.GetEncoding refuses UTF-7 (SYSLIB0001) and that refusal once escaped the parser (found by
+                // afl++). Mail still arrives in it, and readers decode it; what is shown is sanitized after decoding.
+#pragma warning disable SYSLIB0001
+                return new UTF7Encoding();
+#pragma warning restore SYSLIB0001
         }
         try
         {
             return Encoding.GetEncoding(name);
         }
-        catch (ArgumentException)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
             return null;
         }

@@ -12,6 +12,9 @@ root.Subcommands.Add(AdminCommands.Dkim());
 root.Subcommands.Add(AdminCommands.AdminToken());
 root.Subcommands.Add(SpamCommands.Quarantine());
 root.Subcommands.Add(CostCommand.Create());
+root.Subcommands.Add(FunctionsCommand.Create());
+root.Subcommands.Add(FunctionsCommand.Housekeeping());
+root.Subcommands.Add(QueueCommands.Create());
 foreach (var command in AdminCommands.Backup())
     root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();

@@ -59,6 +59,11 @@ public static class ImapParser
             pos++;
             name = Encoding.ASCII.GetString(ReadWhile(bytes, ref pos, IsAtomChar)).ToUpperInvariant();
             uid = true;
+            if (name.Length == 0)
+            {
+                error = "UID needs a command"; // "UID  FETCH" (two spaces) once parsed as a nameless command (found by afl++)
+                return false;
+            }
         }
         var args = new List<ImapToken>();
         if (!TryReadTokens(bytes, ref pos, args, closer: null, depth: 0, out error))

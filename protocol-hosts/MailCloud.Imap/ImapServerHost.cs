@@ -24,6 +24,8 @@ public static class ImapServerHost
         };
         if (settings.MaxConnectionsPerAddress is { } perAddress)
             options.MaxConnectionsPerAddress = perAddress;
+        if (settings.MaxConnections is { } total)
+            options.MaxConnections = total;
         if (environment("MAILCLOUD_IMAP_POLL") is { Length: > 0 } poll)
             options.PollInterval = Durations.Parse(poll);
         if (environment("MAILCLOUD_IMAP_CACHE") is { Length: > 0 } cache)

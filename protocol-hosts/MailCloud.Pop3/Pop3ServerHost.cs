@@ -22,6 +22,8 @@ public static class Pop3ServerHost
         };
         if (settings.MaxConnectionsPerAddress is { } perAddress)
             options.MaxConnectionsPerAddress = perAddress;
+        if (settings.MaxConnections is { } total)
+            options.MaxConnections = total;
         foreach (var (name, endPoint, implicitTls) in MailboxServices.Listeners(settings, certificate is not null, "pop3", "pop3s"))
             options.Listeners.Add(new Pop3Listener(name, endPoint, implicitTls));
         return options;

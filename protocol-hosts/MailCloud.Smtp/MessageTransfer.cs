@@ -10,7 +10,7 @@ namespace MailCloud.Smtp;
 /// Streams one message from the connection into the spool while it arrives: the connection writes into a pipe
 /// (bounded, so a slow store slows the client down instead of filling memory), the spool reads it as a stream.
 /// </summary>
-internal sealed class MessageTransfer
+internal sealed class MessageTransfer : IDataSink
 {
     private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
     private readonly long _maxSize;

@@ -52,8 +52,7 @@ public sealed class SmtpConnectionHandler(
         public MessageTransfer? Transfer;
         public long ChunkRemaining;
         public bool LastChunk;
-        public bool AtLineStart = true;
-        public bool LastWasCr;
+        public readonly DataFramer Data = new();
         public bool Close;
         public bool StartTls;
         public TimeSpan Delay;
@@ -187,7 +186,7 @@ public sealed class SmtpConnectionHandler(
             switch (c.Mode)
             {
                 case Mode.Data:
-                    if (!ConsumeData(c, ref buffer))
+                    if (!c.Data.Consume(ref buffer, c.Transfer!))
                         return buffer.Start;
                     await FinishMessageAsync(c, session);
                     break;
@@ -285,8 +284,7 @@ public sealed class SmtpConnectionHandler(
             case SmtpAction.ReceiveData:
                 BeginMessage(c, session);
                 c.Mode = Mode.Data;
-                c.AtLineStart = true;
-                c.LastWasCr = false;
+                c.Data.Reset();
                 break;
             case SmtpAction.ReceiveChunk:
                 if (c.Transfer is null)
@@ -335,58 +333,5 @@ public sealed class SmtpConnectionHandler(
             logger.LogInformation("refused {MessageId}: {Reply}", transfer.MessageId, reply.Code);
         session.ResetTransaction();
         Reply(c, session, reply);
-    }
-
-    /// <summary>
-    /// DATA framing: dot-unstuffing and the end marker. Only CRLF "." CRLF ends the message, and a line starts only
-    /// after CRLF, so bare-LF tricks cannot smuggle a second message. Returns true when the end marker was consumed.
-    /// </summary>
-    private static bool ConsumeData(Connection c, ref ReadOnlySequence<byte> buffer)
-    {
-        var transfer = c.Transfer!;
-        Span<byte> head = stackalloc byte[3];
-        while (!buffer.IsEmpty)
-        {
-            if (c.AtLineStart && buffer.FirstSpan[0] == (byte)'.')
-            {
-                if (buffer.Length < 3)
-                    return false; // need to see whether this is the end marker
-                buffer.Slice(0, 3).CopyTo(head);
-                if (head[1] == (byte)'\r' && head[2] == (byte)'\n')
-                {
-                    buffer = buffer.Slice(3);
-                    return true;
-                }
-                buffer = buffer.Slice(1); // a stuffed dot
-                c.AtLineStart = false;
-                c.LastWasCr = false;
-                continue;
-            }
-            var lf = buffer.PositionOf((byte)'\n');
-            if (lf is null)
-            {
-                transfer.Write(buffer);
-                c.LastWasCr = EndsWith(buffer, (byte)'\r');
-                c.AtLineStart = false;
-                buffer = buffer.Slice(buffer.End);
-                return false;
-            }
-            var through = buffer.GetPosition(1, lf.Value);
-            var line = buffer.Slice(0, through);
-            transfer.Write(line);
-            c.AtLineStart = line.Length >= 2 ? EndsWithCrLf(line) : c.LastWasCr;
-            c.LastWasCr = false;
-            buffer = buffer.Slice(through);
-        }
-        return false;
-    }
-
-    private static bool EndsWith(in ReadOnlySequence<byte> s, byte b) => !s.IsEmpty && s.Slice(s.Length - 1).FirstSpan[0] == b;
-
-    private static bool EndsWithCrLf(in ReadOnlySequence<byte> s)
-    {
-        Span<byte> tail = stackalloc byte[2];
-        s.Slice(s.Length - 2).CopyTo(tail);
-        return tail[0] == (byte)'\r' && tail[1] == (byte)'\n';
     }
 }

@@ -24,6 +24,8 @@ public static class SmtpServerHost
         };
         if (settings.MaxConnectionsPerAddress is { } perAddress)
             options.MaxConnectionsPerAddress = perAddress;
+        if (settings.MaxConnections is { } total)
+            options.MaxConnections = total;
         if (Environment.GetEnvironmentVariable("MAILCLOUD_SMTP_GREETING_PASS") is { Length: > 0 } pass)
             options.GreetingPassTtl = pass.Trim().Equals("off", StringComparison.OrdinalIgnoreCase) ? TimeSpan.Zero : Durations.Parse(pass);
         if (Environment.GetEnvironmentVariable("MAILCLOUD_SMTP_TRUSTED_NETWORKS") is { Length: > 0 } trusted)

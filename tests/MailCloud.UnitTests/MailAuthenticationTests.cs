@@ -60,7 +60,7 @@ public sealed class MailAuthenticationTests
     [InlineData("%{l1r-}", "strong")]
     [InlineData("%{ir}.%{v}._spf.%{d2}", "3.2.0.192.in-addr._spf.example.com")]
     public void Spf_macros_expand_as_rfc7208_shows(string macro, string expected) =>
-        Assert.Equal(expected, SpfEvaluator.Expand(macro, IPAddress.Parse("192.0.2.3"), "email.example.com", "strong-bad@email.example.com", "mx.example.org"));
+        Assert.Equal(expected, SpfMacro.Expand(macro, IPAddress.Parse("192.0.2.3"), "email.example.com", "strong-bad@email.example.com", "mx.example.org"));
 
     [Theory]
     [InlineData("192.0.2.3", "192.0.2.0", 24, true)]

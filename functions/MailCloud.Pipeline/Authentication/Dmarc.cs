@@ -34,12 +34,11 @@ public static class Dmarc
             return new DmarcOutcome("temperror", null);
         if (record is null)
             return new DmarcOutcome("none", null);
-        var tags = DkimVerifier.Tags(record);
-        if (!tags.TryGetValue("p", out var p) || p.ToLowerInvariant() is not ("none" or "quarantine" or "reject"))
+        if (!DmarcRecord.TryParse(record, out var parsed))
             return new DmarcOutcome("permerror", null);
-        var policy = (fromOrg && tags.TryGetValue("sp", out var sp) ? sp : p).ToLowerInvariant();
-        bool strictSpf = tags.TryGetValue("aspf", out var aspf) && aspf.Equals("s", StringComparison.OrdinalIgnoreCase);
-        bool strictDkim = tags.TryGetValue("adkim", out var adkim) && adkim.Equals("s", StringComparison.OrdinalIgnoreCase);
+        var policy = fromOrg && parsed.SubdomainPolicy is { } sp ? sp : parsed.Policy;
+        bool strictSpf = parsed.StrictSpf;
+        bool strictDkim = parsed.StrictDkim;
         bool Aligned(string domain, bool strict) =>
             strict ? domain.Equals(fromDomain, StringComparison.OrdinalIgnoreCase) : OrganizationalDomain(domain.ToLowerInvariant()) == org;
         bool pass = spfDomain is not null && Aligned(spfDomain, strictSpf) || dkimDomains.Any(d => Aligned(d, strictDkim));

@@ -233,4 +233,53 @@ s.quit()
         Assert.Contains("Status: 5.1.1", blob.ToString(), StringComparison.Ordinal);
         Assert.Contains("Final-Recipient: rfc822; vanished@example.test", blob.ToString(), StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// Found by the fault harness: a deliver attempt killed after storing the bounce's blob but before enqueueing it
+    /// left a blob that made every retry think the bounce was sent. Now the retry sends the work item again, and the
+    /// sender gets the bounce once however often the deliver stage repeats.
+    /// </summary>
+    [Fact]
+    public async Task A_bounce_stored_by_a_killed_attempt_still_reaches_the_sender_once()
+    {
+        var original = await SpoolAsync("alice@example.test", ["bob@example.test"], "Subject: the original\r\n\r\nbody\r\n");
+        var receivedAt = original.Envelope!.ReceivedAt;
+        var bounceId = "dsn" + original.MessageId + "-harness";
+        var spool = fx.Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
+        await spool.GetBlobClient(MessageIds.BlobPath(bounceId, receivedAt))
+            .UploadAsync(BinaryData.FromString("From: Mail Delivery System <postmaster@mx.example.test>\r\nSubject: stored before the crash\r\n\r\nx\r\n"));
+
+        var bouncer = new Bouncer(fx.Account, "mx.example.test", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var failure = new BounceRecipient(new EnvelopeRecipient("gone@remote.example"), "5.1.1", "smtp; 550 5.1.1 no such user");
+        await bouncer.BounceAsync(bounceId, "alice@example.test", "HDRS", null, receivedAt, original.MessageBlob, [failure], CancellationToken.None);
+        await fx.WaitForAsync("alice@example.test", "stored before the crash");
+        await bouncer.BounceAsync(bounceId, "alice@example.test", "HDRS", null, receivedAt, original.MessageBlob, [failure], CancellationToken.None);
+        // The second attempt's twin work item: wait until the inbound queue has taken it, then count.
+        for (var until = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < until && (await fx.Inbound.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0;)
+            await Task.Delay(200);
+        await Task.Delay(1000);
+        Assert.Single(await fx.MessagesAsync("alice@example.test"), m => m.GetString("Subject") == "stored before the crash");
+    }
+
+    /// <summary>
+    /// RFC 1047: a client that never heard our 250 (the front end died after queueing the message) sends the message
+    /// again. The fault harness saw that as duplicates; the second copy from the same sender with the same
+    /// Message-ID is now left out, while the same Message-ID from another sender (a list's copy) still arrives.
+    /// </summary>
+    [Fact]
+    public async Task A_resent_message_is_delivered_once_but_another_senders_copy_is_not_suppressed()
+    {
+        const string id = @"Message-ID: <resend-test-1@remote.example>\r\n"; // python source text: the escapes are python's
+        await SendAsync("carol@remote.example", ["bob@example.test"], "resent once", id);
+        await fx.WaitForAsync("bob@example.test", "resent once");
+        await SendAsync("carol@remote.example", ["bob@example.test"], "resent once", id);
+        await SendAsync("dave@remote.example", ["bob@example.test"], "resent once", id);
+        for (var until = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < until && (await fx.MessagesAsync("bob@example.test")).Count(m => m.GetString("Subject") == "resent once") < 2;)
+            await Task.Delay(200);
+        for (var until = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < until && (await fx.Inbound.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0;)
+            await Task.Delay(200);
+        await Task.Delay(1000);
+        var copies = (await fx.MessagesAsync("bob@example.test")).Where(m => m.GetString("Subject") == "resent once").ToList();
+        Assert.Equal(2, copies.Count); // carol's (once) and dave's
+    }
 }

@@ -29,6 +29,9 @@ public sealed class StorageFaultTests(AzuriteFixture azurite, Xunit.Abstractions
     private readonly int _mxPort = AzuriteProcess.FreePort();
     private readonly string _domain = AzuriteFixture.UniqueName("faults") + ".test";
     private string User => "rcpt@" + _domain;
+    private string Forwarder => "fwd@" + _domain;
+    private readonly int _peerPort = AzuriteProcess.FreePort("127.0.0.23");
+    private MailCloud.FunctionalTests.Delivery.SmtpPeers? _peer;
 
     public async Task InitializeAsync()
     {
@@ -37,6 +40,9 @@ public sealed class StorageFaultTests(AzuriteFixture azurite, Xunit.Abstractions
         var directory = StorageProvisioner.Directory(direct);
         await directory.AddDomainAsync(_domain);
         await directory.AddUserAsync(MailAddress.Parse(User), "correct horse");
+        // A forwarder to a remote address: the deliver stage sends it through the relay host, the peer below.
+        await directory.AddAliasAsync(MailAddress.Parse(Forwarder), [MailAddress.Parse("far@remote.example")]);
+        _peer = await MailCloud.FunctionalTests.Delivery.SmtpPeers.StartAsync(_peerPort, ["127.0.0.23"]);
 
         foreach (var port in new[] { azurite.Azurite.BlobPort, azurite.Azurite.QueuePort, azurite.Azurite.TablePort })
             _proxies.Add(await FaultProxy.StartAsync(port, _plan));
@@ -51,9 +57,10 @@ public sealed class StorageFaultTests(AzuriteFixture azurite, Xunit.Abstractions
         await _smtp.StartAsync();
 
         var noDns = new MailCloud.Dns.DnsResolver([new IPEndPoint(IPAddress.Loopback, AzuriteProcess.FreePort())], TimeSpan.FromMilliseconds(300), attempts: 1);
-        var pipeline = new PipelineSettings(_account, smtp.HostName) { Dns = noDns };
+        var delivery = new MailCloud.Pipeline.DeliveryOptions { RelayHost = $"127.0.0.23:{_peerPort}", RetrySchedule = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)] };
+        var pipeline = new PipelineSettings(_account, smtp.HostName) { Dns = noDns, Delivery = delivery };
         _functions = LocalFunctionsHost.Create(_account, typeof(PipelineFunctions).Assembly, s => s.AddMailCloudPipeline(pipeline),
-            Path.Combine(MailCloudToolTests.RepoRoot(), "host.json"), include: t => t.Function is "inbound" or "index",
+            Path.Combine(MailCloudToolTests.RepoRoot(), "host.json"), include: t => t.Function is "inbound" or "index" or "deliver",
             // A receive whose reply is lost leaves its messages hidden for the lease: 20 s here instead of 5 minutes.
             lease: TimeSpan.FromSeconds(20));
         _functions.Start();
@@ -70,15 +77,17 @@ public sealed class StorageFaultTests(AzuriteFixture azurite, Xunit.Abstractions
         }
         foreach (var p in _proxies)
             await p.DisposeAsync();
+        if (_peer is not null)
+            await _peer.DisposeAsync();
     }
 
     /// <summary>Sends each subject, retrying on a 4xx as a sending MTA would; returns the replies per subject.</summary>
-    private async Task<Dictionary<string, List<int>>> SendAsync(IEnumerable<string> subjects, int attempts = 6)
+    private async Task<Dictionary<string, List<int>>> SendAsync(IEnumerable<string> subjects, int attempts = 6, string? recipient = null)
     {
         var env = new Dictionary<string, string>
         {
             ["MX"] = _mxPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["RCPT"] = User,
+            ["RCPT"] = recipient ?? User,
             ["SUBJECTS"] = string.Join('\n', subjects),
             ["ATTEMPTS"] = attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
@@ -167,9 +176,9 @@ public sealed class StorageFaultTests(AzuriteFixture azurite, Xunit.Abstractions
             Assert.Equal(250, codes.Last()); // the sender's retries got it in
             int copies = inbox.GetValueOrDefault(subject);
             Assert.True(copies >= 1, $"{subject} was accepted ({string.Join(",", codes)}) but is not in the mailbox");
-            // A second copy is only possible where a 4xx went back after the message had been queued (a lost reply
-            // to the front end's enqueue): the sender then sent it again, as it must.
-            Assert.True(copies <= codes.Count(c => c is >= 400 and < 500) + 1, $"{subject}: {copies} copies for replies {string.Join(",", codes)}");
+            // A 4xx can go back after the message was queued (a lost reply to the front end's enqueue) and the sender
+            // then sends it again, as it must; the resend (same sender, same Message-ID) is not indexed twice.
+            Assert.True(copies == 1, $"{subject}: {copies} copies for replies {string.Join(",", codes)}");
         }
         var direct = azurite.NewAccount();
         foreach (var queue in new[] { StorageNames.Poison(StorageNames.InboundQueue), StorageNames.Poison(StorageNames.IndexQueue) })
@@ -189,5 +198,47 @@ public sealed class StorageFaultTests(AzuriteFixture azurite, Xunit.Abstractions
         var inbox = await WaitForAsync(subjects, TimeSpan.FromSeconds(90));
         _plan.Heal();
         Assert.All(subjects, s => Assert.Equal(1, inbox.GetValueOrDefault(s)));
+    }
+
+    /// <summary>
+    /// Remote delivery with the storage failing under it: the deliver stage reads the blob and the delivery log
+    /// through the faults, retries, and every forwarded message reaches the remote peer. A second copy at the peer
+    /// is possible only where the peer's 250 came back and recording it failed before storage acted (the work item
+    /// is retried and sends again): counted and printed, as it cannot be prevented without the peer's help.
+    /// </summary>
+    [Fact]
+    public async Task Remote_delivery_through_storage_faults_reaches_the_peer_and_poisons_nothing()
+    {
+        var subjects = Enumerable.Range(1, 12).Select(i => $"remote-{i}").ToList();
+        _plan.FailBefore = 0.12;
+        _plan.FailAfter = 0.08;
+        var replies = await SendAsync(subjects, recipient: Forwarder);
+        Assert.All(subjects, s => Assert.Equal(250, replies[s].Last()));
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        Dictionary<string, int> atPeer;
+        do
+        {
+            atPeer = _peer!.Received().GroupBy(m => System.Text.RegularExpressions.Regex.Match(m.GetProperty("data").GetString()!, "Subject: (remote-\\d+)").Groups[1].Value)
+                .ToDictionary(g => g.Key, g => g.Count());
+            if (subjects.All(atPeer.ContainsKey))
+                break;
+            if (DateTime.UtcNow > deadline.AddSeconds(-60))
+                _plan.Heal(); // the last minute without faults: whatever was still retrying goes out
+            await Task.Delay(500);
+        }
+        while (DateTime.UtcNow < deadline);
+        var injected = (_plan.FailedBefore, _plan.FailedAfter, _plan.Forwarded);
+        _plan.Heal();
+        output.WriteLine($"storage requests forwarded {injected.Forwarded}, refused before {injected.FailedBefore}, failed after {injected.FailedAfter}; " +
+            $"at the peer: {atPeer.Where(k => subjects.Contains(k.Key)).Sum(k => k.Value)} copies of {subjects.Count} messages ({atPeer.Count(k => subjects.Contains(k.Key) && k.Value > 1)} sent twice)");
+        Assert.All(subjects, s => Assert.True(atPeer.GetValueOrDefault(s) >= 1, $"{s} never reached the peer"));
+        Assert.True(injected.FailedBefore > 5, $"faults injected: {injected}");
+        var direct = azurite.NewAccount();
+        foreach (var queue in new[] { StorageNames.Poison(StorageNames.InboundQueue), StorageNames.Poison(StorageNames.OutboundQueue) })
+        {
+            var poisoned = (await direct.Queues.GetQueueClient(queue).PeekMessagesAsync(32)).Value
+                .Where(m => m.Body.ToString().Contains(_domain, StringComparison.Ordinal) || m.Body.ToString().Contains("far@remote.example", StringComparison.Ordinal));
+            Assert.Empty(poisoned);
+        }
     }
 }
