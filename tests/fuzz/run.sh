@@ -62,4 +62,4 @@ for t in "${targets[@]}"; do
   printf '%-14s %8s %9s %10s %7s %6s %7s %6s %5s\n' "$t" "$(get run_time)" "$(get execs_per_sec)" "$(get execs_done)" "$(get corpus_count)" \
     "$(get edges_found)" "$(get bitmap_cvg)" "$(get saved_crashes)" "$(get saved_hangs)"
 done
-echo "findings copied: $total_crashes (into $findings_dir; each replays in FuzzRegressionTests)"
+echo "findings copied: $total_crashes (into $findings_dir; each replays in FuzzTests)"
