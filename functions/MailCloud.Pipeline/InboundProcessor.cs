@@ -142,7 +142,7 @@ public sealed class InboundProcessor(
                 Summary = copy.Summary,
                 Prefix = prefix,
                 // A released message is the held one, delivered now: never a resend of itself.
-                ResendKey = item.Released ? null : MailboxKeys.ResendKey(envelope.Sender, copy.Summary.MessageIdHeader),
+                ResendKey = item.Released ? null : MailboxKeys.ResendKey(envelope.Sender, copy.Summary.MessageIdHeader, copy.Summary.Envelope + "\n" + copy.Summary.BodyStructure),
             };
             if (i < _options.InlineIndexLimit)
             {

@@ -19,7 +19,9 @@ public static class StorageNames
     public const string LearnQueue = "learn";
 
     /// <summary>Where the Functions host (and our local driver) moves messages that failed too often.</summary>
-    public static string Poison(string queue) => queue + "-poison";
+    public const string PoisonSuffix = "-poison";
+
+    public static string Poison(string queue) => queue + PoisonSuffix;
 
     /// <summary>Domains, users, aliases: partition = domain.</summary>
     public const string DirectoryTable = "directory";

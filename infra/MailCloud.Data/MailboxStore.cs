@@ -18,13 +18,16 @@ public static class MailboxKeys
     public static string ResendRow(string resendKey) => $"rs:{resendKey}";
 
     /// <summary>
-    /// Envelope sender and Message-ID header, hashed: the same message sent again by a client that did not hear our
-    /// 250. The sender is part of it so a list's copy (sent by the list) and a direct copy stay two messages. Null
-    /// without a Message-ID.
+    /// Envelope sender, Message-ID and what the message looks like (its IMAP ENVELOPE and BODYSTRUCTURE: subject,
+    /// date, addresses, every part's type and size), hashed: the same message sent again by a client that did not
+    /// hear our 250. The sender is part of it so a list's copy (sent by the list) and a direct copy stay two
+    /// messages; the fingerprint so a sender reusing a Message-ID for a different message is not mistaken for a
+    /// resend. Null without a Message-ID.
     /// </summary>
-    public static string? ResendKey(string envelopeSender, string? messageIdHeader) =>
+    public static string? ResendKey(string envelopeSender, string? messageIdHeader, string fingerprint) =>
         string.IsNullOrWhiteSpace(messageIdHeader) ? null
-        : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(envelopeSender.ToLowerInvariant() + "\n" + messageIdHeader.Trim())))[..32];
+        : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            envelopeSender.ToLowerInvariant() + "\n" + messageIdHeader.Trim() + "\n" + fingerprint)))[..32];
     public static string BlobRefRow(string partition, string folder, string messageId) => $"{partition}|{Key(folder)}|{messageId}";
 
     /// <summary>A folder name inside a row key; ':' is escaped too, so folder "a" never prefixes folder "a:b".</summary>

@@ -29,6 +29,17 @@ public sealed class SpoolMaintenance(StorageAccount account)
         (await _refs.QueryFirstPageAsync(TableFilter.PartitionKey(TableKeys.Escape(blob)), ["RowKey"], 1, cancellationToken).ConfigureAwait(false)).Count > 0;
 
     /// <summary>Deletes the message only if it is unchanged since it was listed; false when it changed or is gone.</summary>
+    /// <summary>
+    /// The operator's delete of one message blob (queue delete --remove-message): only when no mailbox entry refers
+    /// to it. Null when it is referenced (kept), false when it was already gone.
+    /// </summary>
+    public async Task<bool?> DeleteIfUnreferencedAsync(string blob, CancellationToken cancellationToken = default)
+    {
+        if (await IsReferencedAsync(blob, cancellationToken).ConfigureAwait(false))
+            return null;
+        return (await _messages.GetBlobClient(blob).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+    }
+
     public async Task<bool> DeleteMessageAsync(StoredBlob blob, CancellationToken cancellationToken = default)
     {
         try

@@ -28,7 +28,7 @@ public static class AdminApi
     public sealed record SpamRequest(double? JunkScore, double? QuarantineScore);
 
     /// <param name="quarantine">Held messages (list, release, delete); null leaves those endpoints out.</param>
-    public static void Map(WebApplication app, IMailDirectory directory, string? tokenSha256, AuthThrottle throttle, QuarantineStore? quarantine = null)
+    public static void Map(WebApplication app, IMailDirectory directory, string? tokenSha256, AuthThrottle throttle, QuarantineStore? quarantine = null, MailCloud.Storage.StorageAccount? queueStorage = null)
     {
         var api = app.MapGroup("/api");
         api.AddEndpointFilter(async (context, next) =>
@@ -145,6 +145,8 @@ public static class AdminApi
         });
         if (quarantine is not null)
             MapQuarantine(api, quarantine);
+        if (queueStorage is not null)
+            MapQueues(api, new WorkQueues(queueStorage), new QueueInspector(queueStorage), new SpoolMaintenance(queueStorage));
     }
 
     private static void MapQuarantine(RouteGroupBuilder api, QuarantineStore quarantine)
@@ -178,6 +180,32 @@ public static class AdminApi
                 return Results.NotFound(new { error = $"no quarantine entry {id}" });
             await quarantine.DeleteAsync(e, ct);
             return Results.NoContent();
+        });
+    }
+
+    /// <summary>The same as <c>./mailcloud queue list|show|replay|delete</c>.</summary>
+    private static void MapQueues(RouteGroupBuilder api, WorkQueues work, QueueInspector queues, SpoolMaintenance spool)
+    {
+        static object View(QueuedItem i) => new { id = i.Id, inserted = i.Inserted, dequeueCount = i.DequeueCount, messageId = i.MessageId, blob = i.MessageBlob, body = i.Body };
+        IResult NoSuchQueue(string name) => Results.NotFound(new { error = $"no queue '{name}'" });
+        api.MapGet("/queues", async (CancellationToken ct) =>
+            (await work.DepthsAsync(ct)).Select(d => new { queue = d.Queue, count = d.Count, firstVisibleInserted = d.FirstVisibleInserted }));
+        api.MapGet("/queues/{name}", async (string name, CancellationToken ct) =>
+            QueueInspector.IsKnown(name) ? Results.Ok((await queues.PeekAsync(name, cancellationToken: ct)).Select(View)) : NoSuchQueue(name));
+        api.MapPost("/queues/{name}/replay", async (string name, string? id, CancellationToken ct) =>
+        {
+            if (!QueueInspector.IsKnown(name) || !name.EndsWith(StorageNames.PoisonSuffix, StringComparison.Ordinal))
+                return NoSuchQueue(name);
+            return Results.Ok(new { replayed = await queues.ReplayAsync(name, id, ct) });
+        });
+        api.MapDelete("/queues/{name}/items/{id}", async (string name, string id, bool? removeMessage, CancellationToken ct) =>
+        {
+            if (!QueueInspector.IsKnown(name))
+                return NoSuchQueue(name);
+            if (await queues.DeleteAsync(name, id, ct) is not { } item)
+                return Results.NotFound(new { error = $"no visible item '{id}' on {name}" });
+            bool? blobDeleted = removeMessage == true && item.MessageBlob is { } blob ? await spool.DeleteIfUnreferencedAsync(blob, ct) : false;
+            return Results.Ok(new { deleted = item.Id, messageId = item.MessageId, blobDeleted = blobDeleted == true, blobKeptBecauseReferenced = blobDeleted is null });
         });
     }
 

@@ -61,7 +61,7 @@ public static class WebHost
             var email = System.Text.RegularExpressions.Regex.Match(body, "<EMailAddress>([^<]{1,320})</EMailAddress>").Groups[1].Value;
             return Results.Text(OutlookAutodiscover(endpoints, email), "application/xml; charset=utf-8");
         });
-        AdminApi.Map(app, StorageProvisioner.Directory(account, secrets), adminTokenSha256, throttle ?? new AuthThrottle(maxFailures: 10), new QuarantineStore(account));
+        AdminApi.Map(app, StorageProvisioner.Directory(account, secrets), adminTokenSha256, throttle ?? new AuthThrottle(maxFailures: 10), new QuarantineStore(account), account);
         if (changes is not null && pushKey is not null)
             MapPush(app, changes, AdminToken.Hash(pushKey));
         return app;

@@ -299,6 +299,17 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
             Assert.Equal("404", Status(await Api("POST", "/api/quarantine/nothing-held/release", bearer: token)));
             Assert.Equal("404", Status(await Api("DELETE", "/api/quarantine/nothing-held", bearer: token)));
             Assert.Equal("404", Status(await Api("DELETE", "/api/aliases/nobody@up.example", bearer: token)));
+            // Queues: their lengths, a queue's front, a replay (nothing poisoned here) and the refusals.
+            var queues = await Api("GET", "/api/queues", bearer: token);
+            Assert.Equal("200", Status(queues));
+            Assert.Contains("{\"queue\":\"inbound-poison\",\"count\":0", queues.Stdout, StringComparison.Ordinal);
+            Assert.Equal("200", Status(await Api("GET", "/api/queues/outbound", bearer: token)));
+            var replayed = await Api("POST", "/api/queues/inbound-poison/replay", bearer: token);
+            Assert.Equal("200", Status(replayed));
+            Assert.Contains("{\"replayed\":0}", replayed.Stdout, StringComparison.Ordinal);
+            Assert.Equal("404", Status(await Api("POST", "/api/queues/inbound/replay", bearer: token))); // not a poison queue
+            Assert.Equal("404", Status(await Api("GET", "/api/queues/nosuchqueue", bearer: token)));
+            Assert.Equal("404", Status(await Api("DELETE", "/api/queues/inbound-poison/items/nothing", bearer: token)));
             var users = await Api("GET", "/api/domains/up.example/users", bearer: token);
             Assert.Contains("\"api@up.example\"", users.Stdout, StringComparison.Ordinal);
             var imapLogin = await ExternalProcess.PythonAsync($$"""

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Azure.Storage.Queues.Models;
 using MailCloud.Core;
 using MailCloud.Data;
+using MailCloud.FunctionalTests.Cli;
 using MailCloud.FunctionalTests.Smtp;
 using MailCloud.Pipeline;
 
@@ -264,7 +265,8 @@ s.quit()
     /// <summary>
     /// RFC 1047: a client that never heard our 250 (the front end died after queueing the message) sends the message
     /// again. The fault harness saw that as duplicates; the second copy from the same sender with the same
-    /// Message-ID is now left out, while the same Message-ID from another sender (a list's copy) still arrives.
+    /// Message-ID and the same look is now left out, while the same Message-ID from another sender (a list's copy),
+    /// or on a different message, still arrives.
     /// </summary>
     [Fact]
     public async Task A_resent_message_is_delivered_once_but_another_senders_copy_is_not_suppressed()
@@ -274,12 +276,74 @@ s.quit()
         await fx.WaitForAsync("bob@example.test", "resent once");
         await SendAsync("carol@remote.example", ["bob@example.test"], "resent once", id);
         await SendAsync("dave@remote.example", ["bob@example.test"], "resent once", id);
-        for (var until = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < until && (await fx.MessagesAsync("bob@example.test")).Count(m => m.GetString("Subject") == "resent once") < 2;)
+        await SendAsync("carol@remote.example", ["bob@example.test"], "resent once, but another message", id); // the Message-ID reused
+        for (var until = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < until && (await fx.MessagesAsync("bob@example.test")).Count(m => m.GetString("Subject")!.StartsWith("resent once", StringComparison.Ordinal)) < 3;)
             await Task.Delay(200);
         for (var until = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < until && (await fx.Inbound.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0;)
             await Task.Delay(200);
         await Task.Delay(1000);
         var copies = (await fx.MessagesAsync("bob@example.test")).Where(m => m.GetString("Subject") == "resent once").ToList();
         Assert.Equal(2, copies.Count); // carol's (once) and dave's
+        Assert.Single(await fx.MessagesAsync("bob@example.test"), m => m.GetString("Subject") == "resent once, but another message");
+    }
+
+    /// <summary>
+    /// An item that failed five times (an outage, a bug since fixed) waits in inbound-poison; the operator looks at it
+    /// and replays it with the CLI. It is delivered once, even though a twin of it was in the poison queue too.
+    /// </summary>
+    [Fact]
+    public async Task A_poisoned_item_replayed_with_the_cli_is_delivered_exactly_once()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var id = MessageIds.New(now);
+        var blob = MessageIds.BlobPath(id, now);
+        var messages = fx.Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
+        await messages.GetBlobClient(blob).UploadAsync(BinaryData.FromString("From: carol@remote.example\r\nSubject: replayed from poison\r\nMessage-ID: <poison-1@remote.example>\r\n\r\nit waited\r\n"));
+        var item = new InboundWorkItem
+        {
+            MessageId = id,
+            MessageBlob = blob,
+            Size = 90,
+            Envelope = new Envelope { Sender = "carol@remote.example", Recipients = [new EnvelopeRecipient("bob@example.test")], ClientAddress = "127.0.0.1", Helo = "x", Listener = "mx", ReceivedAt = now },
+        };
+        var poison = fx.Account.Queues.GetQueueClient(StorageNames.Poison(StorageNames.InboundQueue));
+        var json = JsonSerializer.Serialize(item, WorkItemJson.Options);
+        await poison.SendMessageAsync(json);
+        await poison.SendMessageAsync(json); // a twin: the item had been enqueued twice before it failed
+        var env = new Dictionary<string, string> { ["MAILCLOUD_STORAGE"] = fx.Azurite.ConnectionString };
+
+        var list = await MailCloudToolTests.RunAsync(env, null, "queue", "list");
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        Assert.Matches(@"inbound-poison\s+[1-9]\d*", list.Stdout);
+        var show = await MailCloudToolTests.RunAsync(env, null, "queue", "show", "inbound-poison");
+        Assert.Contains($"message {id}  blob {blob}", show.Stdout, StringComparison.Ordinal);
+
+        var replay = await MailCloudToolTests.RunAsync(env, null, "queue", "replay", "inbound-poison", "--id", id);
+        Assert.True(replay.ExitCode == 0, replay.Stderr);
+        Assert.Contains("replayed 2 item(s) from inbound-poison into inbound", replay.Stdout, StringComparison.Ordinal);
+        await fx.WaitForAsync("bob@example.test", "replayed from poison");
+        for (var until = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < until && (await fx.Inbound.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0;)
+            await Task.Delay(200);
+        await Task.Delay(1000);
+        Assert.Single(await fx.MessagesAsync("bob@example.test"), m => m.GetString("Subject") == "replayed from poison");
+        Assert.DoesNotContain((await poison.PeekMessagesAsync(32)).Value, m => m.Body.ToString().Contains(id, StringComparison.Ordinal));
+
+        // Nothing left to replay: the tool says so and fails.
+        var again = await MailCloudToolTests.RunAsync(env, null, "queue", "replay", "inbound-poison", "--id", id);
+        Assert.Equal(1, again.ExitCode);
+
+        // A poisoned item nobody wants: deleted, and with --remove-message its unreferenced blob too.
+        var junkBlob = MessageIds.BlobPath("junk" + id, now);
+        await messages.GetBlobClient(junkBlob).UploadAsync(BinaryData.FromString("Subject: junk\r\n\r\nx\r\n"));
+        await poison.SendMessageAsync(JsonSerializer.Serialize(item with { MessageId = "junk" + id, MessageBlob = junkBlob }, WorkItemJson.Options));
+        var delete = await MailCloudToolTests.RunAsync(env, null, "queue", "delete", "inbound-poison", "junk" + id, "--remove-message");
+        Assert.True(delete.ExitCode == 0, delete.Stderr);
+        Assert.Contains($"deleted {junkBlob}", delete.Stdout, StringComparison.Ordinal);
+        Assert.False((await messages.GetBlobClient(junkBlob).ExistsAsync()).Value);
+        // The delivered message's blob is referenced by bob's mailbox: --remove-message keeps it.
+        await poison.SendMessageAsync(json);
+        var keep = await MailCloudToolTests.RunAsync(env, null, "queue", "delete", "inbound-poison", id, "--remove-message");
+        Assert.Contains($"kept {blob}: a mailbox entry refers to it", keep.Stdout, StringComparison.Ordinal);
+        Assert.True((await messages.GetBlobClient(blob).ExistsAsync()).Value);
     }
 }
