@@ -32,10 +32,11 @@ public static class DateParser
             if (tok.Contains(':', StringComparison.Ordinal) && time is null)
             {
                 var parts = tok.Split(':');
-                if (parts.Length is 2 or 3 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out var h) && int.TryParse(parts[1], CultureInfo.InvariantCulture, out var m))
+                // Digits only: a signed hour ("-0500000000:00") once reached the TimeSpan constructor and threw (found by afl++).
+                if (parts.Length is 2 or 3 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var h) && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var m))
                 {
                     int s = 0;
-                    if (parts.Length == 3 && !int.TryParse(parts[2].Split('.')[0], CultureInfo.InvariantCulture, out s))
+                    if (parts.Length == 3 && !int.TryParse(parts[2].Split('.')[0], NumberStyles.None, CultureInfo.InvariantCulture, out s))
                         return false;
                     if (h > 23 || m > 59 || s > 60)
                         return false;

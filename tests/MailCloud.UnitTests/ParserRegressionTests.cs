@@ -41,6 +41,15 @@ public sealed class ParserRegressionTests
     }
 
     [Theory]
+    [InlineData("Tue, 1 Dec 2026 -0500000000:00:00 -0500")]
+    [InlineData("1 Dec 2026 10:-5:00 +0000")]
+    public void A_signed_time_field_is_ignored_instead_of_throwing(string text)
+    {
+        Assert.True(DateParser.TryParse(text, out var date)); // the day stands; the broken time is not a time
+        Assert.Equal((2026, 12, 1, TimeSpan.Zero), (date.Year, date.Month, date.Day, date.TimeOfDay));
+    }
+
+    [Theory]
     [InlineData("v=spf1 ip4:192.0.2.0/-1 -all", "bad ip4 prefix length")] // once parsed as prefix -1: every address matched
     [InlineData("v=spf1 ip4:192.0.2.0/33 -all", "bad ip4 prefix length")]
     [InlineData("v=spf1 ip6:2001:db8::/129 -all", "bad ip6 prefix length")]

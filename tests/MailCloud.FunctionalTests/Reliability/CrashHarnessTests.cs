@@ -9,6 +9,7 @@ namespace MailCloud.FunctionalTests.Reliability;
 /// SIGKILLed every 1–3 s. The harness itself checks the outcome (it exits 1 on any loss, local duplicate,
 /// corruption, missing bounce or poisoned item); this test runs it and reads its verdict and counts.
 /// </summary>
+[Collection(ReliabilityCollection.Name)]
 public sealed class CrashHarnessTests
 {
     [Fact]

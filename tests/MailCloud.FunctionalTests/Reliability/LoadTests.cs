@@ -8,6 +8,7 @@ namespace MailCloud.FunctionalTests.Reliability;
 /// dribble a byte every 10 s — while a probe client must keep being answered within 1 s. load.py checks the counts
 /// and the probe and exits 1 on a shortfall; this test runs it and reads the table.
 /// </summary>
+[Collection(ReliabilityCollection.Name)]
 public sealed class LoadTests
 {
     [Fact]
