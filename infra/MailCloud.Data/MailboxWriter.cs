@@ -11,7 +11,7 @@ namespace MailCloud.Data;
 public sealed record MailboxEntry(string MessageId, string Blob, long Size, DateTimeOffset InternalDate, string Flags, IReadOnlyDictionary<string, object?> Properties)
 {
     /// <summary>
-    /// For mail the pipeline delivers: who sent it and its Message-ID, hashed (<see cref="MailboxKeys.ResendKey"/>).
+    /// For mail the pipeline delivers: who sent it, its Message-ID and its look, hashed (<see cref="MailboxKeys.ResendKey"/>).
     /// A second message with the same key for the same user is a client's resend of one it never heard the 250
     /// for (RFC 1047), and is not added again.
     /// </summary>
