@@ -49,9 +49,10 @@ public sealed class ImapConnectionHandler(
             await output.FlushAsync();
             int acknowledged = 0;
             bool awaitingSasl = false;
+            var login = new ReadDeadline(options.LoginTimeout);
             while (true)
             {
-                var result = await ReadAsync(session, input, output);
+                var result = await ReadAsync(session, input, output, login);
                 if (result is null)
                     return;
                 var buffer = result.Value.Buffer;
@@ -153,10 +154,12 @@ public sealed class ImapConnectionHandler(
     }
 
     /// <summary>Reads with the session's inactivity limit; null (after a BYE) when it passes or the server stops.</summary>
-    private async Task<ReadResult?> ReadAsync(ImapSession session, PipeReader input, PipeWriter output)
+    private async Task<ReadResult?> ReadAsync(ImapSession session, PipeReader input, PipeWriter output, ReadDeadline login)
     {
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        idle.CancelAfter(session.State == ImapState.NotAuthenticated ? options.LoginTimeout : options.IdleTimeout);
+        // Before login the whole login must fit in LoginTimeout (bytes dribbled in do not extend it); after it, the
+        // autologout timer of RFC 9051 counts inactivity.
+        idle.CancelAfter(session.State == ImapState.NotAuthenticated ? login.Remaining : options.IdleTimeout);
         try
         {
             return await input.ReadAsync(idle.Token);

@@ -46,10 +46,12 @@ public sealed class Pop3ConnectionHandler(
             session.Greeting(output);
             await output.FlushAsync();
             bool awaitingSasl = false;
+            var login = new ReadDeadline(options.LoginTimeout);
             while (true)
             {
                 using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-                idle.CancelAfter(options.IdleTimeout);
+                // Before login the whole login must fit in LoginTimeout (dribbled bytes do not extend it); then RFC 1939's inactivity timer.
+                idle.CancelAfter(session.State == Pop3State.Authorization ? login.Remaining : options.IdleTimeout);
                 ReadResult result;
                 try
                 {

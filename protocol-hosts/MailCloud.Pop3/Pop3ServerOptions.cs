@@ -13,6 +13,9 @@ public sealed class Pop3ServerOptions
 
     /// <summary>RFC 1939: at least 10 minutes of inactivity before the server may close.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a connection may take from its greeting to a successful login, however it dribbles bytes.</summary>
+    public TimeSpan LoginTimeout { get; set; } = TimeSpan.FromMinutes(2);
     public int MaxErrors { get; set; } = 10;
     public int MaxConnections { get; set; } = 1000;
     public int MaxConnectionsPerAddress { get; set; } = 20;

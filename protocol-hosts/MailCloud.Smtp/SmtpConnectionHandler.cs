@@ -132,11 +132,17 @@ public sealed class SmtpConnectionHandler(
 
     private async Task RunAsync(Connection c, SmtpSession session)
     {
+        // RFC 5321 4.5.3.2 times the wait for each command; bytes that never make a line do not restart it. Message
+        // data earns time at a minimum rate (as Postfix's smtpd_min_data_rate), so a byte every few seconds does not
+        // keep a DATA open for ever either.
+        var command = new ReadDeadline(options.CommandTimeout);
+        var data = new ReadDeadline(options.DataTimeout);
         while (true)
         {
+            var modeBefore = c.Mode;
             bool waitingForCommand = c.Mode is Mode.Command or Mode.AuthResponse or Mode.DiscardLine;
             using var timeout = waitingForCommand ? CancellationTokenSource.CreateLinkedTokenSource(stopping) : new CancellationTokenSource();
-            timeout.CancelAfter(waitingForCommand ? options.CommandTimeout : options.DataTimeout);
+            timeout.CancelAfter(waitingForCommand ? command.Remaining : data.Remaining);
             ReadResult result;
             try
             {
@@ -151,6 +157,15 @@ public sealed class SmtpConnectionHandler(
             }
 
             var consumed = await ProcessAsync(c, session, result.Buffer);
+            var taken = result.Buffer.Slice(result.Buffer.Start, consumed).Length;
+            if (!waitingForCommand)
+                data.Extend(TimeSpan.FromSeconds(taken / (double)options.MinDataRate));
+            if (c.Mode != modeBefore || taken > 0 && modeBefore is Mode.Command or Mode.AuthResponse)
+            {
+                command.Restart(); // a command was taken or the state moved on: the next one gets the full time
+                if (c.Mode != modeBefore && c.Mode is not (Mode.Command or Mode.AuthResponse or Mode.DiscardLine))
+                    data.Restart();
+            }
             if (c.StartTls)
             {
                 // RFC 3207: anything the client pipelined after STARTTLS is discarded, never executed.

@@ -35,6 +35,9 @@ public sealed class SmtpServerOptions
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromMinutes(5);
     public TimeSpan DataTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Bytes per second message data must average to keep a DATA or BDAT going past <see cref="DataTimeout"/> (Postfix's default).</summary>
+    public int MinDataRate { get; set; } = 500;
+
     /// <summary>Errors (5xx replies, failed AUTH) before the server says 421 and hangs up.</summary>
     public int MaxErrors { get; set; } = 10;
 
