@@ -47,11 +47,39 @@ public sealed class AzuriteProcess : IAsyncDisposable
         throw new FileNotFoundException("Azurite is not installed: run 'npm ci' in the repository root (./mailcloud does this for you).");
     }
 
+    private static readonly HashSet<(string, int)> HandedOut = [];
+
+    /// <summary>
+    /// A port free now on <paramref name="host"/>, for a server started a little later. Taken below Linux's ephemeral
+    /// range (32768–60999): a port from that range can be claimed meanwhile as the local end of any outgoing
+    /// connection on the machine, which made a test host fail to bind now and then. Never the same one twice per process.
+    /// </summary>
     public static int FreePort(string host = "127.0.0.1")
     {
-        using var l = new TcpListener(IPAddress.Parse(host), 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
+        var address = IPAddress.Parse(host);
+        lock (HandedOut)
+        {
+            for (int attempt = 0; attempt < 200; attempt++)
+            {
+                int port = Random.Shared.Next(20_000, 32_000);
+                if (HandedOut.Contains((host, port)))
+                    continue;
+                try
+                {
+                    using var l = new TcpListener(address, port);
+                    l.Start();
+                    HandedOut.Add((host, port));
+                    return port;
+                }
+                catch (SocketException)
+                {
+                    // in use: try another
+                }
+            }
+        }
+        using var any = new TcpListener(address, 0);
+        any.Start();
+        return ((IPEndPoint)any.LocalEndpoint).Port;
     }
 
     /// <summary>Starts Azurite and waits until all three services accept connections.</summary>

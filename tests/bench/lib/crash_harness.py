@@ -387,41 +387,33 @@ def report(depths):
             copies[(hid, u)] = copies.get((hid, u), 0) + 1
             if sha != by_id[hid]["sha"]:
                 corrupted += 1
-    lost = dup = dup_uncertain = 0
-    local_expected = local_ok = 0
-    for m in accepted:
-        for u in m["local"]:
-            local_expected += 1
-            c = copies.get((m["n"], u), 0)
-            if c == 0:
-                lost += 1
-                log(f"LOST: message {m['n']} for {u} ({m['attempts']})")
-            elif c == 1:
-                local_ok += 1
-            elif m["n"] in uncertain:
-                dup_uncertain += c - 1
-            else:
-                dup += c - 1
-                log(f"DUPLICATE: message {m['n']} x{c} in {u} ({m['attempts']})")
     remote_counts = {}
     for r, hid, sha in sink:
         remote_counts[(hid, r)] = remote_counts.get((hid, r), 0) + 1
         if hid is not None and sha != by_id[hid]["sha"]:
             corrupted += 1
-    remote_expected = remote_ok = remote_lost = remote_dup = remote_dup_uncertain = 0
-    for m in accepted:
-        for r in m["remote"]:
-            remote_expected += 1
-            c = remote_counts.get((m["n"], r), 0)
-            if c == 0:
-                remote_lost += 1
-                log(f"LOST at the peer: message {m['n']} for {r}")
-            elif c == 1:
-                remote_ok += 1
-            elif m["n"] in uncertain:
-                remote_dup_uncertain += c - 1
-            else:
-                remote_dup += c - 1
+
+    def tally(where, counts, what):
+        """Expected, exactly once, lost, duplicated, duplicated after an unanswered attempt, for one kind of delivery."""
+        expected = ok = lost = dup = dup_uncertain = 0
+        for m in accepted:
+            for target in m[where]:
+                expected += 1
+                c = counts.get((m["n"], target), 0)
+                if c == 0:
+                    lost += 1
+                    log(f"LOST {what}: message {m['n']} for {target} ({m['attempts']})")
+                elif c == 1:
+                    ok += 1
+                elif m["n"] in uncertain:
+                    dup_uncertain += c - 1
+                else:
+                    dup += c - 1
+                    log(f"DUPLICATE {what}: message {m['n']} x{c} for {target} ({m['attempts']})")
+        return expected, ok, lost, dup, dup_uncertain
+
+    local_expected, local_ok, lost, dup, dup_uncertain = tally("local", copies, "in a mailbox")
+    remote_expected, remote_ok, remote_lost, remote_dup, remote_dup_uncertain = tally("remote", remote_counts, "at the peer")
     bounce_expected = [m for m in accepted if m["bounce"]]
     bounce_ok = sum(1 for m in bounce_expected if bounces.get(m["n"], 0) >= 1)
     bounce_extra = sum(max(0, bounces.get(m["n"], 0) - 1) for m in bounce_expected if m["n"] not in uncertain)

@@ -152,6 +152,15 @@ def addr(i, block):
     return f"127.{block}.{i // 250}.{i % 250 + 1}"
 
 
+async def smtp(r, w, text, timeout=120):
+    """Sends one SMTP command (or message data) and returns the last line of its (possibly multi-line) reply."""
+    w.write(text)
+    while True:
+        line = await asyncio.wait_for(r.readline(), timeout)
+        if line[3:4] != b"-":
+            return line
+
+
 async def smtp_phase():
     """N sessions open at once: all greeted before any sends, then each delivers a 2 KiB message."""
     greeted, accepted = 0, 0
@@ -166,20 +175,14 @@ async def smtp_phase():
             greeted += 1
         ready.release()
         await gate.wait()
-        async def cmd(text):
-            w.write(text)
-            while True:
-                l = await asyncio.wait_for(r.readline(), 120)
-                if l[3:4] != b"-":
-                    return l
-        await cmd(b"EHLO c%d.load.test\r\n" % i)
-        await cmd(b"MAIL FROM:<s%d@client.load>\r\n" % i)
-        await cmd(f"RCPT TO:<u0@{DOMAIN}>\r\n".encode())
-        await cmd(b"DATA\r\n")
-        reply = await cmd(b"Subject: load %d\r\n\r\n" % i + b"x" * 2000 + b"\r\n.\r\n")
+        await smtp(r, w, b"EHLO c%d.load.test\r\n" % i)
+        await smtp(r, w, b"MAIL FROM:<s%d@client.load>\r\n" % i)
+        await smtp(r, w, f"RCPT TO:<u0@{DOMAIN}>\r\n".encode())
+        await smtp(r, w, b"DATA\r\n")
+        reply = await smtp(r, w, b"Subject: load %d\r\n\r\n" % i + b"x" * 2000 + b"\r\n.\r\n")
         if reply.startswith(b"250"):
             accepted += 1
-        await cmd(b"QUIT\r\n")
+        await smtp(r, w, b"QUIT\r\n")
         w.close()
 
     async def run():
@@ -219,20 +222,14 @@ async def idle_phase():
         seen = 0
         t0 = time.perf_counter()
         r, w = await asyncio.open_connection("127.0.0.1", args.smtp_port)
-        async def cmd(text):
-            w.write(text)
-            while True:
-                l = await r.readline()
-                if l[3:4] != b"-":
-                    return l
         await r.readline()
-        await cmd(b"EHLO push.load.test\r\n")
-        await cmd(b"MAIL FROM:<push@client.load>\r\n")
+        await smtp(r, w, b"EHLO push.load.test\r\n")
+        await smtp(r, w, b"MAIL FROM:<push@client.load>\r\n")
         for u in range(100):
-            await cmd(f"RCPT TO:<u{u}@{DOMAIN}>\r\n".encode())
-        await cmd(b"DATA\r\n")
-        await cmd(b"Subject: wake up\r\n\r\nnew mail\r\n.\r\n")
-        await cmd(b"QUIT\r\n")
+            await smtp(r, w, f"RCPT TO:<u{u}@{DOMAIN}>\r\n".encode())
+        await smtp(r, w, b"DATA\r\n")
+        await smtp(r, w, b"Subject: wake up\r\n\r\nnew mail\r\n.\r\n")
+        await smtp(r, w, b"QUIT\r\n")
         w.close()
         latencies = []
 
@@ -371,9 +368,7 @@ async def main():
     await r.readline()
     for batch in range(0, args.pop3, 100):
         for c in [b"EHLO pop.load.test\r\n", b"MAIL FROM:<pop@client.load>\r\n"] + [f"RCPT TO:<p{i}@{DOMAIN}>\r\n".encode() for i in range(batch, min(batch + 100, args.pop3))] + [b"DATA\r\n", b"Subject: for pop\r\n\r\n" + b"y" * 4000 + b"\r\n.\r\n", b"RSET\r\n"]:
-            w.write(c)
-            while (await r.readline())[3:4] == b"-":
-                pass
+            await smtp(r, w, c)
     w.close()
     await asyncio.sleep(10)  # let the pipeline index them
     print(f"POP3: {args.pop3} sessions ...", flush=True)
