@@ -54,32 +54,39 @@ public sealed class AzuriteProcess : IAsyncDisposable
     /// range (32768–60999): a port from that range can be claimed meanwhile as the local end of any outgoing
     /// connection on the machine, which made a test host fail to bind now and then. Never the same one twice per process.
     /// </summary>
-    public static int FreePort(string host = "127.0.0.1")
+    public static int FreePort(string host = "127.0.0.1") => FreePorts(1, host);
+
+    /// <summary><paramref name="count"/> consecutive free ports (Azurite's blob, queue, table), the first returned; see <see cref="FreePort"/>.</summary>
+    public static int FreePorts(int count, string host = "127.0.0.1")
     {
         var address = IPAddress.Parse(host);
         lock (HandedOut)
         {
-            for (int attempt = 0; attempt < 200; attempt++)
+            for (int attempt = 0; attempt < 500; attempt++)
             {
-                int port = Random.Shared.Next(20_000, 32_000);
-                if (HandedOut.Contains((host, port)))
+                int start = Random.Shared.Next(20_000, 32_000 - count);
+                if (Enumerable.Range(start, count).Any(p => HandedOut.Contains((host, p))) || !Enumerable.Range(start, count).All(p => CanBind(address, p)))
                     continue;
-                try
-                {
-                    using var l = new TcpListener(address, port);
-                    l.Start();
-                    HandedOut.Add((host, port));
-                    return port;
-                }
-                catch (SocketException)
-                {
-                    // in use: try another
-                }
+                foreach (var p in Enumerable.Range(start, count))
+                    HandedOut.Add((host, p));
+                return start;
             }
         }
-        using var any = new TcpListener(address, 0);
-        any.Start();
-        return ((IPEndPoint)any.LocalEndpoint).Port;
+        throw new InvalidOperationException($"no {count} free consecutive port(s) on {host} between 20000 and 32000");
+    }
+
+    private static bool CanBind(IPAddress address, int port)
+    {
+        try
+        {
+            using var l = new TcpListener(address, port);
+            l.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Starts Azurite and waits until all three services accept connections.</summary>

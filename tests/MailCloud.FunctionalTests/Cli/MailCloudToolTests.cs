@@ -198,7 +198,7 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
     public async Task Up_prints_endpoints_and_stops_cleanly_on_sigint()
     {
         var data = Path.Combine(Path.GetTempPath(), "mailcloud-up-" + Guid.NewGuid().ToString("N"));
-        int basePort = FreePortRange(3);
+        int basePort = AzuriteProcess.FreePorts(3); // from the same reserved range as every fixture's ports
         // Make sure the tool is built before timing anything.
         Assert.Equal(0, (await RunAsync(Env(), null, "--help")).ExitCode);
 
@@ -239,7 +239,11 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
         p.BeginErrorReadLine();
         try
         {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(90));
+            if (await Task.WhenAny(ready.Task, Task.Delay(TimeSpan.FromSeconds(90))) != ready.Task)
+            {
+                lock (output)
+                    Assert.Fail($"./mailcloud up was not up within 90 s (exited: {p.HasExited}); it printed:\n{output}");
+            }
             string text;
             lock (output)
                 text = output.ToString();
@@ -351,16 +355,5 @@ print(m.login("api@up.example", "from the api")[0])
         {
             return false;
         }
-    }
-
-    private static int FreePortRange(int count)
-    {
-        for (int attempt = 0; attempt < 100; attempt++)
-        {
-            int start = Random.Shared.Next(20000, 40000);
-            if (Enumerable.Range(start, count).All(PortFree))
-                return start;
-        }
-        throw new InvalidOperationException("no free port range");
     }
 }
