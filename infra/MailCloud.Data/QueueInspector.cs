@@ -28,6 +28,9 @@ public sealed record QueuedItem(string Queue, string Id, DateTimeOffset? Inserte
     }
 }
 
+/// <summary>A queue's approximate length, and when its first visible item was put there.</summary>
+public sealed record QueueDepth(string Queue, int Count, DateTimeOffset? FirstVisibleInserted);
+
 /// <summary>
 /// The operator's view of the pipeline's queues: what waits where, putting poisoned items back, removing one.
 /// Azure Storage queues show only visible messages to a peek; an item waiting for a delayed retry is invisible until
@@ -40,6 +43,23 @@ public sealed class QueueInspector(StorageAccount account)
     private static readonly TimeSpan Hold = TimeSpan.FromSeconds(30);
 
     public static bool IsKnown(string queue) => StorageNames.Queues.Contains(queue);
+
+    /// <summary>
+    /// Every pipeline queue with its approximate length (visible and delayed items alike) and the insertion time of
+    /// the first visible item: two requests per queue.
+    /// </summary>
+    public async Task<IReadOnlyList<QueueDepth>> DepthsAsync(CancellationToken cancellationToken = default)
+    {
+        var depths = new List<QueueDepth>();
+        foreach (var name in StorageNames.Queues)
+        {
+            var queue = Queue(name);
+            var properties = await queue.GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
+            var front = await queue.PeekMessagesAsync(1, cancellationToken).ConfigureAwait(false);
+            depths.Add(new QueueDepth(name, properties.Value.ApproximateMessagesCount, front.Value.FirstOrDefault()?.InsertedOn));
+        }
+        return depths;
+    }
 
     /// <summary>Up to 32 visible items from the front of the queue (a peek: nothing is taken).</summary>
     public async Task<IReadOnlyList<QueuedItem>> PeekAsync(string queue, int max = 32, CancellationToken cancellationToken = default)
@@ -61,7 +81,7 @@ public sealed class QueueInspector(StorageAccount account)
             await target.SendMessageAsync(m.Body, timeToLive: WorkQueues.NeverExpires, cancellationToken: cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Deletes the item with this queue id or message id from the queue (visible items only); false when none matched.</summary>
+    /// <summary>Deletes the items with this queue id or message id from the queue (visible items only); the last one deleted, or null when none matched.</summary>
     public async Task<QueuedItem?> DeleteAsync(string queue, string id, CancellationToken cancellationToken = default)
     {
         QueuedItem? deleted = null;

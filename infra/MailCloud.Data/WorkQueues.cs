@@ -22,27 +22,7 @@ public sealed class WorkQueues(StorageAccount account)
     public async Task EnqueueAsync<T>(string queue, T item, TimeSpan? delay, CancellationToken cancellationToken = default) =>
         await account.Queues.GetQueueClient(queue).SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)),
             delay, NeverExpires, cancellationToken).ConfigureAwait(false);
-
-    /// <summary>
-    /// Every pipeline queue with its approximate length (visible and delayed items alike) and the insertion time of
-    /// the first visible item: two requests per queue.
-    /// </summary>
-    public async Task<IReadOnlyList<QueueDepth>> DepthsAsync(CancellationToken cancellationToken = default)
-    {
-        var depths = new List<QueueDepth>();
-        foreach (var name in StorageNames.Queues)
-        {
-            var queue = account.Queues.GetQueueClient(name);
-            var properties = await queue.GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
-            var front = await queue.PeekMessagesAsync(1, cancellationToken).ConfigureAwait(false);
-            depths.Add(new QueueDepth(name, properties.Value.ApproximateMessagesCount, front.Value.FirstOrDefault()?.InsertedOn));
-        }
-        return depths;
-    }
 }
-
-/// <summary>A queue's approximate length, and when its first visible item was put there.</summary>
-public sealed record QueueDepth(string Queue, int Count, DateTimeOffset? FirstVisibleInserted);
 
 /// <summary>One recipient a remote server accepted.</summary>
 public sealed record DeliveryRecord(string Recipient, string Host, string Reply, DateTimeOffset Delivered);

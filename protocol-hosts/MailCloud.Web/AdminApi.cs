@@ -146,7 +146,7 @@ public static class AdminApi
         if (quarantine is not null)
             MapQuarantine(api, quarantine);
         if (queueStorage is not null)
-            MapQueues(api, new WorkQueues(queueStorage), new QueueInspector(queueStorage), new SpoolMaintenance(queueStorage));
+            MapQueues(api, new QueueInspector(queueStorage), new SpoolMaintenance(queueStorage));
     }
 
     private static void MapQuarantine(RouteGroupBuilder api, QuarantineStore quarantine)
@@ -184,12 +184,12 @@ public static class AdminApi
     }
 
     /// <summary>The same as <c>./mailcloud queue list|show|replay|delete</c>.</summary>
-    private static void MapQueues(RouteGroupBuilder api, WorkQueues work, QueueInspector queues, SpoolMaintenance spool)
+    private static void MapQueues(RouteGroupBuilder api, QueueInspector queues, SpoolMaintenance spool)
     {
         static object View(QueuedItem i) => new { id = i.Id, inserted = i.Inserted, dequeueCount = i.DequeueCount, messageId = i.MessageId, blob = i.MessageBlob, body = i.Body };
         IResult NoSuchQueue(string name) => Results.NotFound(new { error = $"no queue '{name}'" });
         api.MapGet("/queues", async (CancellationToken ct) =>
-            (await work.DepthsAsync(ct)).Select(d => new { queue = d.Queue, count = d.Count, firstVisibleInserted = d.FirstVisibleInserted }));
+            (await queues.DepthsAsync(ct)).Select(d => new { queue = d.Queue, count = d.Count, firstVisibleInserted = d.FirstVisibleInserted }));
         api.MapGet("/queues/{name}", async (string name, CancellationToken ct) =>
             QueueInspector.IsKnown(name) ? Results.Ok((await queues.PeekAsync(name, cancellationToken: ct)).Select(View)) : NoSuchQueue(name));
         api.MapPost("/queues/{name}/replay", async (string name, string? id, CancellationToken ct) =>

@@ -152,6 +152,17 @@ def addr(i, block):
     return f"127.{block}.{i // 250}.{i % 250 + 1}"
 
 
+async def all_at_once(count, one, ready, gate, ready_timeout):
+    """Starts count sessions, waits until every one has released ready (connected / logged in), then opens the gate
+    so they go on together; returns the exceptions the sessions ended with."""
+    tasks = [asyncio.create_task(one(i)) for i in range(count)]
+    for _ in range(count):
+        await asyncio.wait_for(ready.acquire(), ready_timeout)
+    gate.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    return [r for r in results if isinstance(r, Exception)]
+
+
 async def smtp(r, w, text, timeout=120):
     """Sends one SMTP command (or message data) and returns the last line of its (possibly multi-line) reply."""
     w.write(text)
@@ -186,12 +197,7 @@ async def smtp_phase():
         w.close()
 
     async def run():
-        tasks = [asyncio.create_task(one(i)) for i in range(args.smtp)]
-        for _ in range(args.smtp):
-            await asyncio.wait_for(ready.acquire(), 120)
-        gate.set()
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        errors = [r for r in results if isinstance(r, Exception)]
+        errors = await all_at_once(args.smtp, one, ready, gate, 120)
         if accepted < args.smtp:
             failed.append(f"smtp: {accepted} of {args.smtp} accepted ({len(errors)} errors, e.g. {errors[:1]})")
         return f"{greeted} greeted at once, {accepted} accepted"
@@ -287,12 +293,7 @@ async def pop3_phase():
         w.close()
 
     async def run():
-        tasks = [asyncio.create_task(one(i)) for i in range(args.pop3)]
-        for _ in range(args.pop3):
-            await asyncio.wait_for(ready.acquire(), 300)
-        gate.set()
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        errors = [r for r in results if isinstance(r, Exception)]
+        errors = await all_at_once(args.pop3, one, ready, gate, 300)
         if held < args.pop3:
             failed.append(f"pop3: {held} of {args.pop3} logged in ({errors[:1]})")
         return f"{held} logged in at once, then STAT + RETR 1 each"
