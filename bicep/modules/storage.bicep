@@ -28,7 +28,7 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   }
 }
 
-resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for c in ['messages', 'envelopes']: {
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for c in ['messages', 'envelopes', 'uploads', 'webkeys']: {
   parent: blobService
   name: c
   properties: { publicAccess: 'None' }
@@ -49,7 +49,7 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
   name: 'default'
 }
 
-resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for t in ['directory', 'mailboxes', 'blobrefs', 'deliveries', 'quarantine']: {
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for t in ['directory', 'mailboxes', 'blobrefs', 'deliveries', 'quarantine', 'preferences']: {
   parent: tableService
   name: t
 }]

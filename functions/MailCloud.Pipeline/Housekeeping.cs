@@ -8,6 +8,7 @@ namespace MailCloud.Pipeline;
 public sealed record HousekeepingResult(int MessagesDeleted, int MessagesKept, int EnvelopesDeleted)
 {
     public int QuarantineExpired { get; init; }
+    public int UploadsDeleted { get; init; }
 }
 
 /// <summary>
@@ -46,7 +47,10 @@ public sealed class Housekeeping(StorageAccount account, TimeSpan orphanAge, ILo
             if (blob.LastModified <= cutoff && await spool.DeleteEnvelopeAsync(blob, cancellationToken).ConfigureAwait(false))
                 envelopes++;
         }
-        logger.LogInformation("housekeeping: deleted {Deleted} unreferenced message(s), kept {Kept}, removed {Envelopes} expired envelope(s), {Expired} quarantine entr(ies)", deleted, kept, envelopes, expired);
-        return new HousekeepingResult(deleted, kept, envelopes) { QuarantineExpired = expired };
+        // Webmail attachments whose message was never sent or saved: a day is far longer than any composition.
+        var uploads = await new UploadStore(account).SweepAsync(_time.GetUtcNow() - TimeSpan.FromDays(1), cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("housekeeping: deleted {Deleted} unreferenced message(s), kept {Kept}, removed {Envelopes} expired envelope(s), {Expired} quarantine entr(ies), {Uploads} abandoned upload(s)",
+            deleted, kept, envelopes, expired, uploads);
+        return new HousekeepingResult(deleted, kept, envelopes) { QuarantineExpired = expired, UploadsDeleted = uploads };
     }
 }

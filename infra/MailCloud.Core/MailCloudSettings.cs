@@ -31,6 +31,7 @@ public sealed class MailCloudSettings
         new("pop3", "POP3", "MAILCLOUD_POP3_PORT", 1110, "STLS"),
         new("pop3s", "POP3", "MAILCLOUD_POP3S_PORT", 1995, "implicit TLS"),
         new("web", "admin/web (HTTP)", "MAILCLOUD_WEB_PORT", 8080, "plain HTTP on loopback"),
+        new("webs", "webmail/admin (HTTPS)", "MAILCLOUD_WEBS_PORT", 8443, "implicit TLS"),
     ];
 
     private readonly Func<string, string?> _env;

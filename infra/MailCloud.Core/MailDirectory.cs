@@ -131,4 +131,29 @@ public static class MailDirectoryExtensions
         }
         return user.Credential.Verify(password) ? user : null;
     }
+
+    /// <summary>
+    /// May <paramref name="user"/> send as <paramref name="address"/>? Their own address and every alias that delivers to
+    /// them; lists and catch-alls deliver to the user too, but that does not make their addresses the user's to send as.
+    /// SMTP submission (MAIL FROM) and webmail (From) apply the same rule.
+    /// </summary>
+    public static async Task<bool> OwnsAsync(this IMailDirectory directory, UserInfo user, MailAddress address, CancellationToken cancellationToken = default)
+    {
+        if (address.Equals(user.Address))
+            return true;
+        var resolved = await directory.ResolveRecipientAsync(address, cancellationToken).ConfigureAwait(false);
+        return resolved.Kind == RecipientKind.Alias && resolved.Targets!.Contains(user.Address);
+    }
+
+    /// <summary>The addresses <paramref name="user"/> may send as, as far as the directory lists them (the user's own and their aliases in the domain).</summary>
+    public static async Task<IReadOnlyList<MailAddress>> SendableAddressesAsync(this IMailDirectory directory, UserInfo user, CancellationToken cancellationToken = default)
+    {
+        var result = new List<MailAddress> { user.Address };
+        foreach (var alias in await directory.ListAliasesAsync(user.Address.Domain, cancellationToken).ConfigureAwait(false))
+        {
+            if (alias.Targets.Contains(user.Address))
+                result.Add(alias.Address);
+        }
+        return result;
+    }
 }

@@ -38,7 +38,16 @@ public static class StorageNames
     /// <summary>Messages held back (virus found, spam over the quarantine threshold): partition "q", row = message id.</summary>
     public const string QuarantineTable = "quarantine";
 
-    public static IReadOnlyList<string> Containers { get; } = [MessagesContainer, EnvelopesContainer];
+    /// <summary>Webmail attachments uploaded in chunks before the message that carries them is sent (cleared after a day by housekeeping).</summary>
+    public const string UploadsContainer = "uploads";
+
+    /// <summary>Per-user webmail settings (signature, senders whose remote images are shown): partition = user, one row.</summary>
+    public const string PreferencesTable = "preferences";
+
+    /// <summary>The web front end's data-protection key ring (signs sign-in cookies and antiforgery tokens), shared by every replica.</summary>
+    public const string WebKeysContainer = "webkeys";
+
+    public static IReadOnlyList<string> Containers { get; } = [MessagesContainer, EnvelopesContainer, UploadsContainer, WebKeysContainer];
     public static IReadOnlyList<string> Queues { get; } = [InboundQueue, Poison(InboundQueue), IndexQueue, Poison(IndexQueue), OutboundQueue, Poison(OutboundQueue), LearnQueue, Poison(LearnQueue)];
-    public static IReadOnlyList<string> Tables { get; } = [DirectoryTable, MailboxTable, BlobRefsTable, DeliveriesTable, QuarantineTable];
+    public static IReadOnlyList<string> Tables { get; } = [DirectoryTable, MailboxTable, BlobRefsTable, DeliveriesTable, QuarantineTable, PreferencesTable];
 }

@@ -117,7 +117,7 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
     public async IAsyncEnumerable<MessageDetails> QueryMessagesAsync(MailAddress user, string folder, long firstUid, long lastUid, MessageDetail detail,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        if (detail == MessageDetail.Copy || !_folders.TryGetValue((user.Address, folder), out var entry))
+        if (detail is MessageDetail.Copy or MessageDetail.Listing or MessageDetail.Content || !_folders.TryGetValue((user.Address, folder), out var entry))
         {
             await foreach (var row in inner.QueryMessagesAsync(user, folder, firstUid, lastUid, detail, cancellationToken).ConfigureAwait(false))
                 yield return row;
@@ -147,7 +147,7 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
 
     public async Task<MessageDetails?> GetMessageAsync(MailAddress user, string folder, long uid, MessageDetail detail, CancellationToken cancellationToken = default)
     {
-        if (detail == MessageDetail.Copy || !_folders.TryGetValue((user.Address, folder), out var entry))
+        if (detail is MessageDetail.Copy or MessageDetail.Listing or MessageDetail.Content || !_folders.TryGetValue((user.Address, folder), out var entry))
             return await inner.GetMessageAsync(user, folder, uid, detail, cancellationToken).ConfigureAwait(false);
         Touch(entry);
         if (entry.Detail(detail, uid) is { } cached)
@@ -366,6 +366,7 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
             return removed;
         }
 
+        // Only Summary and Search are cached (the store passes Copy, Listing and Content through).
         private ConcurrentDictionary<long, MessageDetails> Of(MessageDetail detail) => detail == MessageDetail.Summary ? _summaries : _search;
 
         public MessageDetails? Detail(MessageDetail detail, long uid) => Of(detail).TryGetValue(uid, out var d) ? d : null;

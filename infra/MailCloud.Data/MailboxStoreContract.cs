@@ -16,6 +16,9 @@ public enum MessageDetail
 
     /// <summary>Just what serving the bytes needs (blob, size, prefix): POP3 RETR and TOP.</summary>
     Content,
+
+    /// <summary>A message list line with its current flags (webmail): flags, size, dates, subject, addresses, header block. Never cached, flags change.</summary>
+    Listing,
 }
 
 /// <summary>A message row as the access protocols read it, typed; which fields are set depends on the <see cref="MessageDetail"/> asked for.</summary>

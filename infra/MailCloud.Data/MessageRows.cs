@@ -8,6 +8,7 @@ internal static class MessageRows
     private static readonly string[] Summary = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated", "Header", "Prefix"];
     private static readonly string[] Search = ["Uid", "Subject", "From", "To", "Cc", "Date", "Parts", "Blob", "Header", "Prefix"];
     private static readonly string[] Content = ["Uid", "Blob", "Size", "Prefix"];
+    private static readonly string[] Listing = ["Uid", "Flags", "Size", "InternalDate", "Subject", "From", "To", "Date", "Header", "Blob", "MessageId"];
 
     /// <summary>The columns to select; null (all) for a copy, which carries every summary column over.</summary>
     public static IEnumerable<string>? Columns(MessageDetail detail) => detail switch
@@ -15,6 +16,7 @@ internal static class MessageRows
         MessageDetail.Summary => Summary,
         MessageDetail.Search => Search,
         MessageDetail.Content => Content,
+        MessageDetail.Listing => Listing,
         _ => null,
     };
 

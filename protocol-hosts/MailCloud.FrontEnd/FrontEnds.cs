@@ -56,9 +56,15 @@ public sealed class FrontEnds : IAsyncDisposable
             if (protocols.Contains("web"))
             {
                 var port = settings.Port(MailCloudSettings.Listeners.Single(l => l.Name == "web"));
+                // Webmail: the same directory, mailbox store, spool and login throttle as the mail protocols of this process;
+                // its changes go on the hub IMAP IDLE listens to.
+                var webmail = Webmail.WebmailServices.Create(account, Data.StorageProvisioner.Directory(account, secrets), throttle, changes,
+                    new Webmail.WebmailOptions { HostName = settings.HostName, MaxMessageSize = new SmtpServerOptions().MaxMessageSize }, settings.SpamLearning);
+                var https = certificate is null ? ((IPEndPoint, ServerCertificate)?)null
+                    : (new IPEndPoint(IPAddress.Parse(settings.BindAddress), settings.Port(MailCloudSettings.Listeners.Single(l => l.Name == "webs"))), certificate);
                 var web = WebHost.Build(new IPEndPoint(IPAddress.Parse(settings.BindAddress), port), ClientEndpoints.FromSettings(settings), account, logging,
-                    adminTokenSha256: settings.AdminTokenSha256, secrets: secrets, changes: changes, pushKey: settings.PushKey, throttle: throttle);
-                await running.StartAsync(web, ["web"], cancellationToken).ConfigureAwait(false);
+                    adminTokenSha256: settings.AdminTokenSha256, secrets: secrets, changes: changes, pushKey: settings.PushKey, throttle: throttle, webmail: webmail, https: https);
+                await running.StartAsync(web, certificate is null ? ["web"] : ["web", "webs"], cancellationToken).ConfigureAwait(false);
             }
             return running;
         }

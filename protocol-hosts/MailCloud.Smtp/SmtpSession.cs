@@ -196,7 +196,7 @@ public sealed class SmtpSession(
             if (!MailAddress.TryParse(path, out var address, out _))
                 return new SmtpReply(501, "5.1.7", "Bad sender address syntax");
             sender = address.Address;
-            if (User is not null && !await OwnsAsync(User, address, cancellationToken).ConfigureAwait(false))
+            if (User is not null && !await directory.OwnsAsync(User, address, cancellationToken).ConfigureAwait(false))
                 return new SmtpReply(553, "5.7.1", $"Sender address {address} is not owned by {User.Address}");
         }
         else if (User is not null)
@@ -212,16 +212,6 @@ public sealed class SmtpSession(
         EnvId = command.Parameter("ENVID");
         State = SmtpState.HaveSender;
         return new SmtpReply(250, "2.1.0", "Sender ok");
-    }
-
-    /// <summary>A user owns their own address and every alias that delivers to them.</summary>
-    private async Task<bool> OwnsAsync(UserInfo user, MailAddress address, CancellationToken cancellationToken)
-    {
-        if (address.Equals(user.Address))
-            return true;
-        var resolved = await directory.ResolveRecipientAsync(address, cancellationToken).ConfigureAwait(false);
-        // Lists and catch-alls deliver to the user too, but that does not make their addresses the user's to send as.
-        return resolved.Kind == RecipientKind.Alias && resolved.Targets!.Contains(user.Address);
     }
 
     private async Task<SmtpReply> RcptAsync(SmtpCommand command, CancellationToken cancellationToken)

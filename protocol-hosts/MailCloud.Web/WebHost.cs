@@ -24,19 +24,34 @@ public sealed record ClientEndpoints(string HostName, int Imaps, int Imap, int P
 /// <summary>
 /// The HTTP front end: <c>/healthz</c> (storage reachable?), Thunderbird autoconfig
 /// (<c>/mail/config-v1.1.xml</c>, also under <c>/.well-known/autoconfig/</c>) and Outlook autodiscover
-/// (<c>/autodiscover/autodiscover.xml</c>), and the token-guarded admin API (<see cref="AdminApi"/>). Webmail is
-/// not built yet; this host is where it goes.
+/// (<c>/autodiscover/autodiscover.xml</c>), the token-guarded admin API (<see cref="AdminApi"/>) and, when given its
+/// services, the webmail at <c>/mail</c> (<see cref="Webmail.WebmailHost"/>).
 /// </summary>
 public static class WebHost
 {
     /// <param name="adminTokenSha256">SHA-256 (hex) of the admin API's bearer token; null keeps the API off.</param>
     public static WebApplication Build(IPEndPoint endPoint, ClientEndpoints endpoints, StorageAccount account, Action<ILoggingBuilder>? logging = null,
-        string? adminTokenSha256 = null, ISecretStore? secrets = null, MailboxChangeHub? changes = null, string? pushKey = null, AuthThrottle? throttle = null)
+        string? adminTokenSha256 = null, ISecretStore? secrets = null, MailboxChangeHub? changes = null, string? pushKey = null, AuthThrottle? throttle = null,
+        Webmail.WebmailServices? webmail = null, (IPEndPoint EndPoint, ServerCertificate Certificate)? https = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         ProtocolHost.ConfigureLogging(builder.Logging, logging);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(endPoint));
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(endPoint);
+            // HTTPS with the mail protocols' certificate (renewals picked up per handshake, as they are for IMAP and SMTP).
+            if (https is { } tls)
+                k.Listen(tls.EndPoint, o => o.UseHttps(h => h.ServerCertificateSelector = (_, _) => tls.Certificate.Current));
+        });
+        if (webmail is not null)
+            Webmail.WebmailHost.AddWebmail(builder.Services, webmail);
         var app = builder.Build();
+        if (webmail is not null)
+        {
+            Webmail.WebmailHost.MapWebmail(app);
+            app.MapGet("/", () => Results.Redirect("/mail"));
+        }
 
         app.MapGet("/healthz", async (CancellationToken ct) =>
         {

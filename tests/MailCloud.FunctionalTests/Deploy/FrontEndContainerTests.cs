@@ -22,7 +22,7 @@ namespace MailCloud.FunctionalTests.Deploy;
 public sealed class FrontEndContainerTests(AzuriteFixture azurite)
 {
     private static readonly string[] PortVariables =
-        ["MAILCLOUD_SMTP_PORT", "MAILCLOUD_SUBMISSION_PORT", "MAILCLOUD_SUBMISSIONS_PORT", "MAILCLOUD_IMAP_PORT", "MAILCLOUD_IMAPS_PORT", "MAILCLOUD_POP3_PORT", "MAILCLOUD_POP3S_PORT", "MAILCLOUD_WEB_PORT"];
+        ["MAILCLOUD_SMTP_PORT", "MAILCLOUD_SUBMISSION_PORT", "MAILCLOUD_SUBMISSIONS_PORT", "MAILCLOUD_IMAP_PORT", "MAILCLOUD_IMAPS_PORT", "MAILCLOUD_POP3_PORT", "MAILCLOUD_POP3S_PORT", "MAILCLOUD_WEB_PORT", "MAILCLOUD_WEBS_PORT"];
 
     [Fact]
     public async Task One_process_serves_every_protocol_and_picks_up_a_renewed_certificate()

@@ -1,0 +1,94 @@
+using MailCloud.Core;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MailCloud.Webmail;
+
+/// <summary>
+/// Puts the webmail into a web host: services, cookie sign-in, antiforgery, Razor Pages under <c>/mail</c>, the
+/// endpoints pages call (message frame, parts, raw source, uploads, change events), and the security headers.
+/// </summary>
+public static class WebmailHost
+{
+    public static void AddWebmail(IServiceCollection services, WebmailServices webmail)
+    {
+        services.AddSingleton(webmail);
+        services.AddSingleton<MailboxView>();
+        services.AddSingleton<MailboxActions>();
+        services.AddSingleton<Composer>();
+        services.AddSingleton<MessageReader>();
+        services.AddAuthentication(WebmailAuth.Scheme).AddCookie(WebmailAuth.Scheme, o => WebmailAuth.Configure(o, webmail.Options));
+        services.AddAuthorization(o => o.AddPolicy(WebmailAuth.Scheme, p => p.AddAuthenticationSchemes(WebmailAuth.Scheme).RequireAuthenticatedUser()));
+        if (webmail.KeyRing is { } keys)
+        {
+            services.AddDataProtection().SetApplicationName("MailCloud.Webmail");
+            services.Configure<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>(o => o.XmlRepository = keys);
+        }
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "mc_csrf";
+            o.Cookie.Path = "/mail";
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.HeaderName = "RequestVerificationToken";
+        });
+        services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = webmail.Options.MaxMessageSize * 2);
+        services.AddRazorPages(o =>
+        {
+            o.Conventions.AuthorizeFolder("/", WebmailAuth.Scheme);
+            o.Conventions.AllowAnonymousToPage("/Login");
+        }).AddApplicationPart(typeof(WebmailHost).Assembly);
+    }
+
+    public static void MapWebmail(WebApplication app)
+    {
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/mail"), branch => branch.Use(async (context, next) =>
+        {
+            var h = context.Response.Headers;
+            h.XContentTypeOptions = "nosniff";
+            h["Referrer-Policy"] = "no-referrer";
+            h.CacheControl = "no-cache, no-store";
+            h.Pragma = "no-cache";
+            // Pages: only our own script and styles, no plugins, framed by nobody. The message frame and parts replace it with their own.
+            h.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+            h.XFrameOptions = "DENY";
+            try
+            {
+                await next(context);
+            }
+            catch (Exception e) when (Storage.StorageErrors.IsStorageFailure(e) && !context.Response.HasStarted)
+            {
+                // Storage unreachable or busy: say so and let the user retry; nothing was half-done (every change is one conditional write or a sequence that is safe to repeat).
+                context.Response.Clear();
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = "5";
+                context.Response.ContentType = "text/html; charset=utf-8";
+                await context.Response.WriteAsync("<!doctype html><title>Temporarily unavailable</title><p>Mail storage is temporarily unavailable. Nothing was lost; try again in a few seconds.</p>");
+            }
+        }));
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapRazorPages();
+        WebmailEndpoints.Map(app);
+    }
+
+    /// <summary>Checks the antiforgery token of a request a page's script makes (header RequestVerificationToken).</summary>
+    internal static async Task<bool> ValidAsync(HttpContext context)
+    {
+        try
+        {
+            await context.RequestServices.GetRequiredService<IAntiforgery>().ValidateRequestAsync(context);
+            return true;
+        }
+        catch (AntiforgeryValidationException)
+        {
+            return false;
+        }
+    }
+
+}

@@ -1,0 +1,249 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace MailCloud.FunctionalTests.Webmail;
+
+/// <summary>
+/// Writing and managing mail in a real browser, checked through a real IMAP client (python imaplib): a reply with
+/// an attachment uploaded in chunks arrives byte-exact in the recipient's mailbox, a draft is saved by itself and
+/// reopens, flags and moves made in the browser are what IMAP sees, IDLE hears of them at once.
+/// </summary>
+[Collection(WebmailCollection.Name)]
+public sealed class WebmailWritingTests(WebmailFixture fx)
+{
+    [Fact]
+    public async Task A_reply_with_an_attachment_reaches_the_recipients_imap_byte_exact()
+    {
+        await fx.SubmitAsync("erin@example.test", "bob@example.test", """
+            From: Erin <erin@example.test>
+            To: bob@example.test
+            Subject: Quarterly report
+            Message-ID: <report-1@example.test>
+
+            Can you send me the figures?
+            """);
+        var page = await fx.SignInAsync("bob@example.test");
+        await WebmailReadingTests.WaitForRowsAsync(page, 1);
+        await page.Locator("#messages td.subject a", new() { HasText = "Quarterly report" }).ClickAsync();
+        await page.ClickAsync("#reply");
+        await page.WaitForURLAsync(new Regex("mode=reply"));
+        Assert.Equal("Erin <erin@example.test>", await page.InputValueAsync("#to"));
+        Assert.Equal("Re: Quarterly report", await page.InputValueAsync("#subject"));
+
+        // 2.5 MiB of random bytes: three chunks of the upload.
+        var figures = RandomNumberGenerator.GetBytes(2_621_440 + 123);
+        var file = Path.Combine(WebmailFixture.ScreenshotDirectory, "figures.bin");
+        await File.WriteAllBytesAsync(file, figures);
+        await page.SetInputFilesAsync("#files", file);
+        await page.Locator("#upload-status", new() { HasText = "figures.bin attached." }).WaitForAsync(new() { Timeout = 60_000 });
+        await page.Locator("#text").FocusAsync();
+        await page.Keyboard.PressAsync("Control+Home");
+        await page.Keyboard.TypeAsync("Here they are.");
+        await WebmailFixture.ScreenshotAsync(page, "10-compose-reply");
+        await page.ClickAsync("#send");
+        await page.WaitForURLAsync(new Regex("notice=sent"));
+        await WebmailFixture.ScreenshotAsync(page, "11-sent");
+
+        // Erin's IMAP session: the reply, threaded, with the attachment's bytes exactly as uploaded.
+        var digest = Convert.ToHexStringLower(SHA256.HashData(figures));
+        var output = await fx.ImapAsync("erin@example.test", """
+            for attempt in range(60):
+                m.select('INBOX')
+                typ, data = m.search(None, 'SUBJECT', '"Re: Quarterly report"')
+                if data[0]: break
+                time.sleep(0.5)
+            uid = data[0].split()[-1]
+            raw = m.fetch(uid, '(BODY.PEEK[])')[1][0][1]
+            msg = email.message_from_bytes(raw)
+            att = [p for p in msg.walk() if p.get_filename() == 'figures.bin'][0]
+            text = [p for p in msg.walk() if p.get_content_type() == 'text/plain'][0].get_payload(decode=True).decode()
+            print(json.dumps({'sha': hashlib.sha256(att.get_payload(decode=True)).hexdigest(), 'irt': msg['In-Reply-To'], 'from': msg['From'], 'text': text,
+                              'dkim': 'DKIM-Signature' in msg}))
+            """);
+        var result = System.Text.Json.JsonDocument.Parse(output).RootElement;
+        Assert.Equal(digest, result.GetProperty("sha").GetString());
+        Assert.Equal("<report-1@example.test>", result.GetProperty("irt").GetString());
+        Assert.Contains("bob@example.test", result.GetProperty("from").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("Here they are.", result.GetProperty("text").GetString(), StringComparison.Ordinal);
+
+        // Bob's side: a copy in Sent (with the attachment) and the original marked answered.
+        var bob = await fx.ImapAsync("bob@example.test", """
+            m.select('Sent')
+            typ, data = m.search(None, 'ALL')
+            raw = m.fetch(data[0].split()[-1], '(BODY.PEEK[])')[1][0][1]
+            att = [p for p in email.message_from_bytes(raw).walk() if p.get_filename() == 'figures.bin'][0]
+            m.select('INBOX')
+            flags = m.fetch('1', '(FLAGS)')[1][0].decode()
+            print(json.dumps({'sha': hashlib.sha256(att.get_payload(decode=True)).hexdigest(), 'flags': flags}))
+            """);
+        var sent = System.Text.Json.JsonDocument.Parse(bob).RootElement;
+        Assert.Equal(digest, sent.GetProperty("sha").GetString());
+        Assert.Contains(@"\Answered", sent.GetProperty("flags").GetString(), StringComparison.Ordinal);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task A_draft_is_saved_by_itself_and_reopens_with_its_attachment()
+    {
+        var page = await fx.SignInAsync("erin@example.test");
+        await page.ClickAsync("#compose-button");
+        await page.WaitForURLAsync(new Regex("/mail/compose"));
+        await page.FillAsync("#to", "grace@example.test");
+        await page.FillAsync("#subject", "Plans for the offsite");
+        var file = Path.Combine(WebmailFixture.ScreenshotDirectory, "agenda.txt");
+        await File.WriteAllTextAsync(file, "1. Arrive\n2. Talk\n3. Leave\n");
+        await page.SetInputFilesAsync("#files", file);
+        await page.Locator("#upload-status", new() { HasText = "agenda.txt attached." }).WaitForAsync();
+        await page.FillAsync("#text", "First thoughts: a boat.");
+        // Nothing clicked: the auto-save stores it in Drafts a few seconds after typing stops.
+        await page.Locator("#draft-status", new() { HasText = "Draft saved" }).WaitForAsync(new() { Timeout = 30_000 });
+
+        var imap = await fx.ImapAsync("erin@example.test", """
+            m.select('Drafts')
+            typ, data = m.search(None, 'ALL')
+            uids = data[0].split()
+            print(json.dumps({'count': len(uids), 'flags': m.fetch(uids[-1], '(FLAGS)')[1][0].decode()}))
+            """);
+        var drafts = System.Text.Json.JsonDocument.Parse(imap).RootElement;
+        Assert.Equal(1, drafts.GetProperty("count").GetInt32());
+        Assert.Contains(@"\Draft", drafts.GetProperty("flags").GetString(), StringComparison.Ordinal);
+
+        // Saved again after more typing: still one draft (the old version is replaced).
+        await page.Locator("#text").PressAsync("End");
+        await page.Locator("#text").PressSequentiallyAsync(" Or a train.");
+        await page.Locator("#draft-status", new() { HasText = "Draft saved" }).WaitForAsync();
+        await Task.Delay(3500);
+        await page.Locator("#draft-status", new() { HasText = "Draft saved" }).WaitForAsync(new() { Timeout = 30_000 });
+
+        await page.GotoAsync(fx.BaseUrl + "/mail?folder=Drafts");
+        await WebmailReadingTests.WaitForRowsAsync(page, 1);
+        await page.Locator("#messages td.subject a", new() { HasText = "Plans for the offsite" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("mode=draft"));
+        Assert.Equal("Plans for the offsite", await page.InputValueAsync("#subject"));
+        Assert.Equal("First thoughts: a boat. Or a train.", await page.InputValueAsync("#text"));
+        Assert.Contains("grace@example.test", await page.InputValueAsync("#to"), StringComparison.Ordinal);
+        await page.Locator("#attachment-list li", new() { HasText = "agenda.txt" }).WaitForAsync();
+        await WebmailFixture.ScreenshotAsync(page, "12-draft-reopened");
+
+        // Sent from the draft: it leaves Drafts, and the attachment goes with it.
+        await page.ClickAsync("#send");
+        await page.WaitForURLAsync(new Regex("notice=sent"));
+        var after = await fx.ImapAsync("grace@example.test", """
+            for attempt in range(60):
+                m.select('INBOX')
+                typ, data = m.search(None, 'SUBJECT', '"Plans for the offsite"')
+                if data[0]: break
+                time.sleep(0.5)
+            raw = m.fetch(data[0].split()[-1], '(BODY.PEEK[])')[1][0][1]
+            names = [p.get_filename() for p in email.message_from_bytes(raw).walk() if p.get_filename()]
+            print(json.dumps(names))
+            """);
+        Assert.Equal("[\"agenda.txt\"]", after.Trim());
+        var left = await fx.ImapAsync("erin@example.test", "m.select('Drafts')\nprint(len(m.search(None, 'ALL')[1][0].split()))");
+        Assert.Equal("0", left.Trim());
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Flags_moves_junk_and_folders_made_in_the_browser_are_what_imap_sees_at_once()
+    {
+        const string user = "dave@example.test";
+        for (int i = 1; i <= 3; i++)
+        {
+            await fx.DeliverAsync("hal@remote.example", user, $"""
+                From: Hal <hal@remote.example>
+                To: dave@example.test
+                Subject: Move test {i}
+                Message-ID: <move-{i}@remote.example>
+
+                Message {i}.
+                """);
+        }
+        var page = await fx.SignInAsync(user);
+        for (int i = 0; i < 60 && await page.Locator("#messages tbody tr", new() { HasText = "Move test" }).CountAsync() < 3; i++)
+        {
+            await Task.Delay(500);
+            await page.ReloadAsync();
+        }
+
+        // A folder made on the Folders page.
+        await page.GotoAsync(fx.BaseUrl + "/mail/folders");
+        await page.FillAsync("#new-folder", "Projects");
+        await page.ClickAsync("#create-folder");
+        await page.WaitForURLAsync(new Regex("notice=folder"));
+        await WebmailFixture.ScreenshotAsync(page, "13-folders");
+
+        // An IMAP client idles on INBOX while the browser flags a message: the FETCH arrives within seconds (the
+        // poll interval is 2 s; the webmail's change goes through the hub at once).
+        var idle = fx.ImapAsync(user, """
+            m.select('INBOX')
+            tag = m._new_tag().decode()
+            m.send((tag + ' IDLE\r\n').encode())
+            m.readline()
+            start = time.time()
+            line = m.readline().decode().strip()
+            print(json.dumps({'line': line, 'after': time.time() - start}))
+            m.send(b'DONE\r\n')
+            """);
+        await Task.Delay(1500);
+        await page.GotoAsync(fx.BaseUrl + "/mail?folder=INBOX");
+        var row = page.Locator("#messages tbody tr", new() { HasText = "Move test 1" });
+        await row.Locator("input[name=uid]").CheckAsync();
+        await page.ClickAsync("button[name=act][value=flag]");
+        await page.WaitForURLAsync(new Regex("folder=INBOX"));
+        var heard = System.Text.Json.JsonDocument.Parse(await idle).RootElement;
+        Assert.Matches(@"^\* \d+ FETCH \(.*\\Flagged", heard.GetProperty("line").GetString());
+
+        // Move by menu (message 2), drag and drop onto the folder (message 3), junk from the read view (message 1).
+        await page.Locator("#messages tbody tr", new() { HasText = "Move test 2" }).Locator("input[name=uid]").CheckAsync();
+        await page.SelectOptionAsync("#list-form select[name=target]", "Projects");
+        await page.ClickAsync("button[name=act][value=move]");
+        await page.WaitForURLAsync(new Regex("notice=moved"));
+        await page.DragAndDropAsync("#messages tbody tr:has-text('Move test 3')", "nav.folders li[data-folder='Projects']");
+        await page.Locator("#messages tbody tr", new() { HasText = "Move test 3" }).WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        await page.Locator("#messages td.subject a", new() { HasText = "Move test 1" }).ClickAsync();
+        await page.ClickAsync("#junk-button");
+        await page.WaitForURLAsync(new Regex("notice=moved"));
+
+        var seen = await fx.ImapAsync(user, """
+            out = {}
+            for box in ['INBOX', 'Projects', 'Junk']:
+                m.select(box)
+                typ, data = m.search(None, 'ALL')
+                subjects = []
+                for n in data[0].split():
+                    raw = m.fetch(n, '(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])')[1]
+                    subjects.append(raw[0][1].decode().strip().replace('Subject: ', '') + ('*' if b'Flagged' in raw[0][0] else ''))
+                out[box] = sorted(subjects)
+            print(json.dumps(out))
+            """);
+        var boxes = System.Text.Json.JsonDocument.Parse(seen).RootElement;
+        Assert.Equal(0, boxes.GetProperty("INBOX").GetArrayLength());
+        Assert.Equal(["Move test 2", "Move test 3"], boxes.GetProperty("Projects").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["Move test 1*"], boxes.GetProperty("Junk").EnumerateArray().Select(e => e.GetString()));
+
+        // Delete goes to Trash; Empty Trash removes it for good.
+        await page.GotoAsync(fx.BaseUrl + "/mail?folder=Projects");
+        await page.Locator("#messages tbody tr", new() { HasText = "Move test 2" }).Locator("input[name=uid]").CheckAsync();
+        await page.ClickAsync("#delete-selected");
+        await page.WaitForURLAsync(new Regex("notice=deleted"));
+        await page.GotoAsync(fx.BaseUrl + "/mail?folder=Trash");
+        Assert.Equal(1, await page.Locator("#messages tbody tr").CountAsync());
+        await page.ClickAsync("#empty-folder");
+        await page.WaitForURLAsync(new Regex("notice=emptied"));
+        Assert.Equal(0, await page.Locator("#messages tbody tr").CountAsync());
+
+        // Rename and delete a folder of the user's own; the standard ones cannot be.
+        await page.GotoAsync(fx.BaseUrl + "/mail/folders");
+        var projects = page.Locator("tr[data-folder='Projects']");
+        await projects.Locator("input[name=name]").FillAsync("Archive 2026");
+        await projects.Locator("button[value=rename]").ClickAsync();
+        await page.WaitForURLAsync(new Regex("notice=folder"));
+        var listed = await fx.ImapAsync(user, "print(json.dumps([l.decode() for l in m.list()[1]]))");
+        Assert.Contains("Archive 2026", listed, StringComparison.Ordinal);
+        Assert.DoesNotContain("Projects", listed, StringComparison.Ordinal);
+        Assert.Equal(0, await page.Locator("tr[data-folder='Trash'] button[value=delete]").CountAsync());
+        await page.Context.CloseAsync();
+    }
+}
