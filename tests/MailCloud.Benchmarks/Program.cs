@@ -46,10 +46,15 @@ if (args.Length >= 1 && args[0] == "scaling")
     await ScalingBenchmark.RunAsync(sizes);
     return 0;
 }
+if (args.Length >= 1 && args[0] == "webmail")
+{
+    await WebmailBenchmark.RunAsync(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000);
+    return 0;
+}
 if (args.Length >= 1 && args[0] == "mime")
 {
     MimeParseBenchmark.Run();
     return 0;
 }
-Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N] | mime | pipeline REPO [MESSAGES] [--rspamd URL] [--clamd HOST:PORT] | imap [MESSAGES] [IDLE-CLIENTS] | scaling [SIZES] | idle-push [MESSAGES]");
+Console.Error.WriteLine("usage: MailCloud.Benchmarks smtp --smtp-source PATH [--messages N] | mime | pipeline REPO [MESSAGES] [--rspamd URL] [--clamd HOST:PORT] | imap [MESSAGES] [IDLE-CLIENTS] | scaling [SIZES] | idle-push [MESSAGES] | webmail [MESSAGES]");
 return 2;

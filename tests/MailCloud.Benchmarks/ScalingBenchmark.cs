@@ -89,7 +89,7 @@ internal static class ScalingBenchmark
     }
 
     /// <summary>Message and de-duplication rows straight into the table (50 per transaction, 8 in flight), then the counters.</summary>
-    private static async Task<int> SeedAsync(TableClient mailboxes, MailAddress user, int from, int to, Dictionary<string, object?> summary)
+    internal static async Task<int> SeedAsync(TableClient mailboxes, MailAddress user, int from, int to, Dictionary<string, object?> summary, Func<long, Dictionary<string, object?>>? perMessage = null)
     {
         var partition = TableMailboxUsage.Partition(user);
         var now = DateTimeOffset.UtcNow;
@@ -102,7 +102,7 @@ internal static class ScalingBenchmark
             foreach (var uid in chunk)
             {
                 var e = new TableEntity(partition, MailboxKeys.MessageRow("INBOX", uid));
-                foreach (var (k, v) in summary)
+                foreach (var (k, v) in perMessage?.Invoke(uid) ?? summary)
                     e[k] = v;
                 e["Uid"] = uid;
                 e["MessageId"] = $"seed-{uid}";

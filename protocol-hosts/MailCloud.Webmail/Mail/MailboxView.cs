@@ -118,7 +118,16 @@ public sealed class MailboxView(WebmailServices services)
     }
 
     /// <summary>A listed message with what searching and threading need beside the visible line.</summary>
-    internal sealed record Listed(MessageRow Row, string ThreadKey, string Blob, byte[]? Prefix, string To);
+    internal sealed record Listed(MessageRow Row, string ThreadKey, string Blob, byte[]? Prefix, string To, string FromHeader);
+
+    /// <summary>
+    /// What a stored summary yields for the list (decoded names, the header block's thread ids), kept per summary
+    /// object: the per-host cache hands out the same objects until a message changes, so a 10,000-message folder is
+    /// parsed once, not on every sort or search.
+    /// </summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MessageDetails, Derived> Parsed = new();
+
+    private sealed record Derived(string From, string To, HeaderBlock Headers, string ThreadKey);
 
     /// <summary>Every message of the folder: the cached list (flags, sizes) joined with the cached search summaries.</summary>
     internal async Task<List<Listed>> AllRowsAsync(MailAddress user, string folderName, CancellationToken ct)
@@ -140,10 +149,14 @@ public sealed class MailboxView(WebmailServices services)
 
     private static Listed ToRow(MessageDetails d, string flags, long size, DateTimeOffset internalDate)
     {
-        var headers = HeaderBlock.Parse(d.Header);
-        var row = new MessageRow(d.Uid, Addresses.Display(d.From), Addresses.Display(d.To), string.IsNullOrWhiteSpace(d.Subject) ? "(no subject)" : d.Subject!,
-            internalDate, size, flags, headers.HasAttachments);
-        return new Listed(row, Threads.Key(headers, d.Subject), d.Blob, d.Prefix, d.To ?? string.Empty);
+        var derived = Parsed.GetValue(d, static d =>
+        {
+            var headers = HeaderBlock.Parse(d.Header);
+            return new Derived(Addresses.Display(d.From), Addresses.Display(d.To), headers, Threads.Key(headers, d.Subject));
+        });
+        var row = new MessageRow(d.Uid, derived.From, derived.To, string.IsNullOrWhiteSpace(d.Subject) ? "(no subject)" : d.Subject!,
+            internalDate, size, flags, derived.Headers.HasAttachments);
+        return new Listed(row, derived.ThreadKey, d.Blob, d.Prefix, d.To ?? string.Empty, d.From ?? string.Empty);
     }
 
     private async Task<(List<Listed>, bool Bounded)> FilterAsync(MailAddress user, string folderName, List<Listed> rows, SearchCriteria s, CancellationToken ct)
@@ -151,7 +164,9 @@ public sealed class MailboxView(WebmailServices services)
         static bool Has(string? text, string? needle) => string.IsNullOrWhiteSpace(needle) || text?.Contains(needle.Trim(), StringComparison.CurrentCultureIgnoreCase) == true;
         var since = s.Since?.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
         var before = s.Before?.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        var matches = rows.Where(r => (string.IsNullOrWhiteSpace(s.Any) || Has(r.Row.From, s.Any) || Has(r.To, s.Any) || Has(r.Row.Subject, s.Any)) && Has(r.Row.From, s.From) && Has(r.To, s.To) && Has(r.Row.Subject, s.Subject)
+        // Addresses match in the raw header (address and name as sent) and in the decoded name.
+        static bool HasFrom(Listed r, string? needle) => Has(r.FromHeader, needle) || Has(r.Row.From, needle);
+        var matches = rows.Where(r => (string.IsNullOrWhiteSpace(s.Any) || HasFrom(r, s.Any) || Has(r.To, s.Any) || Has(r.Row.Subject, s.Any)) && (string.IsNullOrWhiteSpace(s.From) || HasFrom(r, s.From)) && Has(r.To, s.To) && Has(r.Row.Subject, s.Subject)
             && (since is null || r.Row.Date.UtcDateTime >= since) && (before is null || r.Row.Date.UtcDateTime < before)).ToList();
         if (string.IsNullOrWhiteSpace(s.Body))
             return (matches, false);

@@ -60,10 +60,11 @@ public static class Replies
         if (mode == ComposeMode.ForwardAttached)
             return forward with { Text = sig, AttachFolder = folder, AttachUid = uid };
         var header = new StringBuilder("\n\n---------- Forwarded message ----------\n")
-            .Append("From: ").Append(original.From).Append('\n')
-            .Append("Date: ").Append(original.Date.ToString("R", CultureInfo.InvariantCulture)).Append('\n')
-            .Append("Subject: ").Append(subject).Append('\n')
-            .Append("To: ").Append(original.To).Append("\n\n");
+            .Append("From: ").Append(string.Join(", ", original.From.Mailboxes.Select(Format))).Append('\n');
+        if (original.Date != DateTimeOffset.MinValue)
+            header.Append("Date: ").Append(original.Date.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        header.Append("Subject: ").Append(subject).Append('\n')
+            .Append("To: ").Append(string.Join(", ", original.To.Mailboxes.Select(Format))).Append("\n\n");
         var parts = original.BodyParts.Select((p, i) => (p, i)).Where(x => x.p.IsAttachment || x.p is MessagePart).Select(x => x.i).ToList();
         return forward with
         {

@@ -246,4 +246,83 @@ public sealed class WebmailWritingTests(WebmailFixture fx)
         Assert.Equal(0, await page.Locator("tr[data-folder='Trash'] button[value=delete]").CountAsync());
         await page.Context.CloseAsync();
     }
+
+    [Fact]
+    public async Task Forwarding_inline_with_formatted_text_and_as_an_attachment()
+    {
+        await fx.DeliverAsync("kim@remote.example", "ivan@example.test", """
+            From: Kim <kim@remote.example>
+            To: ivan@example.test
+            Subject: Meeting notes
+            Message-ID: <notes-1@remote.example>
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="b"
+
+            --b
+            Content-Type: text/plain
+
+            Notes attached.
+            --b
+            Content-Type: text/plain; name="notes.txt"
+            Content-Disposition: attachment; filename="notes.txt"
+
+            We agreed on everything.
+            --b--
+            """);
+        var page = await fx.SignInAsync("ivan@example.test");
+        await WebmailReadingTests.WaitForRowsAsync(page, 1);
+        await page.Locator("#messages td.subject a").First.ClickAsync();
+        await page.Locator("#attachments li", new() { HasText = "notes.txt" }).WaitForAsync();
+        var readUrl = page.Url;
+
+        // Inline, with the original's attachment kept, written in the formatted-text editor.
+        await page.ClickAsync("#forward");
+        await page.WaitForURLAsync(new Regex("mode=forward"));
+        Assert.Equal("Fwd: Meeting notes", await page.InputValueAsync("#subject"));
+        await page.Locator("#attachment-list li", new() { HasText = "notes.txt" }).WaitForAsync();
+        await page.FillAsync("#to", "judy@example.test");
+        await page.CheckAsync("#rich");
+        await page.Locator("#rich-editor").ClickAsync();
+        await page.Keyboard.PressAsync("Control+Home");
+        await page.Keyboard.PressAsync("Control+b");
+        await page.Keyboard.TypeAsync("Please read");
+        await WebmailFixture.ScreenshotAsync(page, "15-forward-formatted");
+        await page.ClickAsync("#send");
+        await page.WaitForURLAsync(new Regex("notice=sent"));
+
+        // As an attachment: the original whole, as message/rfc822.
+        await page.GotoAsync(readUrl);
+        await page.ClickAsync("#forward-attached");
+        await page.WaitForURLAsync(new Regex("mode=attach"));
+        await page.FillAsync("#to", "judy@example.test");
+        await page.ClickAsync("#send");
+        await page.WaitForURLAsync(new Regex("notice=sent"));
+
+        var judy = await fx.ImapAsync("judy@example.test", """
+            for attempt in range(60):
+                m.select('INBOX')
+                typ, data = m.search(None, 'SUBJECT', '"Fwd: Meeting notes"')
+                if len(data[0].split()) >= 2: break
+                time.sleep(0.5)
+            out = []
+            for n in data[0].split():
+                msg = email.message_from_bytes(m.fetch(n, '(BODY.PEEK[])')[1][0][1])
+                html = [p.get_payload(decode=True).decode() for p in msg.walk() if p.get_content_type() == 'text/html']
+                out.append({'files': [p.get_filename() for p in msg.walk() if p.get_filename()],
+                            'types': [p.get_content_type() for p in msg.walk()],
+                            'html': html[0] if html else ''})
+            print(json.dumps(out))
+            """);
+        var messages = System.Text.Json.JsonDocument.Parse(judy).RootElement.EnumerateArray().ToList();
+        Assert.Equal(2, messages.Count);
+        var inline = messages.Single(m => m.GetProperty("html").GetString()!.Length > 0);
+        Assert.Contains("notes.txt", inline.GetProperty("files").EnumerateArray().Select(f => f.GetString()));
+        Assert.Matches("<(b|strong)>Please read</(b|strong)>", inline.GetProperty("html").GetString());
+        var attached = messages.Single(m => m.GetProperty("html").GetString()!.Length == 0);
+        Assert.Contains("message/rfc822", attached.GetProperty("types").EnumerateArray().Select(t => t.GetString()));
+        // The original is marked forwarded, as IMAP clients show it.
+        var flags = await fx.ImapAsync("ivan@example.test", "m.select('INBOX')\nprint(m.fetch('1', '(FLAGS)')[1][0].decode())");
+        Assert.Contains("$Forwarded", flags, StringComparison.Ordinal);
+        await page.Context.CloseAsync();
+    }
 }
