@@ -7,16 +7,36 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work="$(mktemp -d /tmp/mailcloud-load.XXXXXX)"
 ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"   # 10,000 IDLE connections need 10,000 descriptors on each side
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-trap 'kill $(jobs -p) 2>/dev/null || true; sleep 2; rm -rf "$work"' EXIT
+# Ports below the ephemeral range (32768+), which the load's own outgoing connections use up; COUNT consecutive ones
+# for Azurite (blob, queue, table). Each call remembers what it handed out so two calls never pick the same port.
+taken="$(mktemp)"
+free_port() {
+  python3 - "${1:-1}" "$taken" <<'PY'
+import random, socket, sys
+count, taken = int(sys.argv[1]), sys.argv[2]
+used = set(int(p) for p in open(taken).read().split())
+def free(p):
+    try:
+        s = socket.socket(); s.bind(("127.0.0.1", p)); s.close(); return True
+    except OSError:
+        return False
+for _ in range(1000):
+    start = random.randint(20000, 32000 - count)
+    ports = range(start, start + count)
+    if not any(p in used for p in ports) and all(free(p) for p in ports):
+        open(taken, "a").write(" ".join(map(str, ports)) + "\n")
+        print(start); break
+PY
+}
+trap 'kill $(jobs -p) 2>/dev/null || true; sleep 2; rm -rf "$work" "$taken"' EXIT
 
 token_out="$("$repo/mailcloud" admin-token)"
 token="$(sed -n 's/^token (keep it; it is not stored anywhere): //p' <<<"$token_out")"
 export MAILCLOUD_ADMIN_TOKEN_SHA256="$(sed -n 's/^export MAILCLOUD_ADMIN_TOKEN_SHA256=//p' <<<"$token_out")"
-storage=$(free_port); smtp=$(free_port); imaps=$(free_port); pop3s=$(free_port); web=$(free_port)
+storage=$(free_port 3); smtp=$(free_port); imaps=$(free_port); pop3s=$(free_port); web=$(free_port)
 export MAILCLOUD_SMTP_PORT=$smtp MAILCLOUD_SUBMISSION_PORT=$(free_port) MAILCLOUD_SUBMISSIONS_PORT=$(free_port) \
   MAILCLOUD_IMAP_PORT=$(free_port) MAILCLOUD_IMAPS_PORT=$imaps MAILCLOUD_POP3_PORT=$(free_port) MAILCLOUD_POP3S_PORT=$pop3s \
-  MAILCLOUD_WEB_PORT=$web MAILCLOUD_MAX_CONNECTIONS=12000 MAILCLOUD_MAX_CONNECTIONS_PER_ADDRESS=1000 \
+  MAILCLOUD_WEB_PORT=$web MAILCLOUD_WEBS_PORT=$(free_port) MAILCLOUD_MAX_CONNECTIONS=12000 MAILCLOUD_MAX_CONNECTIONS_PER_ADDRESS=1000 \
   MAILCLOUD_SMTP_TRUSTED_NETWORKS=127.0.0.0/8
 "$repo/mailcloud" up --data "$work/mailcloud" --storage-port "$storage" > "$work/up.log" 2>&1 &
 for _ in $(seq 1 180); do grep -q "MailCloud is up" "$work/up.log" && break; sleep 1; done

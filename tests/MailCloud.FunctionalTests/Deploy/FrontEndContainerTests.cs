@@ -66,7 +66,7 @@ public sealed class FrontEndContainerTests(AzuriteFixture azurite)
             try
             {
                 await WaitForAsync(() => { lock (output) return output.ToString().Contains("ready", StringComparison.Ordinal); }, () => output.ToString());
-                Assert.Equal(8, output.ToString().Split('\n').Count(l => l.StartsWith("listening:", StringComparison.Ordinal)));
+                Assert.Equal(9, output.ToString().Split('\n').Count(l => l.StartsWith("listening:", StringComparison.Ordinal)));
 
                 Assert.StartsWith("220 mail.example.test", await GreetingAsync(ports["MAILCLOUD_SMTP_PORT"], null), StringComparison.Ordinal);
                 Assert.StartsWith("220 mail.example.test", await GreetingAsync(ports["MAILCLOUD_SUBMISSION_PORT"], null), StringComparison.Ordinal);
@@ -76,6 +76,10 @@ public sealed class FrontEndContainerTests(AzuriteFixture azurite)
                 Assert.StartsWith("+OK", await GreetingAsync(ports["MAILCLOUD_POP3S_PORT"], first.Thumbprint), StringComparison.Ordinal);
                 using (var http = new HttpClient())
                     Assert.Contains("\"ok\"", await http.GetStringAsync($"http://127.0.0.1:{ports["MAILCLOUD_WEB_PORT"]}/healthz"), StringComparison.Ordinal);
+                // The web host over HTTPS presents the same mounted certificate.
+                using (var tls = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, cert, _, _) => cert?.Thumbprint == first.Thumbprint })
+                using (var https = new HttpClient(tls))
+                    Assert.Contains("\"ok\"", await https.GetStringAsync($"https://127.0.0.1:{ports["MAILCLOUD_WEBS_PORT"]}/healthz"), StringComparison.Ordinal);
 
                 // A connection opened with the first certificate stays up while the file is renewed.
                 using var before = await OpenTlsAsync(ports["MAILCLOUD_IMAPS_PORT"]);

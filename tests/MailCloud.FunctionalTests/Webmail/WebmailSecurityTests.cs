@@ -61,6 +61,20 @@ public sealed class WebmailSecurityTests(WebmailFixture fx)
     }
 
     [Fact]
+    public async Task The_signature_set_in_settings_goes_into_new_messages()
+    {
+        var page = await fx.SignInAsync("judy@example.test");
+        await page.GotoAsync(fx.BaseUrl + "/mail/settings");
+        await page.FillAsync("#signature", "Judy\nExample Ltd.");
+        await page.ClickAsync("#save-settings");
+        await page.WaitForURLAsync(new Regex("notice=settings"));
+        Assert.Equal("Judy\nExample Ltd.", await page.InputValueAsync("#signature"));
+        await page.GotoAsync(fx.BaseUrl + "/mail/compose");
+        Assert.EndsWith("-- \nJudy\nExample Ltd.", await page.InputValueAsync("#text"), StringComparison.Ordinal);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task A_password_change_ends_every_session_at_once()
     {
         var henry = MailAddress.Parse("henry@example.test");

@@ -55,7 +55,7 @@ def wait_port(port, host="127.0.0.1", timeout=60):
 
 # ---- ports, storage, DNS --------------------------------------------------------------------------------------
 blob = free_port(); queue = free_port(); table = free_port()
-ports = {k: free_port() for k in ["SMTP", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "POP3", "POP3S", "WEB"]}
+ports = {k: free_port() for k in ["SMTP", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "POP3", "POP3S", "WEB", "WEBS"]}
 dns_port = free_port()
 SINK_HOST, sink_port = "127.0.0.9", free_port("127.0.0.9")
 storage = (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={ACCOUNT_KEY};"
