@@ -149,3 +149,19 @@ public sealed partial class DkimSigner
         return Encoding.Latin1.GetBytes(string.Join("\r\n", lines) + "\r\n");
     }
 }
+
+/// <summary>The TXT records a domain publishes for its signing keys (RSA, and Ed25519 when it has one).</summary>
+public static class DkimRecords
+{
+    /// <param name="rsaKey">The RSA private key, PKCS#8.</param>
+    public static IReadOnlyList<(string Name, string Value)> For(string domain, string selector, byte[] rsaKey, string? ed25519Selector, byte[]? ed25519Key)
+    {
+        domain = domain.ToLowerInvariant();
+        using var rsa = RSA.Create();
+        rsa.ImportPkcs8PrivateKey(rsaKey, out _);
+        var records = new List<(string, string)> { ($"{selector}._domainkey.{domain}", DkimSigner.DnsRecord(rsa)) };
+        if (ed25519Key is not null && ed25519Selector is not null)
+            records.Add(($"{ed25519Selector}._domainkey.{domain}", DkimSigner.Ed25519DnsRecord(ed25519Key)));
+        return records;
+    }
+}

@@ -227,14 +227,9 @@ internal static class AdminCommands
         {
             var domain = p.GetValue(domainArg)!;
             var key = await d.EnsureDkimKeyAsync(domain, ct);
-            using var rsa = System.Security.Cryptography.RSA.Create();
-            rsa.ImportPkcs8PrivateKey(key.PrivateKey, out _);
             // Zone files hold TXT data as quoted strings of at most 255 characters.
-            void Print(string selector, string record) =>
-                Console.WriteLine($"{selector}._domainkey.{domain.ToLowerInvariant()}. IN TXT ( {string.Join(" ", record.Chunk(255).Select(c => "\"" + new string(c) + "\""))} )");
-            Print(key.Selector, MailCloud.Dkim.DkimSigner.DnsRecord(rsa));
-            if (key.Ed25519Key is not null)
-                Print(key.Ed25519Selector!, MailCloud.Dkim.DkimSigner.Ed25519DnsRecord(key.Ed25519Key));
+            foreach (var (name, record) in MailCloud.Dkim.DkimRecords.For(domain, key.Selector, key.PrivateKey, key.Ed25519Selector, key.Ed25519Key))
+                Console.WriteLine($"{name}. IN TXT ( {string.Join(" ", record.Chunk(255).Select(c => "\"" + new string(c) + "\""))} )");
             return CliErrors.Ok;
         }));
         dkim.Subcommands.Add(show);

@@ -32,7 +32,7 @@ public static class WebHost
     /// <param name="adminTokenSha256">SHA-256 (hex) of the admin API's bearer token; null keeps the API off.</param>
     public static WebApplication Build(IPEndPoint endPoint, ClientEndpoints endpoints, StorageAccount account, Action<ILoggingBuilder>? logging = null,
         string? adminTokenSha256 = null, ISecretStore? secrets = null, MailboxChangeHub? changes = null, string? pushKey = null, AuthThrottle? throttle = null,
-        Webmail.WebmailServices? webmail = null, (IPEndPoint EndPoint, ServerCertificate Certificate)? https = null)
+        Webmail.WebmailServices? webmail = null, (IPEndPoint EndPoint, ServerCertificate Certificate)? https = null, Admin.AdminServices? admin = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         ProtocolHost.ConfigureLogging(builder.Logging, logging);
@@ -46,11 +46,25 @@ public static class WebHost
         });
         if (webmail is not null)
             Webmail.WebmailHost.AddWebmail(builder.Services, webmail);
+        if (admin is not null)
+            Admin.AdminHost.AddAdmin(builder.Services, admin);
         var app = builder.Build();
-        if (webmail is not null)
+        if (webmail is not null || admin is not null)
         {
-            Webmail.WebmailHost.MapWebmail(app);
-            app.MapGet("/", () => Results.Redirect("/mail"));
+            if (webmail is not null)
+                Webmail.WebmailHost.UseWebmail(app);
+            if (admin is not null)
+                Admin.AdminHost.UseAdmin(app);
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.MapRazorPages();
+            if (webmail is not null)
+            {
+                Webmail.WebmailHost.MapWebmail(app);
+                app.MapGet("/", () => Results.Redirect("/mail"));
+            }
+            if (admin is not null)
+                Admin.AdminHost.MapAdmin(app);
         }
 
         app.MapGet("/healthz", async (CancellationToken ct) =>

@@ -38,14 +38,13 @@ public static class WebmailHost
             o.HeaderName = "RequestVerificationToken";
         });
         services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = webmail.Options.MaxMessageSize * 2);
-        services.AddRazorPages(o =>
-        {
-            o.Conventions.AuthorizeFolder("/", WebmailAuth.Scheme);
-            o.Conventions.AllowAnonymousToPage("/Login");
-        }).AddApplicationPart(typeof(WebmailHost).Assembly);
+        // Pages ask for the webmail policy themselves ([Authorize] on MailPageModel), so other page sets in the host
+        // (the admin UI) keep their own.
+        services.AddRazorPages().AddApplicationPart(typeof(WebmailHost).Assembly);
     }
 
-    public static void MapWebmail(WebApplication app)
+    /// <summary>The webmail's response headers and storage-failure page; before authentication in the pipeline.</summary>
+    public static void UseWebmail(WebApplication app)
     {
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/mail"), branch => branch.Use(async (context, next) =>
         {
@@ -79,11 +78,10 @@ public static class WebmailHost
                 await context.Response.WriteAsync("<!doctype html><title>Temporarily unavailable</title><p>Mail storage is temporarily unavailable. Nothing was lost; try again in a few seconds.</p>");
             }
         }));
-        app.UseAuthentication();
-        app.UseAuthorization();
-        app.MapRazorPages();
-        WebmailEndpoints.Map(app);
     }
+
+    /// <summary>The non-page endpoints; the host maps the Razor Pages once for every page set.</summary>
+    public static void MapWebmail(WebApplication app) => WebmailEndpoints.Map(app);
 
     /// <summary>Checks the antiforgery token of a request a page's script makes (header RequestVerificationToken).</summary>
     internal static async Task<bool> ValidAsync(HttpContext context)

@@ -34,6 +34,7 @@ public sealed class LoginModel(WebmailServices services) : PageModel
     }
 }
 
+[Microsoft.AspNetCore.Authorization.Authorize(Policy = WebmailAuth.Scheme)]
 public sealed class LogoutModel : PageModel
 {
     public IActionResult OnGet() => Redirect("/mail");

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace MailCloud.Webmail.Pages;
 
 /// <summary>What every signed-in page has: the user, the folder list for the side bar, a notice or an error to show.</summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Policy = WebmailAuth.Scheme)]
 public abstract class MailPageModel : PageModel
 {
     public UserInfo Me => WebmailAuth.User(HttpContext) ?? throw new InvalidOperationException("not signed in");

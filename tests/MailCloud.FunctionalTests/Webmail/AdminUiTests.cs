@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+using MailCloud.Core;
+using MailCloud.Data;
+using MailCloud.FunctionalTests.Dns;
+using MailCloud.LocalDev;
+using MailCloud.Protocols;
+using MailCloud.Web;
+using Microsoft.Extensions.Logging;
+
+namespace MailCloud.FunctionalTests.Webmail;
+
+/// <summary>
+/// The admin UI in a real browser, over the same storage the running functions work on: sign-in by the admin token
+/// (a wrong one refused), health, a domain added and its DNS checked live against a dnsmasq zone that lacks the DKIM
+/// record, users with quota bars and a password reset, aliases and lists, and a poisoned work item replayed from the
+/// queue page that ends in the mailbox exactly once.
+/// </summary>
+[Collection(WebmailCollection.Name)]
+public sealed class AdminUiTests(WebmailFixture fx)
+{
+    [Fact]
+    public async Task An_administrator_manages_domains_users_and_queues_in_the_browser()
+    {
+        // The zone of the new domain: MX, SPF and DMARC published, the DKIM key not yet.
+        var dns = new DnsmasqFixture
+        {
+            ExtraRecords = ["--local=/hosted.test/", $"--mx-host=hosted.test,{WebmailFixture.HostName},10", "--txt-record=hosted.test,v=spf1 mx -all",
+                "--txt-record=_dmarc.hosted.test,v=DMARC1; p=quarantine"],
+        };
+        await dns.InitializeAsync();
+        const string token = "the admin token of this test";
+        int port = AzuriteProcess.FreePort();
+        var resolver = new MailCloud.Dns.DnsResolver([dns.EndPoint], TimeSpan.FromSeconds(2), attempts: 2);
+        var admin = MailCloud.Admin.AdminServices.Create(fx.Account, fx.Directory, new AuthThrottle(), AdminToken.Hash(token), WebmailFixture.HostName, resolver);
+        await using var web = WebHost.Build(new IPEndPoint(IPAddress.Loopback, port), new ClientEndpoints(WebmailFixture.HostName, 1, 2, 3, 4, 5), fx.Account,
+            l => l.SetMinimumLevel(LogLevel.Warning), admin: admin);
+        await web.StartAsync();
+        var baseUrl = $"http://127.0.0.1:{port}";
+        var context = await fx.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(20_000);
+        try
+        {
+            await page.GotoAsync(baseUrl + "/admin");
+            Assert.Contains("/admin/login", page.Url, StringComparison.Ordinal);
+            await page.FillAsync("#token", "not the token");
+            await page.ClickAsync("button[type=submit]");
+            Assert.Equal("That is not the admin token.", (await page.Locator("#admin-login-error").InnerTextAsync()).Trim());
+            await page.FillAsync("#token", token);
+            await page.ClickAsync("button[type=submit]");
+            await page.WaitForURLAsync(baseUrl + "/admin");
+            Assert.Equal("reachable", (await page.Locator("#storage-health strong").InnerTextAsync()).Trim());
+            await WebmailFixture.ScreenshotAsync(page, "20-admin-health");
+
+            // A domain, and its DNS as the world sees it: DKIM missing, the rest in place.
+            await page.GotoAsync(baseUrl + "/admin/domains");
+            await page.FillAsync("#new-domain", "hosted.test");
+            await page.ClickAsync("#add-domain");
+            await page.WaitForURLAsync(new Regex("notice=added"));
+            await page.ClickAsync("tr[data-domain='hosted.test'] a[href^='/admin/domain?']");
+            await page.Locator("#dns-check").WaitForAsync();
+            await WebmailFixture.ScreenshotAsync(page, "21-admin-dns-check");
+            Assert.Equal("ok", await page.Locator("#dns-check tr[data-purpose='receive mail']").GetAttributeAsync("data-status"));
+            Assert.Equal("ok", await page.Locator("#dns-check tr[data-purpose='SPF (who may send)']").GetAttributeAsync("data-status"));
+            Assert.Equal("ok", await page.Locator("#dns-check tr[data-purpose='DMARC (policy)']").GetAttributeAsync("data-status"));
+            var dkim = page.Locator("#dns-check tr[data-purpose='DKIM (signatures)']");
+            Assert.True(await dkim.CountAsync() >= 1);
+            Assert.All(await dkim.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.status)"), s => Assert.Equal("missing", s));
+            Assert.Contains("v=DKIM1; k=rsa; p=", await dkim.First.Locator("td.record").Nth(1).InnerTextAsync(), StringComparison.Ordinal);
+
+            // Users: added with a quota (the bar), password reset, a bad address refused with its reason.
+            await page.GotoAsync(baseUrl + "/admin/users?domain=hosted.test");
+            await page.FillAsync("#new-user", "ann@hosted.test");
+            await page.FillAsync("#new-password", "first password");
+            await page.FillAsync("#new-quota", "1M");
+            await page.ClickAsync("#add-user");
+            await page.WaitForURLAsync(new Regex("notice=added"));
+            Assert.Equal(1, await page.Locator("tr[data-user='ann@hosted.test'] meter").CountAsync());
+            var row = page.Locator("tr[data-user='ann@hosted.test']");
+            await row.Locator("input[name=password]").FillAsync("second password");
+            await row.Locator("form[action*='handler=Password'] button").ClickAsync();
+            await page.WaitForURLAsync(new Regex("notice=saved"));
+            Assert.NotNull(await fx.Directory.VerifyPasswordAsync("ann@hosted.test", "second password"));
+            Assert.Null(await fx.Directory.VerifyPasswordAsync("ann@hosted.test", "first password"));
+            Assert.Equal(1024L * 1024, (await fx.Directory.GetUserAsync(MailAddress.Parse("ann@hosted.test")))!.QuotaBytes);
+            await page.FillAsync("#new-user", "not an address");
+            await page.FillAsync("#new-password", "whatever password");
+            await page.ClickAsync("#add-user");
+            Assert.Contains("is not an address", await page.Locator("#admin-error").InnerTextAsync(), StringComparison.Ordinal);
+            await WebmailFixture.ScreenshotAsync(page, "22-admin-users");
+
+            // Aliases (one forwarding to a remote address) and a list.
+            await page.GotoAsync(baseUrl + "/admin/aliases?domain=hosted.test");
+            await page.FillAsync("#new-alias", "info@hosted.test");
+            await page.FillAsync("#alias-targets", "ann@hosted.test, someone@remote.example");
+            await page.ClickAsync("#add-alias");
+            await page.WaitForURLAsync(new Regex("notice=added"));
+            await page.FillAsync("#new-list", "all@hosted.test");
+            await page.FillAsync("#list-members", "ann@hosted.test");
+            await page.ClickAsync("#add-list");
+            await page.WaitForURLAsync(new Regex("notice=added"));
+            var resolved = await fx.Directory.ResolveRecipientAsync(MailAddress.Parse("info@hosted.test"));
+            Assert.Equal(RecipientKind.Alias, resolved.Kind);
+            Assert.Equal(RecipientKind.List, (await fx.Directory.ResolveRecipientAsync(MailAddress.Parse("all@hosted.test"))).Kind);
+
+            // A work item that failed too often sits in inbound-poison; replayed from the page, the functions deliver it once.
+            var id = MessageIds.New(DateTimeOffset.UtcNow);
+            var blob = MessageIds.BlobPath(id, DateTimeOffset.UtcNow);
+            var raw = Encoding.ASCII.GetBytes("From: x@remote.example\r\nTo: judy@example.test\r\nSubject: replayed from poison\r\nMessage-ID: <poison-1@remote.example>\r\n\r\nbody\r\n");
+            await new BlobMessageContent(fx.Account).WriteAsync(blob, raw);
+            var item = new InboundWorkItem
+            {
+                MessageId = id, MessageBlob = blob, Size = raw.Length,
+                Envelope = new Envelope
+                {
+                    Sender = "x@remote.example", Recipients = [new EnvelopeRecipient("judy@example.test")], ClientAddress = "127.0.0.1", Helo = "remote.example",
+                    Listener = "mx", ReceivedAt = DateTimeOffset.UtcNow,
+                },
+            };
+            await new WorkQueues(fx.Account).EnqueueAsync(StorageNames.Poison(StorageNames.InboundQueue), item);
+            await page.GotoAsync(baseUrl + "/admin/queues?queue=inbound-poison");
+            Assert.Equal(1, await page.Locator("#queue-items tr", new() { HasText = id }).CountAsync());
+            await WebmailFixture.ScreenshotAsync(page, "23-admin-queue");
+            await page.Locator("#queue-items tr", new() { HasText = id }).Locator("button", new() { HasText = "Replay" }).ClickAsync();
+            await page.WaitForURLAsync(new Regex("notice=replayed"));
+            var count = await fx.ImapAsync("judy@example.test", """
+                for attempt in range(60):
+                    m.select('INBOX')
+                    found = m.search(None, 'SUBJECT', '"replayed from poison"')[1][0].split()
+                    if found: break
+                    time.sleep(0.5)
+                time.sleep(3)  # a second copy, if there were one, would have arrived by now
+                m.select('INBOX')
+                print(len(m.search(None, 'SUBJECT', '"replayed from poison"')[1][0].split()))
+                """);
+            Assert.Equal("1", count.Trim());
+            Assert.Equal(0, await page.Locator("#queue-items tr", new() { HasText = id }).CountAsync());
+
+            // Phone width: no sideways scrolling on the users page.
+            await page.SetViewportSizeAsync(390, 844);
+            await page.GotoAsync(baseUrl + "/admin/users?domain=hosted.test");
+            Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "the users page scrolls sideways at 390 px");
+            await WebmailFixture.ScreenshotAsync(page, "24-admin-phone-users");
+        }
+        finally
+        {
+            await context.CloseAsync();
+            await web.StopAsync();
+            await dns.DisposeAsync();
+        }
+    }
+}
