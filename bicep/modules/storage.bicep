@@ -23,8 +23,12 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   parent: account
   name: 'default'
   properties: {
+    // Soft delete: a deleted blob (housekeeping's, an operator's, a compromised identity's) can be undeleted for 14
+    // days; the container soft delete does the same for a whole container. Versioning: overwriting a blob keeps the
+    // old bytes as a version (messages are write-once, so this guards against a faulty restore or a bug, not normal use).
     deleteRetentionPolicy: { enabled: true, days: 14 }
     containerDeleteRetentionPolicy: { enabled: true, days: 14 }
+    isVersioningEnabled: true
   }
 }
 

@@ -123,6 +123,7 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
                     if (r.Accepted)
                     {
                         delivered++;
+                        MailMetrics.Delivery("delivered");
                         await _deliveries.RecordAsync(item.Key, new DeliveryRecord(recipient.Address, host, r.Reply, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
                         logger.LogInformation("delivered to <{Recipient}> via {Host}: {Code} {Reply}", recipient.Address, host, r.Code, r.Reply);
                     }
@@ -140,6 +141,8 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
         }
 
         bool expired = await RescheduleOrExpireAsync(item, deferred, failed, cancellationToken).ConfigureAwait(false);
+        MailMetrics.Delivery("deferred", expired ? 0 : deferred.Count);
+        MailMetrics.Delivery("bounced", failed.Count);
         if (failed.Count > 0)
             await _bouncer.BounceAsync($"dsn{item.MessageId}-{StableHash(item.Key)}-{item.Attempt}", item.Sender, item.Ret, item.EnvId, item.ReceivedAt, item.MessageBlob, failed, cancellationToken).ConfigureAwait(false);
         return new Outcome(delivered, expired ? 0 : deferred.Count, failed.Count);

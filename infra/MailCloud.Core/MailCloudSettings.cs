@@ -38,6 +38,9 @@ public sealed class MailCloudSettings
 
     public MailCloudSettings(Func<string, string?>? environment = null) => _env = environment ?? Environment.GetEnvironmentVariable;
 
+    /// <summary>A variable as this process's settings see it (the standard OTEL_* ones are read through here).</summary>
+    public string? Variable(string name) => _env(name);
+
     /// <summary>Azure Storage connection string; Azurite's well-known development account by default.</summary>
     public string StorageConnectionString => NonEmpty(_env(StorageVariable)) ?? DefaultStorage;
 

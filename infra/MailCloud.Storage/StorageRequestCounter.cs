@@ -9,7 +9,8 @@ namespace MailCloud.Storage;
 /// </summary>
 public sealed class StorageRequestCounter
 {
-    private static readonly Meter Meter = new("MailCloud.Storage");
+    public const string MeterName = "MailCloud.Storage";
+    private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> Requests = Meter.CreateCounter<long>("mailcloud.storage.requests", description: "Storage requests by service and operation");
 
     private readonly ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);

@@ -18,6 +18,8 @@ namespace MailCloud.FrontEnd;
 public sealed class FrontEnds : IAsyncDisposable
 {
     private readonly List<WebApplication> _apps = [];
+    private OpenTelemetry.Metrics.MeterProvider? _metrics;
+    private Data.QueueMetrics? _queueMetrics;
     private readonly HashSet<string> _listening = new(StringComparer.Ordinal);
 
     private FrontEnds()
@@ -31,6 +33,10 @@ public sealed class FrontEnds : IAsyncDisposable
         ISecretStore? secrets = null, Action<ILoggingBuilder>? logging = null, MailboxChangeHub? changes = null, CancellationToken cancellationToken = default)
     {
         var running = new FrontEnds();
+        // Metrics over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; the queue gauges come from the process that serves the web front end.
+        running._metrics = Telemetry.MetricsExport.Start(settings.Variable, "mailcloud-frontend");
+        if (running._metrics is not null && protocols.Contains("web"))
+            running._queueMetrics = new Data.QueueMetrics(account, TimeSpan.FromSeconds(30));
         // The web host's push endpoint and the IMAP host meet here; `up` passes the hub its functions publish to.
         changes ??= new MailboxChangeHub();
         // One login throttle for every protocol: failures on IMAP count against the same address on POP3, SMTP AUTH
@@ -95,5 +101,8 @@ public sealed class FrontEnds : IAsyncDisposable
             await _apps[i].DisposeAsync().ConfigureAwait(false);
         }
         _apps.Clear();
+        if (_queueMetrics is not null)
+            await _queueMetrics.DisposeAsync().ConfigureAwait(false);
+        _metrics?.Dispose(); // flushes a last export
     }
 }

@@ -341,6 +341,8 @@ public sealed class SmtpConnectionHandler(
         c.Mode = Mode.Command;
         var (reply, item, error) = await transfer.FinishAsync();
         if (item is not null)
+            MailMetrics.MessagesAccepted.Add(1, new KeyValuePair<string, object?>("listener", session.Listener));
+        if (item is not null)
             logger.LogInformation("accepted {MessageId}: {Bytes} bytes from <{Sender}> for {Count} recipient(s)", transfer.MessageId, item.Size, session.Sender, session.Recipients.Count);
         else if (error is not null)
             logger.LogWarning("storage failure for {MessageId}, answered 451: {Error}", transfer.MessageId, error.Message);

@@ -325,11 +325,14 @@ public sealed class SmtpSession(
         ClientAddress = clientAddress.ToString(),
         Helo = Helo,
         Tls = Tls,
-        Listener = listener.Role == SmtpListenerRole.Mx ? "mx" : "submission",
+        Listener = Listener,
         ReceivedAt = receivedAt,
     };
 
     /// <summary>The trace header prepended to the stored message (RFC 5321 4.4, with RFC 3848/6531 "with" types).</summary>
+    /// <summary>mx or submission: the listener's role as envelopes and metrics name it.</summary>
+    public string Listener => listener.Role == SmtpListenerRole.Mx ? "mx" : "submission";
+
     public string BuildReceivedHeader(string messageId, DateTimeOffset now)
     {
         var with = (SmtpUtf8 ? "UTF8SMTP" : Extended ? "ESMTP" : "SMTP") + (IsTls ? "S" : "") + (User is not null ? "A" : "");

@@ -209,14 +209,32 @@ public sealed class WebmailReadingTests(WebmailFixture fx)
         await page.Context.CloseAsync();
     }
 
-    internal static async Task WaitForRowsAsync(IPage page, int count)
+    /// <summary>
+    /// Waits until the list shows <paramref name="count"/> rows (<paramref name="text"/>: rows containing it). The page
+    /// reloads itself when the change event comes; a reload of ours now and then covers a missed one, and a
+    /// navigation cut short by the page's own reload is simply tried again.
+    /// </summary>
+    internal static async Task WaitForRowsAsync(IPage page, int count, string? text = null)
     {
-        for (int i = 0; i < 60 && await page.Locator("#messages tbody tr").CountAsync() < count; i++)
+        ILocator Rows() => text is null ? page.Locator("#messages tbody tr") : page.Locator("#messages tbody tr", new() { HasText = text });
+        for (int i = 0; i < 120; i++)
         {
-            await Task.Delay(500);
-            await page.ReloadAsync();
+            try
+            {
+                if (await Rows().CountAsync() >= count)
+                    break;
+                await Task.Delay(250);
+                if (i % 8 == 7)
+                    await page.ReloadAsync();
+            }
+            catch (PlaywrightException)
+            {
+                // The page navigated (its own reload) while we looked: look again.
+                await Task.Delay(250);
+            }
         }
-        Assert.Equal(count, await page.Locator("#messages tbody tr").CountAsync());
+        await page.WaitForLoadStateAsync(LoadState.Load);
+        Assert.Equal(count, await Rows().CountAsync());
     }
 
     private static async Task<List<string>> SubjectsAsync(IPage page) =>

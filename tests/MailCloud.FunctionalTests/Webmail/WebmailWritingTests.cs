@@ -161,11 +161,7 @@ public sealed class WebmailWritingTests(WebmailFixture fx)
                 """);
         }
         var page = await fx.SignInAsync(user);
-        for (int i = 0; i < 60 && await page.Locator("#messages tbody tr", new() { HasText = "Move test" }).CountAsync() < 3; i++)
-        {
-            await Task.Delay(500);
-            await page.ReloadAsync();
-        }
+        await WebmailReadingTests.WaitForRowsAsync(page, 3, "Move test");
 
         // A folder made on the Folders page.
         await page.GotoAsync(fx.BaseUrl + "/mail/folders");
