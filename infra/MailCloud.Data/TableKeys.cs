@@ -21,4 +21,21 @@ public static class TableKeys
         }
         return sb.ToString();
     }
+
+    /// <summary>The inverse of <see cref="Escape"/> (%XX back to the character).</summary>
+    public static string Unescape(string value)
+    {
+        var sb = new StringBuilder(value.Length);
+        for (int i = 0; i < value.Length; i++)
+        {
+            if (value[i] == '%' && i + 2 < value.Length && int.TryParse(value.AsSpan(i + 1, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var code))
+            {
+                sb.Append((char)code);
+                i += 2;
+            }
+            else
+                sb.Append(value[i]);
+        }
+        return sb.ToString();
+    }
 }

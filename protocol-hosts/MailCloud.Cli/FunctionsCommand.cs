@@ -40,6 +40,24 @@ internal static class FunctionsCommand
         return command;
     }
 
+    public static Command Reindex()
+    {
+        var user = new Argument<string>("user") { Description = "The mailbox to rebuild (an address)" };
+        var command = new Command("reindex", "Rebuild a user's mailbox index from the raw messages and their blob references (flags and UIDs are not recorded there: messages come back unread, renumbered).") { user };
+        command.SetAction((p, _) => CliErrors.RunAsync(async () =>
+        {
+            if (!MailAddress.TryParse(p.GetValue(user), out var address, out var error))
+            {
+                Console.Error.WriteLine($"mailcloud: error: {error}");
+                return CliErrors.Usage;
+            }
+            var result = await new MailboxRebuilder(StorageFactory.Account(new MailCloudSettings())).RebuildAsync(address, CancellationToken.None);
+            Console.WriteLine($"{address}: {result.References} reference(s) in {result.Folders.Count} folder(s) ({string.Join(", ", result.Folders)}); re-added {result.Added}, already indexed {result.AlreadyIndexed}, blob missing {result.MissingBlobs}");
+            return CliErrors.Ok;
+        }));
+        return command;
+    }
+
     private static async Task<int> RunAsync()
     {
         using var stop = new CancellationTokenSource();

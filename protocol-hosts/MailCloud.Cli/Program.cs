@@ -14,6 +14,7 @@ root.Subcommands.Add(SpamCommands.Quarantine());
 root.Subcommands.Add(CostCommand.Create());
 root.Subcommands.Add(FunctionsCommand.Create());
 root.Subcommands.Add(FunctionsCommand.Housekeeping());
+root.Subcommands.Add(FunctionsCommand.Reindex());
 root.Subcommands.Add(QueueCommands.Create());
 foreach (var command in AdminCommands.Backup())
     root.Subcommands.Add(command);

@@ -48,7 +48,7 @@ public sealed class WebmailFixture : IAsyncLifetime
         await StorageProvisioner.EnsureCreatedAsync(Account);
         Directory = StorageProvisioner.Directory(Account);
         await Directory.AddDomainAsync("example.test");
-        foreach (var user in new[] { "alice", "bob", "carol", "dave", "erin", "frank", "grace", "ivan", "judy" })
+        foreach (var user in new[] { "alice", "bob", "carol", "dave", "erin", "frank", "grace", "ivan", "judy", "ken" })
             await Directory.AddUserAsync(MailAddress.Parse($"{user}@example.test"), Password);
         await Directory.AddAliasAsync(MailAddress.Parse("sales@example.test"), [MailAddress.Parse("alice@example.test")]);
 

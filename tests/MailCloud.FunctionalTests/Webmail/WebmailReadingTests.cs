@@ -156,9 +156,14 @@ public sealed class WebmailReadingTests(WebmailFixture fx)
         await page.GotoAsync(fx.BaseUrl + $"/mail?folder=INBOX&before={today}");
         Assert.Empty(await SubjectsAsync(page));
 
-        // Sorting: by subject ascending puts "Budget 2027" first.
+        // Sorting by subject ignores reply prefixes: the three budget messages (in whatever order the pipeline
+        // indexed them), then lunch; descending, lunch first.
         await page.GotoAsync(fx.BaseUrl + "/mail?folder=INBOX&sort=subject&dir=asc");
-        Assert.Equal("Budget 2027", (await SubjectsAsync(page))[0]);
+        var ascending = await SubjectsAsync(page);
+        Assert.All(ascending.Take(3), s => Assert.EndsWith("Budget 2027", s, StringComparison.Ordinal));
+        Assert.Equal("Lunch on Friday", ascending[3]);
+        await page.GotoAsync(fx.BaseUrl + "/mail?folder=INBOX&sort=subject&dir=desc");
+        Assert.Equal("Lunch on Friday", (await SubjectsAsync(page))[0]);
 
         // Keyboard: j moves the cursor, Enter opens, r replies, u goes back, / focuses search, c composes.
         await page.GotoAsync(fx.BaseUrl + "/mail?folder=INBOX");
