@@ -17,7 +17,7 @@ public enum MessageDetail
     /// <summary>Just what serving the bytes needs (blob, size, prefix): POP3 RETR and TOP.</summary>
     Content,
 
-    /// <summary>A message list line with its current flags (webmail): flags, size, dates, subject, addresses, header block. Never cached, flags change.</summary>
+    /// <summary>A message list line with its current flags (webmail): flags, size, dates, subject, addresses, header block, blob and prefix (so the read view needs no second row read). Never cached, flags change.</summary>
     Listing,
 }
 

@@ -8,7 +8,7 @@ internal static class MessageRows
     private static readonly string[] Summary = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated", "Header", "Prefix"];
     private static readonly string[] Search = ["Uid", "Subject", "From", "To", "Cc", "Date", "Parts", "Blob", "Header", "Prefix"];
     private static readonly string[] Content = ["Uid", "Blob", "Size", "Prefix"];
-    private static readonly string[] Listing = ["Uid", "Flags", "Size", "InternalDate", "Subject", "From", "To", "Date", "Header", "Blob", "MessageId"];
+    private static readonly string[] Listing = ["Uid", "Flags", "Size", "InternalDate", "Subject", "From", "To", "Date", "Header", "Blob", "MessageId", "Prefix"];
 
     /// <summary>The columns to select; null (all) for a copy, which carries every summary column over.</summary>
     public static IEnumerable<string>? Columns(MessageDetail detail) => detail switch

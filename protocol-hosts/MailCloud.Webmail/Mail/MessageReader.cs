@@ -14,6 +14,10 @@ public sealed class MessageReader(WebmailServices services)
         return (row, await services.Content.ReadAllAsync(row.Blob, row.Prefix, ct).ConfigureAwait(false));
     }
 
+    /// <summary>Renders from a row already read (any detail with the blob and prefix), sparing a second read of it.</summary>
+    public async Task<RenderedMessage> RenderAsync(MessageDetails row, CancellationToken ct) =>
+        MessageRenderer.Render(await services.Content.ReadAllAsync(row.Blob, row.Prefix, ct).ConfigureAwait(false), services.Options.HostName);
+
     public async Task<RenderedMessage?> RenderAsync(MailAddress user, string folder, long uid, CancellationToken ct) =>
         await ReadAsync(user, folder, uid, ct).ConfigureAwait(false) is { } m ? MessageRenderer.Render(m.Bytes, services.Options.HostName) : null;
 }

@@ -14,8 +14,12 @@ internal static class WebmailEndpoints
 
     public static void Map(WebApplication app)
     {
-        app.MapGet("/mail/assets/{name}", (string name) =>
+        app.MapGet("/mail/assets/{name}", (HttpContext http, string name) =>
         {
+            // Cached by the browser (the pages' no-store does not apply): every request under /mail with a session
+            // cookie costs the sign-in check's directory read, so assets fetched once an hour, not per page.
+            http.Response.Headers.CacheControl = "private, max-age=3600";
+            http.Response.Headers.Pragma = Microsoft.Extensions.Primitives.StringValues.Empty;
             var type = Path.GetExtension(name) switch { ".js" => "text/javascript; charset=utf-8", ".css" => "text/css; charset=utf-8", ".svg" => "image/svg+xml", _ => null };
             using var stream = type is null ? null : Assembly.GetExecutingAssembly().GetManifestResourceStream(name);
             if (stream is null)

@@ -21,8 +21,9 @@ public sealed class ReadModel(MessageReader reader, MailboxView view, MailboxAct
         CurrentFolder = Folder;
         var ct = HttpContext.RequestAborted;
         var row = await services.Store.GetMessageAsync(Me.Address, Folder, Uid, MessageDetail.Listing, ct);
-        if (row is null || await reader.RenderAsync(Me.Address, Folder, Uid, ct) is not { } message)
+        if (row is null)
             return NotFound();
+        var message = await reader.RenderAsync(row, ct);
         Message = message;
         // A message without a Date header shows when it arrived.
         Date = message.Date == DateTimeOffset.MinValue ? row.InternalDate : message.Date;
