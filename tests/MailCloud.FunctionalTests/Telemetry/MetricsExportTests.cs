@@ -60,9 +60,7 @@ public sealed class MetricsExportTests(AzuriteFixture azurite)
             ["OTEL_SERVICE_NAME"] = "mailcloud-metrics-test",
             ["MAILCLOUD_HOSTNAME"] = "mx.metrics.test",
         };
-        var first = AzuriteProcess.FreePorts(MailCloudSettings.Listeners.Count);
-        for (int i = 0; i < MailCloudSettings.Listeners.Count; i++)
-            env[MailCloudSettings.Listeners[i].EnvironmentVariable] = (first + i).ToString(CultureInfo.InvariantCulture);
+        ListenerPorts.Assign(env);
         var settings = new MailCloudSettings(n => env.GetValueOrDefault(n));
         await using (var frontEnds = await FrontEnds.StartAsync(settings, account, null, ["smtp", "web"], logging: b => b.SetMinimumLevel(LogLevel.Warning)))
         {

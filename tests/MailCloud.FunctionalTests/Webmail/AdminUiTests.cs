@@ -127,11 +127,7 @@ public sealed class AdminUiTests(WebmailFixture fx)
             await page.Locator("#queue-items tr", new() { HasText = id }).Locator("button", new() { HasText = "Replay" }).ClickAsync();
             await page.WaitForURLAsync(new Regex("notice=replayed"));
             var count = await fx.ImapAsync("judy@example.test", """
-                for attempt in range(60):
-                    m.select('INBOX')
-                    found = m.search(None, 'SUBJECT', '"replayed from poison"')[1][0].split()
-                    if found: break
-                    time.sleep(0.5)
+                wait_for('replayed from poison')
                 time.sleep(3)  # a second copy, if there were one, would have arrived by now
                 m.select('INBOX')
                 print(len(m.search(None, 'SUBJECT', '"replayed from poison"')[1][0].split()))

@@ -52,9 +52,7 @@ public sealed class WebmailFixture : IAsyncLifetime
             await Directory.AddUserAsync(MailAddress.Parse($"{user}@example.test"), Password);
         await Directory.AddAliasAsync(MailAddress.Parse("sales@example.test"), [MailAddress.Parse("alice@example.test")]);
 
-        var first = AzuriteProcess.FreePorts(MailCloudSettings.Listeners.Count);
-        for (int i = 0; i < MailCloudSettings.Listeners.Count; i++)
-            Environment[MailCloudSettings.Listeners[i].EnvironmentVariable] = (first + i).ToString(CultureInfo.InvariantCulture);
+        ListenerPorts.Assign(Environment);
         Environment["MAILCLOUD_HOSTNAME"] = HostName;
         Settings = new MailCloudSettings(name => Environment.GetValueOrDefault(name));
         _certificate = DevCertificate.LoadOrCreate(Path.Combine(_data, "tls.pfx"));
@@ -150,7 +148,16 @@ public sealed class WebmailFixture : IAsyncLifetime
             env[k] = v;
         var r = await ExternalProcess.PythonAsync("import imaplib, ssl, os, sys, json, email, hashlib, time\n"
             + "m = imaplib.IMAP4_SSL('127.0.0.1', int(os.environ['PORT']), ssl_context=ssl._create_unverified_context(), timeout=30)\n"
-            + "m.login(os.environ['U'], os.environ['P'])\n" + script, env, TimeSpan.FromSeconds(90));
+            + "m.login(os.environ['U'], os.environ['P'])\n"
+            // wait_for(subject, count): the message numbers in the folder once that many with the subject are there (30 s at most).
+            + "def wait_for(subject, count=1, box='INBOX'):\n"
+            + "    for attempt in range(60):\n"
+            + "        m.select(box)\n"
+            + "        found = m.search(None, 'SUBJECT', '\"' + subject + '\"')[1][0].split()\n"
+            + "        if len(found) >= count: return found\n"
+            + "        time.sleep(0.5)\n"
+            + "    return found\n"
+            + script, env, TimeSpan.FromSeconds(90));
         Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
         return r.Stdout;
     }

@@ -22,9 +22,7 @@ public sealed class WebmailSecurityTests(WebmailFixture fx)
     {
         // A front-end process of its own (web and IMAP), so the block it earns does not touch the other tests.
         var env = new Dictionary<string, string>(fx.Environment) { ["MAILCLOUD_AUTH_MAX_FAILURES"] = "3", ["MAILCLOUD_AUTH_FAILURE_DELAY"] = "0s" };
-        var first = AzuriteProcess.FreePorts(MailCloudSettings.Listeners.Count);
-        for (int i = 0; i < MailCloudSettings.Listeners.Count; i++)
-            env[MailCloudSettings.Listeners[i].EnvironmentVariable] = (first + i).ToString(CultureInfo.InvariantCulture);
+        ListenerPorts.Assign(env);
         var settings = new MailCloudSettings(n => env.GetValueOrDefault(n));
         using var certificate = DevCertificate.LoadOrCreate(Path.Combine(Path.GetTempPath(), "mailcloud-tests", Guid.NewGuid().ToString("N"), "tls.pfx"));
         await using var frontEnds = await FrontEnds.StartAsync(settings, fx.Account, certificate, ["imap", "web"], logging: b => b.ClearProviders());

@@ -48,12 +48,7 @@ public sealed class WebmailWritingTests(WebmailFixture fx)
         // Erin's IMAP session: the reply, threaded, with the attachment's bytes exactly as uploaded.
         var digest = Convert.ToHexStringLower(SHA256.HashData(figures));
         var output = await fx.ImapAsync("erin@example.test", """
-            for attempt in range(60):
-                m.select('INBOX')
-                typ, data = m.search(None, 'SUBJECT', '"Re: Quarterly report"')
-                if data[0]: break
-                time.sleep(0.5)
-            uid = data[0].split()[-1]
+            uid = wait_for('Re: Quarterly report')[-1]
             raw = m.fetch(uid, '(BODY.PEEK[])')[1][0][1]
             msg = email.message_from_bytes(raw)
             att = [p for p in msg.walk() if p.get_filename() == 'figures.bin'][0]
@@ -130,12 +125,7 @@ public sealed class WebmailWritingTests(WebmailFixture fx)
         await page.ClickAsync("#send");
         await page.WaitForURLAsync(new Regex("notice=sent"));
         var after = await fx.ImapAsync("grace@example.test", """
-            for attempt in range(60):
-                m.select('INBOX')
-                typ, data = m.search(None, 'SUBJECT', '"Plans for the offsite"')
-                if data[0]: break
-                time.sleep(0.5)
-            raw = m.fetch(data[0].split()[-1], '(BODY.PEEK[])')[1][0][1]
+            raw = m.fetch(wait_for('Plans for the offsite')[-1], '(BODY.PEEK[])')[1][0][1]
             names = [p.get_filename() for p in email.message_from_bytes(raw).walk() if p.get_filename()]
             print(json.dumps(names))
             """);
@@ -295,13 +285,8 @@ public sealed class WebmailWritingTests(WebmailFixture fx)
         await page.WaitForURLAsync(new Regex("notice=sent"));
 
         var judy = await fx.ImapAsync("judy@example.test", """
-            for attempt in range(60):
-                m.select('INBOX')
-                typ, data = m.search(None, 'SUBJECT', '"Fwd: Meeting notes"')
-                if len(data[0].split()) >= 2: break
-                time.sleep(0.5)
             out = []
-            for n in data[0].split():
+            for n in wait_for('Fwd: Meeting notes', 2):
                 msg = email.message_from_bytes(m.fetch(n, '(BODY.PEEK[])')[1][0][1])
                 html = [p.get_payload(decode=True).decode() for p in msg.walk() if p.get_content_type() == 'text/html']
                 out.append({'files': [p.get_filename() for p in msg.walk() if p.get_filename()],
