@@ -53,7 +53,7 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
   name: 'default'
 }
 
-resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for t in ['directory', 'mailboxes', 'blobrefs', 'deliveries', 'quarantine', 'preferences']: {
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for t in ['directory', 'mailboxes', 'blobrefs', 'deliveries', 'quarantine', 'preferences', 'trace']: {
   parent: tableService
   name: t
 }]

@@ -34,7 +34,7 @@ public sealed class PipelineFunctions(InboundProcessor inbound, MailboxIndexer i
     public async Task IndexAsync([QueueTrigger(StorageNames.IndexQueue, Connection = Connection)] string item, CancellationToken cancellationToken)
     {
         var work = WorkItemJson.Parse<IndexWorkItem>(item);
-        var r = await indexer.IndexAsync(MailAddress.Parse(work.User), work, cancellationToken).ConfigureAwait(false);
+        var r = await indexer.IndexQueuedAsync(MailAddress.Parse(work.User), work, logger, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("index: {MessageId} -> {User}/{Folder} uid {Uid}{Again}", work.MessageId, work.User, work.Folder, r.Uid, r.AlreadyIndexed ? " (already indexed)" : "");
     }
 

@@ -34,6 +34,7 @@ public sealed record PipelineSettings(StorageAccount Account, string HostName)
 
     public InboundOptions? Inbound { get; init; }
     public TimeSpan QuarantineRetention { get; init; } = TimeSpan.FromDays(30);
+    public TimeSpan TraceRetention { get; init; } = TimeSpan.FromDays(30);
 
     /// <summary>Where the index stage announces new mail (the front ends' push endpoint, or the in-process hub of <c>up</c>).</summary>
     public IMailboxChangeNotifier? Changes { get; init; }
@@ -50,6 +51,7 @@ public sealed record PipelineSettings(StorageAccount Account, string HostName)
         Clamd = settings.Clamd is { } clamd ? new ClamdClient(ClamdClient.ParseEndPoint(clamd), settings.ClamdMaxStream, settings.ClamdTimeout) : null,
         FailOpen = settings.FilterFailOpen,
         QuarantineRetention = settings.QuarantineRetention,
+        TraceRetention = settings.TraceRetention,
     };
 }
 
@@ -80,7 +82,7 @@ public static class PipelineServices
         services.AddSingleton(sp => new SpamLearner(settings.Rspamd, new BlobMessageContent(settings.Account), Logger(sp, "learn")));
         services.AddSingleton(sp => new RemoteDeliverer(settings.Account, sp.GetRequiredService<DnsResolver>(), settings.Delivery ?? DeliveryOptions.FromEnvironment(),
             settings.HostName, Logger(sp, "deliver"), directory: sp.GetRequiredService<IMailDirectory>()));
-        services.AddSingleton(sp => new Housekeeping(settings.Account, settings.OrphanAge, Logger(sp, "housekeeping"), quarantineRetention: settings.QuarantineRetention));
+        services.AddSingleton(sp => new Housekeeping(settings.Account, settings.OrphanAge, Logger(sp, "housekeeping"), quarantineRetention: settings.QuarantineRetention, traceRetention: settings.TraceRetention));
         services.AddTransient<PipelineFunctions>();
         return services;
     }

@@ -20,21 +20,22 @@ public sealed class Bouncer(StorageAccount account, string hostName, ILogger log
     private readonly BlobMessageContent _messages = new(account);
 
     public Task BounceAsync(string bounceId, string sender, string? ret, string? envId, DateTimeOffset receivedAt, string messageBlob,
-        IReadOnlyList<BounceRecipient> failures, CancellationToken cancellationToken) =>
-        NotifyAsync(bounceId, "failed", sender, ret, envId, receivedAt, messageBlob, failures, cancellationToken);
+        IReadOnlyList<BounceRecipient> failures, CancellationToken cancellationToken, TraceLog? trace = null) =>
+        NotifyAsync(bounceId, "failed", sender, ret, envId, receivedAt, messageBlob, failures, cancellationToken, trace);
 
     /// <summary>
     /// A DSN with <paramref name="action"/> "failed" (a bounce) or "delayed" (a warning), to recipients whose NOTIFY
     /// asks for it (FAILURE or DELAY; no NOTIFY means both).
     /// </summary>
     public async Task NotifyAsync(string bounceId, string action, string sender, string? ret, string? envId, DateTimeOffset receivedAt, string messageBlob,
-        IReadOnlyList<BounceRecipient> failures, CancellationToken cancellationToken)
+        IReadOnlyList<BounceRecipient> failures, CancellationToken cancellationToken, TraceLog? trace = null)
     {
         var condition = action == "delayed" ? "DELAY" : "FAILURE";
         var wanted = failures.Where(f => f.Recipient.Notify is null || f.Recipient.Notify.Contains(condition, StringComparison.OrdinalIgnoreCase)).ToList();
         if (sender.Length == 0 || wanted.Count == 0)
         {
             logger.LogInformation("{BounceId}: {Count} recipient(s) failed; no bounce (null sender or NOTIFY)", bounceId, failures.Count);
+            trace?.Add(TraceStage.Bounced, $"{Few(failures)} {action}; no notice sent ({(sender.Length == 0 ? "null sender" : "NOTIFY excludes " + condition)})");
             return;
         }
         var original = await _messages.ReadAllAsync(messageBlob, cancellationToken).ConfigureAwait(false);
@@ -56,5 +57,9 @@ public sealed class Bouncer(StorageAccount account, string hostName, ILogger log
         // before enqueueing it: the fault harness lost a bounce that way); indexing and delivery de-duplicate.
         await _spool.StoreOnceAsync(bounceId, envelope, new MemoryStream(dsn), cancellationToken).ConfigureAwait(false);
         logger.LogInformation("{BounceId}: bounce sent to <{Sender}> for {Count} recipient(s)", bounceId, sender, wanted.Count);
+        trace?.Add(TraceStage.Bounced, $"{(action == "delayed" ? "delay notice" : "bounce")} {bounceId} sent to <{sender}> for {Few(wanted)}");
     }
+
+    private static string Few(IReadOnlyList<BounceRecipient> list) =>
+        string.Join(", ", list.Take(5).Select(f => $"{f.Recipient.Address} ({f.Status})")) + (list.Count > 5 ? $" and {list.Count - 5} more" : string.Empty);
 }

@@ -9,14 +9,16 @@ public sealed record HousekeepingResult(int MessagesDeleted, int MessagesKept, i
 {
     public int QuarantineExpired { get; init; }
     public int UploadsDeleted { get; init; }
+    public int TraceRowsDeleted { get; init; }
 }
 
 /// <summary>
 /// Timer stage: deletes raw messages that no mailbox entry references any more (and that are older than
 /// <paramref name="orphanAge"/>, so mail still waiting in a queue is never touched), expired envelope blobs, and
-/// quarantine entries older than <paramref name="quarantineRetention"/> (first, so their messages become orphans).
+/// quarantine entries older than <paramref name="quarantineRetention"/> (first, so their messages become orphans),
+/// and message traces older than <paramref name="traceRetention"/>.
 /// </summary>
-public sealed class Housekeeping(StorageAccount account, TimeSpan orphanAge, ILogger logger, TimeProvider? time = null, TimeSpan? quarantineRetention = null)
+public sealed class Housekeeping(StorageAccount account, TimeSpan orphanAge, ILogger logger, TimeProvider? time = null, TimeSpan? quarantineRetention = null, TimeSpan? traceRetention = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -49,8 +51,9 @@ public sealed class Housekeeping(StorageAccount account, TimeSpan orphanAge, ILo
         }
         // Webmail attachments whose message was never sent or saved: a day is far longer than any composition.
         var uploads = await new UploadStore(account).SweepAsync(_time.GetUtcNow() - TimeSpan.FromDays(1), cancellationToken).ConfigureAwait(false);
-        logger.LogInformation("housekeeping: deleted {Deleted} unreferenced message(s), kept {Kept}, removed {Envelopes} expired envelope(s), {Expired} quarantine entr(ies), {Uploads} abandoned upload(s)",
-            deleted, kept, envelopes, expired, uploads);
-        return new HousekeepingResult(deleted, kept, envelopes) { QuarantineExpired = expired, UploadsDeleted = uploads };
+        var traces = await new MessageTraceStore(account).ExpireAsync(_time.GetUtcNow() - (traceRetention ?? TimeSpan.FromDays(30)), cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("housekeeping: deleted {Deleted} unreferenced message(s), kept {Kept}, removed {Envelopes} expired envelope(s), {Expired} quarantine entr(ies), {Uploads} abandoned upload(s), {Traces} trace row(s)",
+            deleted, kept, envelopes, expired, uploads, traces);
+        return new HousekeepingResult(deleted, kept, envelopes) { QuarantineExpired = expired, UploadsDeleted = uploads, TraceRowsDeleted = traces };
     }
 }

@@ -57,11 +57,31 @@ public sealed class InboundProcessor(
     private readonly Bouncer _bouncer = new(account, hostName, logger);
     private readonly QuarantineStore _quarantine = new(account);
     private readonly InboundOptions _options = options ?? new InboundOptions();
+    private readonly MessageTraceStore _traces = new(account);
 
     public async Task<InboundResult> ProcessAsync(BinaryData queueMessage, CancellationToken cancellationToken)
     {
         var (item, envelope) = await _spool.ReadWorkItemAsync(queueMessage, cancellationToken).ConfigureAwait(false);
         using var scope = logger.BeginScope("message {MessageId}", item.MessageId);
+        var trace = new TraceLog(_traces, item.MessageId, logger);
+        // Same row on a re-run (same time, same text): acceptance is traced once.
+        trace.Add(TraceStage.Accepted, TraceLog.Accepted(envelope, item.Size) + (item.Released ? "; released from quarantine" : string.Empty), envelope.ReceivedAt);
+        try
+        {
+            var result = await ProcessAsync(item, envelope, trace, cancellationToken).ConfigureAwait(false);
+            await trace.FlushAsync(item.FilterAttempts == 0 && !item.Released ? envelope.Recipients.Select(r => r.Address).Prepend(envelope.Sender) : null, cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            trace.Add(TraceStage.Error, $"inbound stage failed ({e.GetType().Name}: {e.Message}); the work item stays queued for a retry");
+            await trace.FlushAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<InboundResult> ProcessAsync(InboundWorkItem item, Envelope envelope, TraceLog trace, CancellationToken cancellationToken)
+    {
 
         // One download: a message up to KeepRawUpTo stays in memory for the checks (DKIM, the engines), a larger one
         // is parsed as it streams and the checks that need its bytes read the blob again.
@@ -91,16 +111,18 @@ public sealed class InboundProcessor(
             var delay = _options.FilterRetryDelays[Math.Min(item.FilterAttempts, _options.FilterRetryDelays.Count - 1)];
             await _queues.EnqueueAsync(StorageNames.InboundQueue, item with { FilterAttempts = item.FilterAttempts + 1 }, delay, cancellationToken).ConfigureAwait(false);
             logger.LogWarning("{MessageId}: {Error}; retry {Attempt} in {Delay}", item.MessageId, e.Message, item.FilterAttempts + 1, delay);
+            trace.Add(TraceStage.Deferred, $"content engine unavailable ({e.Message}); filter retry {item.FilterAttempts + 1} in {delay.TotalSeconds:0} s");
             return new InboundResult(0, 0, 0, 0, Loop: false) { Deferred = true };
         }
+        trace.Add(TraceStage.Filtered, TraceLog.Verdict(verdict));
         if (verdict.Loop)
         {
             logger.LogWarning("{MessageId}: routing loop ({Notes}); not delivered", item.MessageId, string.Join("; ", verdict.Notes));
-            await BounceAsync(item, envelope, envelope.Recipients.Select(r => new RouteFailure(r.Address, "5.4.6", "routing loop detected (too many Received headers)", r)).ToList(), cancellationToken).ConfigureAwait(false);
+            await BounceAsync(item, envelope, envelope.Recipients.Select(r => new RouteFailure(r.Address, "5.4.6", "routing loop detected (too many Received headers)", r)).ToList(), trace, cancellationToken).ConfigureAwait(false);
             return new InboundResult(0, 0, 0, envelope.Recipients.Count, Loop: true);
         }
         if (verdict.Virus is { } virus && !item.Released)
-            return await HoldVirusAsync(item, envelope, message, virus, cancellationToken).ConfigureAwait(false);
+            return await HoldVirusAsync(item, envelope, message, virus, trace, cancellationToken).ConfigureAwait(false);
 
         // Per envelope recipient: its domain's thresholds decide INBOX, Junk or quarantine.
         var decisions = new Dictionary<EnvelopeRecipient, (Disposition Disposition, SpamPolicy? Policy)>();
@@ -111,10 +133,11 @@ public sealed class InboundProcessor(
         }
         var held = envelope.Recipients.Where(r => decisions[r].Disposition == Disposition.Quarantine).ToList();
         if (held.Count > 0)
-            await HoldSpamAsync(item, envelope, message, verdict, held, cancellationToken).ConfigureAwait(false);
+            await HoldSpamAsync(item, envelope, message, verdict, held, trace, cancellationToken).ConfigureAwait(false);
         var delivered = envelope with { Recipients = envelope.Recipients.Where(r => decisions[r].Disposition != Disposition.Quarantine).ToList() };
 
         var plan = await new Router(directory).PlanAsync(delivered, r => decisions[r].Disposition == Disposition.Junk ? "Junk" : "INBOX", cancellationToken).ConfigureAwait(false);
+        trace.Add(TraceStage.Routed, Describe(plan));
         var summary = MessageSummary.Of(message);
         // Copies with the same disposition and thresholds get the same header lines: build each once (a list of 100
         // members in one domain shifts the part map once, not 100 times).
@@ -148,6 +171,7 @@ public sealed class InboundProcessor(
             {
                 var result = await indexer.IndexAsync(delivery.User, work, cancellationToken).ConfigureAwait(false);
                 logger.LogInformation("{MessageId}: {User}/{Folder} uid {Uid}{Again}", item.MessageId, delivery.User, delivery.Folder, result.Uid, result.AlreadyIndexed ? " (already indexed)" : "");
+                trace.Add(TraceStage.Indexed, MailboxIndexer.Describe(delivery.User, delivery.Folder, result));
             }
             else
             {
@@ -178,7 +202,7 @@ public sealed class InboundProcessor(
         }
 
         if (plan.Failures.Count > 0)
-            await BounceAsync(item, envelope, plan.Failures, cancellationToken).ConfigureAwait(false);
+            await BounceAsync(item, envelope, plan.Failures, trace, cancellationToken).ConfigureAwait(false);
         return new InboundResult(plan.Local.Count - queued, queued, plan.Remote.Count, plan.Failures.Count, Loop: false) { Quarantined = held.Count };
     }
 
@@ -187,8 +211,9 @@ public sealed class InboundProcessor(
     /// short notice (no payload); an authenticated sender gets a bounce with the headers only. MX senders get nothing
     /// (their address is as likely forged as not).
     /// </summary>
-    private async Task<InboundResult> HoldVirusAsync(InboundWorkItem item, Envelope envelope, MimeEntity message, string virus, CancellationToken cancellationToken)
+    private async Task<InboundResult> HoldVirusAsync(InboundWorkItem item, Envelope envelope, MimeEntity message, string virus, TraceLog trace, CancellationToken cancellationToken)
     {
+        trace.Add(TraceStage.Held, $"virus {virus}: held in quarantine for {envelope.Recipients.Count} recipient(s); nobody gets the message");
         await _quarantine.HoldAsync(Entry(item, envelope, message, envelope.Recipients, "virus", virus), cancellationToken).ConfigureAwait(false);
         logger.LogWarning("{MessageId}: virus {Virus} found; held in quarantine for {Count} recipient(s)", item.MessageId, virus, envelope.Recipients.Count);
         var plan = await new Router(directory).PlanAsync(envelope, _ => "INBOX", cancellationToken).ConfigureAwait(false);
@@ -198,23 +223,24 @@ public sealed class InboundProcessor(
         if (envelope.AuthenticatedUser is not null)
         {
             await _bouncer.BounceAsync("dsn" + item.MessageId, envelope.Sender, "HDRS", envelope.EnvId, envelope.ReceivedAt, item.MessageBlob,
-                envelope.Recipients.Select(r => new BounceRecipient(r, "5.7.1", $"5.7.1 message not delivered: virus found ({virus})")).ToList(), cancellationToken).ConfigureAwait(false);
+                envelope.Recipients.Select(r => new BounceRecipient(r, "5.7.1", $"5.7.1 message not delivered: virus found ({virus})")).ToList(), cancellationToken, trace).ConfigureAwait(false);
         }
         return new InboundResult(0, 0, 0, 0, Loop: false) { Quarantined = envelope.Recipients.Count };
     }
 
     /// <summary>Spam over the quarantine threshold: bounced to an authenticated sender (their own mail), held otherwise.</summary>
-    private async Task HoldSpamAsync(InboundWorkItem item, Envelope envelope, MimeEntity message, Verdict verdict, List<EnvelopeRecipient> held, CancellationToken cancellationToken)
+    private async Task HoldSpamAsync(InboundWorkItem item, Envelope envelope, MimeEntity message, Verdict verdict, List<EnvelopeRecipient> held, TraceLog trace, CancellationToken cancellationToken)
     {
         var detail = $"score {verdict.SpamScore:0.0} ({verdict.Engine}{(verdict.EngineAction is null ? string.Empty : ", " + verdict.EngineAction)})";
         if (envelope.AuthenticatedUser is not null)
         {
             logger.LogWarning("{MessageId}: rejected as spam, {Detail}; bounced to the sender", item.MessageId, detail);
             await _bouncer.BounceAsync("spam" + item.MessageId, envelope.Sender, "HDRS", envelope.EnvId, envelope.ReceivedAt, item.MessageBlob,
-                held.Select(r => new BounceRecipient(r, "5.7.1", $"5.7.1 message rejected as spam: {detail}")).ToList(), cancellationToken).ConfigureAwait(false);
+                held.Select(r => new BounceRecipient(r, "5.7.1", $"5.7.1 message rejected as spam: {detail}")).ToList(), cancellationToken, trace).ConfigureAwait(false);
             return;
         }
         await _quarantine.HoldAsync(Entry(item, envelope, message, held, "spam", detail), cancellationToken).ConfigureAwait(false);
+        trace.Add(TraceStage.Held, $"spam, {detail}: held in quarantine for {string.Join(", ", held.Select(r => r.Address))}");
         logger.LogWarning("{MessageId}: spam, {Detail}; held in quarantine for {Count} recipient(s)", item.MessageId, detail, held.Count);
     }
 
@@ -231,7 +257,26 @@ public sealed class InboundProcessor(
         Quarantined = DateTimeOffset.UtcNow,
     };
 
-    private Task BounceAsync(InboundWorkItem item, Envelope envelope, IReadOnlyList<RouteFailure> failures, CancellationToken cancellationToken) =>
+    private Task BounceAsync(InboundWorkItem item, Envelope envelope, IReadOnlyList<RouteFailure> failures, TraceLog trace, CancellationToken cancellationToken) =>
         _bouncer.BounceAsync("dsn" + item.MessageId, envelope.Sender, envelope.Ret, envelope.EnvId, envelope.ReceivedAt, item.MessageBlob,
-            failures.Select(f => new BounceRecipient(f.Original with { Address = f.Recipient }, f.Status, $"{f.Status} {f.Reason}")).ToList(), cancellationToken);
+            failures.Select(f => new BounceRecipient(f.Original with { Address = f.Recipient }, f.Status, $"{f.Status} {f.Reason}")).ToList(), cancellationToken, trace);
+
+    /// <summary>The routing plan as one line: each local copy's folder, the remote domains, the failures.</summary>
+    private static string Describe(RoutePlan plan)
+    {
+        var parts = new List<string>();
+        if (plan.Local.Count > 0)
+            parts.Add("local: " + Few(plan.Local.Select(l => $"{l.User}/{l.Folder}" + (l.Via is { } via && !string.Equals(via.Address, l.User.Address, StringComparison.OrdinalIgnoreCase) ? $" (via {via.Address})" : string.Empty))));
+        foreach (var domain in plan.Remote.GroupBy(r => MailAddress.Parse(r.Recipient.Address).Domain))
+            parts.Add($"remote {domain.Key}: " + Few(domain.Select(r => r.Recipient.Address)) + " queued for delivery");
+        if (plan.Failures.Count > 0)
+            parts.Add("failed: " + Few(plan.Failures.Select(f => $"{f.Recipient} {f.Status} {f.Reason}")));
+        return parts.Count > 0 ? string.Join("; ", parts) : "no recipients left";
+
+        static string Few(IEnumerable<string> items)
+        {
+            var list = items.ToList();
+            return list.Count <= 10 ? string.Join(", ", list) : string.Join(", ", list.Take(10)) + $" and {list.Count - 10} more";
+        }
+    }
 }

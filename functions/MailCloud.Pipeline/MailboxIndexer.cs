@@ -12,14 +12,30 @@ public sealed record IndexResult(long Uid, long UidValidity, bool AlreadyIndexed
 /// missing), with the filter's verdict stored beside the summary. A repeated work item adds nothing. A new message
 /// is announced to the front ends (<see cref="IMailboxChangeNotifier"/>) so IDLE sessions see it without polling.
 /// </summary>
-public sealed class MailboxIndexer(MailboxWriter writer, IMailboxChangeNotifier? changes = null)
+public sealed class MailboxIndexer(MailboxWriter writer, IMailboxChangeNotifier? changes = null, MessageTraceStore? traces = null)
 {
     private readonly MailboxWriter _writer = writer;
     private readonly IMailboxChangeNotifier _changes = changes ?? NoMailboxChangeNotifier.Instance;
 
-    public MailboxIndexer(StorageAccount account, TimeProvider? time = null, IMailboxChangeNotifier? changes = null) : this(new MailboxStore(account, time).Writer, changes)
+    public MailboxIndexer(StorageAccount account, TimeProvider? time = null, IMailboxChangeNotifier? changes = null) : this(new MailboxStore(account, time).Writer, changes, new MessageTraceStore(account))
     {
     }
+
+    /// <summary>An item from the "index" queue: indexed, then traced (an inline index is traced by the inbound stage with the rest).</summary>
+    public async Task<IndexResult> IndexQueuedAsync(MailAddress user, IndexWorkItem item, Microsoft.Extensions.Logging.ILogger logger, CancellationToken cancellationToken)
+    {
+        var result = await IndexAsync(user, item, cancellationToken).ConfigureAwait(false);
+        if (traces is not null)
+        {
+            var trace = new TraceLog(traces, item.MessageId, logger);
+            trace.Add(TraceStage.Indexed, Describe(user, item.Folder, result));
+            await trace.FlushAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        return result;
+    }
+
+    public static string Describe(MailAddress user, string folder, IndexResult result) =>
+        $"{user}/{folder} uid {result.Uid}" + (result.AlreadyIndexed ? " (already there: a repeated work item)" : string.Empty);
 
     public async Task<IndexResult> IndexAsync(MailAddress user, IndexWorkItem item, CancellationToken cancellationToken)
     {

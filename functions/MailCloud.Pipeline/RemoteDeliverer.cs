@@ -69,12 +69,30 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
     private readonly WorkQueues _queues = new(account);
     private readonly BlobMessageContent _messages = new(account);
     private readonly Bouncer _bouncer = new(account, hostName, logger);
+    private readonly MessageTraceStore _traces = new(account);
 
     public sealed record Outcome(int Delivered, int Deferred, int Failed);
 
     public async Task<Outcome> DeliverAsync(OutboundWorkItem item, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope("message {MessageId} to {Domain}", item.MessageId, item.Domain);
+        var trace = new TraceLog(_traces, item.MessageId, logger, _time);
+        try
+        {
+            var outcome = await DeliverAsync(item, trace, cancellationToken).ConfigureAwait(false);
+            await trace.FlushAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return outcome;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            trace.Add(TraceStage.Error, $"delivery to {item.Domain} failed ({e.GetType().Name}: {e.Message}); the work item stays queued for a retry");
+            await trace.FlushAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<Outcome> DeliverAsync(OutboundWorkItem item, TraceLog trace, CancellationToken cancellationToken)
+    {
         var done = await _deliveries.DeliveredAsync(item.Key, cancellationToken).ConfigureAwait(false);
         var pending = item.Recipients.Where(r => !done.Contains(r.Address)).ToList();
         if (pending.Count == 0)
@@ -88,6 +106,7 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
         var (targets, routeProblem) = await TargetsAsync(item.Domain, cancellationToken).ConfigureAwait(false);
         if (routeProblem is { } problem)
         {
+            trace.Add(TraceStage.Attempt, $"attempt {item.Attempt + 1} to {item.Domain}: {problem.Text} ({(problem.Permanent ? "permanent" : "temporary")})");
             if (problem.Permanent)
                 failed.AddRange(pending.Select(r => new BounceRecipient(r, problem.Status, problem.Text)));
             else
@@ -113,10 +132,13 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
                 {
                     lastProblem = e.Message;
                     logger.LogInformation("{Host} [{Address}]: {Problem}", host, address, e.Message);
+                    trace.Add(TraceStage.Attempt, $"attempt {item.Attempt + 1}: {host} [{address}]: {e.Message}");
                     continue; // next MX
                 }
                 if (result.TlsProblem is not null)
                     logger.LogInformation("{Host}: TLS certificate problem ({Problem}); delivered encrypted anyway (opportunistic)", host, result.TlsProblem);
+                trace.Add(TraceStage.Attempt, $"attempt {item.Attempt + 1}: {host} [{address}]{(result.Tls ? " over TLS" : " without TLS")}: "
+                    + string.Join("; ", result.Recipients.Select(r => $"<{r.Address}> {r.Code} {r.Reply}")));
                 var next = new List<EnvelopeRecipient>();
                 foreach (var (recipient, r) in remaining.Zip(result.Recipients))
                 {
@@ -140,16 +162,16 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
             deferred.AddRange(remaining.Select(r => (r, lastProblem)));
         }
 
-        bool expired = await RescheduleOrExpireAsync(item, deferred, failed, cancellationToken).ConfigureAwait(false);
+        bool expired = await RescheduleOrExpireAsync(item, deferred, failed, trace, cancellationToken).ConfigureAwait(false);
         MailMetrics.Delivery("deferred", expired ? 0 : deferred.Count);
         MailMetrics.Delivery("bounced", failed.Count);
         if (failed.Count > 0)
-            await _bouncer.BounceAsync($"dsn{item.MessageId}-{StableHash(item.Key)}-{item.Attempt}", item.Sender, item.Ret, item.EnvId, item.ReceivedAt, item.MessageBlob, failed, cancellationToken).ConfigureAwait(false);
+            await _bouncer.BounceAsync($"dsn{item.MessageId}-{StableHash(item.Key)}-{item.Attempt}", item.Sender, item.Ret, item.EnvId, item.ReceivedAt, item.MessageBlob, failed, cancellationToken, trace).ConfigureAwait(false);
         return new Outcome(delivered, expired ? 0 : deferred.Count, failed.Count);
     }
 
     /// <summary>Re-enqueues the deferred recipients, or (past the lifetime) moves them to the failures; true when they expired.</summary>
-    private async Task<bool> RescheduleOrExpireAsync(OutboundWorkItem item, List<(EnvelopeRecipient Recipient, string Reply)> deferred, List<BounceRecipient> failed, CancellationToken cancellationToken)
+    private async Task<bool> RescheduleOrExpireAsync(OutboundWorkItem item, List<(EnvelopeRecipient Recipient, string Reply)> deferred, List<BounceRecipient> failed, TraceLog trace, CancellationToken cancellationToken)
     {
         if (deferred.Count == 0)
             return false;
@@ -163,6 +185,7 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
             // Out of time: these bounce now, with the last reason we had.
             failed.AddRange(deferred.Select(d => new BounceRecipient(d.Recipient, "4.4.7", $"delivery time expired after {item.Attempt + 1} attempts; last error: {d.Reply}")));
             logger.LogInformation("{Count} recipient(s) expired after {Attempts} attempts", deferred.Count, item.Attempt + 1);
+            trace.Add(TraceStage.Deferred, $"{string.Join(", ", deferred.Select(d => d.Recipient.Address))}: delivery time expired after {item.Attempt + 1} attempts");
             return true;
         }
         bool notify = options.DelayNotice is { } after && !item.DelayNotified && now - item.ReceivedAt >= after;
@@ -170,11 +193,12 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
         {
             // One notice per message and domain (the notice id is fixed, so a retried work item cannot send a second).
             await _bouncer.NotifyAsync($"dly{item.MessageId}-{StableHash(item.Key)}", "delayed", item.Sender, item.Ret, item.EnvId, item.ReceivedAt, item.MessageBlob,
-                deferred.Select(d => new BounceRecipient(d.Recipient, StatusOf(d.Reply, "4.0.0"), d.Reply)).ToList(), cancellationToken).ConfigureAwait(false);
+                deferred.Select(d => new BounceRecipient(d.Recipient, StatusOf(d.Reply, "4.0.0"), d.Reply)).ToList(), cancellationToken, trace).ConfigureAwait(false);
         }
         var retry = item with { Recipients = deferred.Select(d => d.Recipient).ToList(), Attempt = item.Attempt + 1, DelayNotified = item.DelayNotified || notify };
         await _queues.EnqueueAsync(StorageNames.OutboundQueue, retry, delay, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("{Count} recipient(s) deferred; attempt {Attempt} in {Delay}", deferred.Count, retry.Attempt + 1, delay);
+        trace.Add(TraceStage.Deferred, $"{string.Join(", ", deferred.Select(d => d.Recipient.Address))} deferred ({deferred[0].Reply}); attempt {retry.Attempt + 1} at {(now + delay).UtcDateTime:yyyy-MM-dd HH:mm:ss}Z");
         return false;
     }
 

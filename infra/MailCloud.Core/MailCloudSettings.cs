@@ -101,6 +101,9 @@ public sealed class MailCloudSettings
     /// <summary>How long held messages are kept (MAILCLOUD_QUARANTINE_DAYS, default 30) before housekeeping deletes them.</summary>
     public TimeSpan QuarantineRetention => int.TryParse(NonEmpty(_env("MAILCLOUD_QUARANTINE_DAYS")), NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d > 0 ? TimeSpan.FromDays(d) : TimeSpan.FromDays(30);
 
+    /// <summary>How long message traces are kept (MAILCLOUD_TRACE_DAYS, default 30).</summary>
+    public TimeSpan TraceRetention => int.TryParse(NonEmpty(_env("MAILCLOUD_TRACE_DAYS")), NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d > 0 ? TimeSpan.FromDays(d) : TimeSpan.FromDays(30);
+
     /// <summary>
     /// Failed logins one client address may make (MAILCLOUD_AUTH_MAX_FAILURES, default 10) within 15 minutes, counted
     /// across SMTP AUTH, IMAP, POP3 and the admin API of one process, before it is refused until the window passes.

@@ -47,7 +47,10 @@ public static class StorageNames
     /// <summary>The web front end's data-protection key ring (signs sign-in cookies and antiforgery tokens), shared by every replica.</summary>
     public const string WebKeysContainer = "webkeys";
 
+    /// <summary>Message trace: what each stage did with a message (partition = day|id), and an index by address; cleaned by housekeeping.</summary>
+    public const string TraceTable = "trace";
+
     public static IReadOnlyList<string> Containers { get; } = [MessagesContainer, EnvelopesContainer, UploadsContainer, WebKeysContainer];
     public static IReadOnlyList<string> Queues { get; } = [InboundQueue, Poison(InboundQueue), IndexQueue, Poison(IndexQueue), OutboundQueue, Poison(OutboundQueue), LearnQueue, Poison(LearnQueue)];
-    public static IReadOnlyList<string> Tables { get; } = [DirectoryTable, MailboxTable, BlobRefsTable, DeliveriesTable, QuarantineTable, PreferencesTable];
+    public static IReadOnlyList<string> Tables { get; } = [DirectoryTable, MailboxTable, BlobRefsTable, DeliveriesTable, QuarantineTable, PreferencesTable, TraceTable];
 }

@@ -32,7 +32,7 @@ internal static class FunctionsCommand
         command.SetAction((p, _) => CliErrors.RunAsync(async () =>
         {
             var settings = new MailCloudSettings();
-            var run = new Housekeeping(StorageFactory.Account(settings), Durations.Parse(p.GetValue(age)!), NullLogger.Instance, quarantineRetention: settings.QuarantineRetention);
+            var run = new Housekeeping(StorageFactory.Account(settings), Durations.Parse(p.GetValue(age)!), NullLogger.Instance, quarantineRetention: settings.QuarantineRetention, traceRetention: settings.TraceRetention);
             var result = await run.RunAsync(CancellationToken.None);
             Console.WriteLine($"deleted {result.MessagesDeleted} unreferenced message(s), kept {result.MessagesKept}, removed {result.EnvelopesDeleted} expired envelope(s) and {result.QuarantineExpired} quarantine entr(ies)");
             return CliErrors.Ok;

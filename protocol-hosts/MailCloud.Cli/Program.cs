@@ -16,6 +16,7 @@ root.Subcommands.Add(FunctionsCommand.Create());
 root.Subcommands.Add(FunctionsCommand.Housekeeping());
 root.Subcommands.Add(FunctionsCommand.Reindex());
 root.Subcommands.Add(QueueCommands.Create());
+root.Subcommands.Add(TraceCommand.Create());
 foreach (var command in AdminCommands.Backup())
     root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();

@@ -146,7 +146,10 @@ public static class AdminApi
         if (quarantine is not null)
             MapQuarantine(api, quarantine);
         if (queueStorage is not null)
+        {
             MapQueues(api, new QueueInspector(queueStorage), new SpoolMaintenance(queueStorage));
+            MapTrace(api, new MessageTraceStore(queueStorage));
+        }
     }
 
     private static void MapQuarantine(RouteGroupBuilder api, QuarantineStore quarantine)
@@ -206,6 +209,19 @@ public static class AdminApi
                 return Results.NotFound(new { error = $"no visible item '{id}' on {name}" });
             bool? blobDeleted = removeMessage == true && item.MessageBlob is { } blob ? await spool.DeleteIfUnreferencedAsync(blob, ct) : false;
             return Results.Ok(new { deleted = item.Id, messageId = item.MessageId, blobDeleted = blobDeleted == true, blobKeptBecauseReferenced = blobDeleted is null });
+        });
+    }
+
+    /// <summary>The same as <c>./mailcloud trace ID|ADDRESS</c>.</summary>
+    private static void MapTrace(RouteGroupBuilder api, MessageTraceStore traces)
+    {
+        static object View(MessageTraceView v) => new { messageId = v.MessageId, events = v.Events.Select(e => new { at = e.At, stage = e.Stage.ToString().ToLowerInvariant(), text = e.Text }) };
+        api.MapGet("/trace/{key}", async (string key, int? limit, CancellationToken ct) =>
+        {
+            IReadOnlyList<MessageTraceView> views = key.Contains('@', StringComparison.Ordinal)
+                ? await traces.ForAddressAsync(key, Math.Clamp(limit ?? 20, 1, 100), ct)
+                : [new MessageTraceView(key, await traces.EventsAsync(key, ct))];
+            return views.All(v => v.Events.Count == 0) ? Results.NotFound(new { error = $"no trace for '{key}'" }) : Results.Ok(views.Select(View));
         });
     }
 

@@ -16,11 +16,12 @@ public sealed record AdminServices(
     IMailDirectory Directory,
     IMailboxStore Mailboxes,
     QueueInspector Queues,
+    MessageTraceStore Traces,
     DnsResolver Dns,
     AuthThrottle Throttle,
     string TokenSha256,
     string HostName)
 {
     public static AdminServices Create(StorageAccount account, IMailDirectory directory, AuthThrottle throttle, string tokenSha256, string hostName, DnsResolver? dns = null) =>
-        new(account, directory, new MailboxStore(account), new QueueInspector(account), dns ?? DnsResolver.FromEnvironment(), throttle, tokenSha256, hostName);
+        new(account, directory, new MailboxStore(account), new QueueInspector(account), new MessageTraceStore(account), dns ?? DnsResolver.FromEnvironment(), throttle, tokenSha256, hostName);
 }

@@ -392,6 +392,74 @@ let input = []; process.stdin.on('data', c => input.push(c)).on('end', async () 
         Assert.Single(fx.Peers.Received(), m => m.GetProperty("data").GetString()!.Contains("mixed bag", StringComparison.Ordinal)); // never sent twice
     }
 
+    /// <summary>
+    /// One message delivered remotely and locally, one rejected by the peer, one greylisted first: each trace shows
+    /// every stage it went through, through the store and through <c>./mailcloud trace</c> by id and by address.
+    /// </summary>
+    [Fact]
+    public async Task Trace_shows_every_stage_of_a_delivered_a_bounced_and_a_deferred_message()
+    {
+        var delivered = await fx.SubmitAsync(["traced-ok@remote.test", "alice@example.test"], "traced delivered");
+        var bounced = await fx.SubmitAsync(["reject-traced@remote.test"], "traced bounce");
+        var deferred = await fx.SubmitAsync(["once-traced@defer.test"], "traced greylist");
+        var store = new MessageTraceStore(fx.Account);
+
+        var ok = await WaitForTraceAsync(store, delivered.MessageId, es => es.Any(e => e.Stage == TraceStage.Attempt && e.Text.Contains("<traced-ok@remote.test> 250", StringComparison.Ordinal)));
+        Assert.Equal(TraceStage.Accepted, ok[0].Stage);
+        Assert.Contains("submission from 127.0.0.1 (HELO laptop), no TLS, authenticated as alice@example.test: <alice@example.test> to traced-ok@remote.test, alice@example.test", ok[0].Text, StringComparison.Ordinal);
+        Assert.Contains(ok, e => e.Stage == TraceStage.Filtered && e.Text.Contains("not spam", StringComparison.Ordinal));
+        Assert.Contains(ok, e => e.Stage == TraceStage.Routed && e.Text.Contains("local: alice@example.test/INBOX", StringComparison.Ordinal) && e.Text.Contains("remote remote.test: traced-ok@remote.test queued", StringComparison.Ordinal));
+        Assert.Contains(ok, e => e.Stage == TraceStage.Indexed && e.Text.StartsWith("alice@example.test/INBOX uid ", StringComparison.Ordinal));
+        Assert.Contains(ok, e => e.Stage == TraceStage.Attempt && e.Text.Contains("mx1.remote.test [127.0.0.3]", StringComparison.Ordinal));
+        Assert.DoesNotContain(ok, e => e.Stage is TraceStage.Error or TraceStage.Bounced or TraceStage.Deferred);
+        Assert.Equal(ok.Select(e => e.At).Order(), ok.Select(e => e.At));
+
+        var rejected = await WaitForTraceAsync(store, bounced.MessageId, es => es.Any(e => e.Stage == TraceStage.Bounced));
+        Assert.Contains(rejected, e => e.Stage == TraceStage.Attempt && e.Text.Contains("<reject-traced@remote.test> 550 5.1.1", StringComparison.Ordinal));
+        var bounce = Assert.Single(rejected, e => e.Stage == TraceStage.Bounced);
+        Assert.Contains("sent to <alice@example.test> for reject-traced@remote.test (5.1.1)", bounce.Text, StringComparison.Ordinal);
+        // The bounce is a message of its own, traced from its acceptance (internal, null sender) to alice's INBOX.
+        var bounceId = bounce.Text.Split(' ')[1];
+        var dsn = await WaitForTraceAsync(store, bounceId, es => es.Any(e => e.Stage == TraceStage.Indexed));
+        Assert.Contains("internal from 127.0.0.1", dsn[0].Text, StringComparison.Ordinal);
+        Assert.Contains(dsn, e => e.Stage == TraceStage.Indexed && e.Text.StartsWith("alice@example.test/INBOX", StringComparison.Ordinal));
+
+        var grey = await WaitForTraceAsync(store, deferred.MessageId, es => es.Any(e => e.Stage == TraceStage.Attempt && e.Text.Contains("250", StringComparison.Ordinal)), TimeSpan.FromSeconds(30));
+        var firstAttempt = grey.First(e => e.Stage == TraceStage.Attempt);
+        Assert.Contains("attempt 1: mx.defer.test [127.0.0.7]", firstAttempt.Text, StringComparison.Ordinal);
+        Assert.Contains("<once-traced@defer.test> 451 4.2.0 greylisted", firstAttempt.Text, StringComparison.Ordinal);
+        Assert.Contains(grey, e => e.Stage == TraceStage.Deferred && e.Text.Contains("once-traced@defer.test deferred (451 4.2.0 greylisted, try again); attempt 2 at ", StringComparison.Ordinal));
+        Assert.Contains(grey, e => e.Stage == TraceStage.Attempt && e.Text.StartsWith("attempt 2: mx.defer.test", StringComparison.Ordinal) && e.Text.Contains("<once-traced@defer.test> 250", StringComparison.Ordinal));
+
+        // The CLI shows the same, by message id and by address (newest first).
+        var env = new Dictionary<string, string> { ["MAILCLOUD_STORAGE"] = fx.Azurite.ConnectionString };
+        var byId = await MailCloudToolTests.RunAsync(env, null, "trace", deferred.MessageId);
+        Assert.True(byId.ExitCode == 0, byId.Stderr);
+        Assert.Contains($"message {deferred.MessageId}", byId.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z  deferred  once-traced@defer.test deferred", byId.Stdout);
+        var byAddress = await MailCloudToolTests.RunAsync(env, null, "trace", "reject-traced@remote.test");
+        Assert.True(byAddress.ExitCode == 0, byAddress.Stderr);
+        Assert.Contains($"message {bounced.MessageId}", byAddress.Stdout, StringComparison.Ordinal);
+        Assert.Contains("bounced   bounce dsn", byAddress.Stdout, StringComparison.Ordinal);
+        var none = await MailCloudToolTests.RunAsync(env, null, "trace", "20000101000000000nothing");
+        Assert.Equal(1, none.ExitCode);
+        Assert.Contains("no trace for '20000101000000000nothing'", none.Stderr, StringComparison.Ordinal);
+    }
+
+    private static async Task<IReadOnlyList<TraceEvent>> WaitForTraceAsync(MessageTraceStore store, string messageId, Func<IReadOnlyList<TraceEvent>, bool> done, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        IReadOnlyList<TraceEvent> events = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            events = await store.EventsAsync(messageId);
+            if (done(events))
+                return events;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"trace of {messageId} incomplete: " + string.Join(" | ", events.Select(e => $"{e.Stage}: {e.Text}")));
+    }
+
     [Fact]
     public async Task Null_mx_and_nxdomain_fail_permanently_without_retries()
     {

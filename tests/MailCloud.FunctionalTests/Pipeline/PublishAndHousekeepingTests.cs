@@ -91,4 +91,29 @@ public sealed class PublishAndHousekeepingTests(AzuriteFixture azurite)
         await new Housekeeping(account, TimeSpan.FromDays(30), NullLogger.Instance).RunAsync(CancellationToken.None);
         Assert.True(await messages.GetBlobClient(fresh).ExistsAsync());
     }
+
+    [Fact]
+    public async Task Housekeeping_expires_traces_by_age_and_keeps_recent_ones()
+    {
+        var account = azurite.NewAccount();
+        await StorageProvisioner.EnsureCreatedAsync(account);
+        var store = new MessageTraceStore(account);
+        var now = DateTimeOffset.UtcNow;
+        var oldId = MessageIds.New(now - TimeSpan.FromDays(40));
+        var newId = MessageIds.New(now);
+        await store.RecordAsync(oldId, [(now - TimeSpan.FromDays(40), TraceStage.Accepted, "old")], ["who@example.test"]);
+        await store.RecordAsync("dsn" + oldId, [(now - TimeSpan.FromDays(40), TraceStage.Accepted, "old bounce")]);
+        await store.RecordAsync(newId, [(now, TraceStage.Accepted, "new")], ["who@example.test"]);
+        // A re-run recording the same acceptance replaces its row rather than adding one.
+        await store.RecordAsync(newId, [(now, TraceStage.Accepted, "new")], ["who@example.test"]);
+        Assert.Single(await store.EventsAsync(newId));
+        Assert.Equal([newId, oldId], (await store.ForAddressAsync("Who@Example.test")).Select(v => v.MessageId));
+
+        var result = await new Housekeeping(account, TimeSpan.FromDays(30), NullLogger.Instance, traceRetention: TimeSpan.FromDays(30)).RunAsync(CancellationToken.None);
+        Assert.Equal(3, result.TraceRowsDeleted); // the two old events and the old address row
+        Assert.Empty(await store.EventsAsync(oldId));
+        Assert.Empty(await store.EventsAsync("dsn" + oldId));
+        Assert.Equal("new", Assert.Single(await store.EventsAsync(newId)).Text);
+        Assert.Equal([newId], (await store.ForAddressAsync("who@example.test")).Select(v => v.MessageId));
+    }
 }

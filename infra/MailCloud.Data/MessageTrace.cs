@@ -1,0 +1,157 @@
+using System.Globalization;
+using Azure;
+using Azure.Data.Tables;
+using MailCloud.Core;
+using MailCloud.Storage;
+
+namespace MailCloud.Data;
+
+/// <summary>The stages a message's trace records; stored as their lower-case names.</summary>
+public enum TraceStage
+{
+    /// <summary>Accepted by a front end (listener, client, HELO, TLS, authenticated user, size, recipients).</summary>
+    Accepted,
+    /// <summary>The filter's verdict: authentication results, spam score, virus scan.</summary>
+    Filtered,
+    /// <summary>Held in quarantine (virus, spam over the threshold).</summary>
+    Held,
+    /// <summary>Where the router sent each recipient (local mailbox, remote domain, failure).</summary>
+    Routed,
+    /// <summary>Indexed into a user's folder (UID).</summary>
+    Indexed,
+    /// <summary>One connection to a remote host with the peer's reply for each recipient.</summary>
+    Attempt,
+    /// <summary>Recipients deferred to a later attempt.</summary>
+    Deferred,
+    /// <summary>A bounce or delay notice sent to the sender (its own id is traced as a message too).</summary>
+    Bounced,
+    /// <summary>A stage failed and left the work in its queue for a retry.</summary>
+    Error,
+}
+
+public sealed record TraceEvent(string MessageId, DateTimeOffset At, TraceStage Stage, string Text);
+
+/// <summary>One message's trace as the CLI and admin UI show it, with what the address index knows.</summary>
+public sealed record MessageTraceView(string MessageId, IReadOnlyList<TraceEvent> Events);
+
+/// <summary>
+/// The <c>trace</c> table: what each pipeline stage did with a message, bounded in time and cleaned by housekeeping.
+/// Events live in partition <c>yyyyMMdd|messageId</c> (the day is the one in the time-ordered id, so a message's
+/// events share one partition whatever day a retry runs) and are written one transaction per stage. An index row
+/// per envelope address (<c>a|address</c>, row = message id) answers "what happened to mail from/to X". Expiry is a
+/// range query on the day prefix, not a scan. Writing a trace is best effort: a stage never fails because its
+/// trace could not be stored (the queue's retry would repeat real work for a diagnostic).
+/// </summary>
+public sealed class MessageTraceStore(StorageAccount account)
+{
+    /// <summary>Addresses of one message indexed for lookup; a list expansion's members are not (only its envelope).</summary>
+    public const int AddressLimit = 20;
+
+    /// <summary>A transaction holds at most 100 rows; a stage writing more (a big list) keeps the first ones and says so.</summary>
+    private const int EventLimit = 99;
+
+    private const string AddressPrefix = "a|";
+    private readonly TableClient _table = account.Tables.GetTableClient(StorageNames.TraceTable);
+
+    /// <summary>Events of one stage of one message, in one request; the addresses (first stage only) each in one more.</summary>
+    public async Task RecordAsync(string messageId, IReadOnlyList<(DateTimeOffset At, TraceStage Stage, string Text)> events, IEnumerable<string>? addresses = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (events.Count == 0)
+            return;
+        var partition = Partition(messageId);
+        var actions = new List<TableTransactionAction>();
+        // The suffix is a hash of the event: a re-run writing the same event at the same time (acceptance) replaces its row.
+        foreach (var (e, i) in events.Take(EventLimit).Select((e, i) => (e, i)))
+        {
+            actions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(partition,
+                $"{e.At.UtcDateTime.ToString("yyyyMMddHHmmssfffffff", CultureInfo.InvariantCulture)}-{i:D2}{Hash(e.Stage, e.Text)}")
+            {
+                ["Stage"] = e.Stage.ToString().ToLowerInvariant(),
+                ["Text"] = MailboxWriter.Cap(events.Count > EventLimit && i == EventLimit - 1 ? $"{e.Text} (and {events.Count - EventLimit} more not traced)" : e.Text),
+                ["At"] = e.At,
+            }));
+        }
+        await _table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+        if (addresses is null)
+            return;
+        var at = events[0].At;
+        await Task.WhenAll(addresses.Where(a => a.Length > 0).Select(a => a.ToLowerInvariant()).Distinct().Take(AddressLimit).Select(a =>
+            _table.UpsertRowAsync(new TableEntity(AddressPrefix + TableKeys.Escape(a), TableKeys.Escape(messageId)) { ["At"] = at }, TableUpdateMode.Replace, cancellationToken))).ConfigureAwait(false);
+    }
+
+    /// <summary>A message's events, oldest first; empty when nothing was recorded (or it has expired).</summary>
+    public async Task<IReadOnlyList<TraceEvent>> EventsAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        var list = new List<TraceEvent>();
+        await foreach (var e in _table.QueryRowsAsync(TableFilter.PartitionKey(Partition(messageId)), cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(new TraceEvent(messageId, e.ReadDate("At") ?? e.Timestamp ?? DateTimeOffset.MinValue,
+                Enum.TryParse<TraceStage>(e.ReadString("Stage"), ignoreCase: true, out var stage) ? stage : TraceStage.Error, e.ReadString("Text") ?? string.Empty));
+        }
+        return list.OrderBy(e => e.At).ToList();
+    }
+
+    /// <summary>The newest messages from or to <paramref name="address"/>, newest first, with their events.</summary>
+    public async Task<IReadOnlyList<MessageTraceView>> ForAddressAsync(string address, int limit = 20, CancellationToken cancellationToken = default)
+    {
+        var ids = new List<(string Id, DateTimeOffset At)>();
+        await foreach (var e in _table.QueryRowsAsync(TableFilter.PartitionKey(AddressPrefix + TableKeys.Escape(address.ToLowerInvariant())), ["RowKey", "At"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            ids.Add((TableKeys.Unescape(e.RowKey), e.ReadDate("At") ?? DateTimeOffset.MinValue));
+        var views = new List<MessageTraceView>();
+        foreach (var (id, _) in ids.OrderByDescending(i => i.At).Take(limit))
+            views.Add(new MessageTraceView(id, await EventsAsync(id, cancellationToken).ConfigureAwait(false)));
+        return views;
+    }
+
+    /// <summary>Deletes events of messages from days before <paramref name="cutoff"/> and address rows older than it; returns the rows deleted.</summary>
+    public async Task<int> ExpireAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+    {
+        var day = cutoff.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+        // Event partitions start with a day, so "before the cutoff day" is a key range; address rows are filtered by time.
+        var old = await CollectAsync($"PartitionKey lt {TableFilter.Quote(day)}", cancellationToken).ConfigureAwait(false);
+        old.AddRange(await CollectAsync(TableFilter.And($"PartitionKey ge {TableFilter.Quote(AddressPrefix)}", $"PartitionKey lt {TableFilter.Quote("a}")}",
+            $"At lt datetime'{cutoff.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}'"), cancellationToken).ConfigureAwait(false));
+        int deleted = 0;
+        foreach (var partition in old.GroupBy(k => k.PartitionKey))
+        {
+            foreach (var chunk in partition.Chunk(100))
+            {
+                try
+                {
+                    await _table.SubmitTransactionAsync(chunk.Select(k => new TableTransactionAction(TableTransactionActionType.Delete, k, ETag.All)), cancellationToken).ConfigureAwait(false);
+                    deleted += chunk.Length;
+                }
+                catch (TableTransactionFailedException e) when (e.Status == 404)
+                {
+                    // Another housekeeping run got there first: the next run finds what is left.
+                }
+            }
+        }
+        return deleted;
+    }
+
+    private async Task<List<TableEntity>> CollectAsync(string filter, CancellationToken cancellationToken)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var e in _table.QueryRowsAsync(filter, ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            rows.Add(e);
+        return rows;
+    }
+
+    private static string Hash(TraceStage stage, string text) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{stage}|{text}")))[..8];
+
+    /// <summary>The event partition of a message: its id's day (ids embed yyyyMMddHHmmssfff, a bounce's after its prefix) and the id.</summary>
+    public static string Partition(string messageId)
+    {
+        int run = 0;
+        for (int i = 0; i < messageId.Length; i++)
+        {
+            run = char.IsAsciiDigit(messageId[i]) ? run + 1 : 0;
+            if (run == 17)
+                return string.Concat(messageId.AsSpan(i - 16, 8), "|", TableKeys.Escape(messageId));
+        }
+        return "00000000|" + TableKeys.Escape(messageId);
+    }
+}
