@@ -70,6 +70,7 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
     private readonly BlobMessageContent _messages = new(account);
     private readonly Bouncer _bouncer = new(account, hostName, logger);
     private readonly MessageTraceStore _traces = new(account);
+    private readonly ScheduledRetryStore _retries = new(account);
 
     public sealed record Outcome(int Delivered, int Deferred, int Failed);
 
@@ -174,7 +175,10 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
     private async Task<bool> RescheduleOrExpireAsync(OutboundWorkItem item, List<(EnvelopeRecipient Recipient, string Reply)> deferred, List<BounceRecipient> failed, TraceLog trace, CancellationToken cancellationToken)
     {
         if (deferred.Count == 0)
+        {
+            await ForgetRetryAsync(item, cancellationToken).ConfigureAwait(false);
             return false;
+        }
         var now = _time.GetUtcNow();
         var delay = options.RetrySchedule[Math.Min(item.Attempt, options.RetrySchedule.Count - 1)];
         delay = TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (0.8 + Random.Shared.NextDouble() * 0.4));
@@ -186,6 +190,7 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
             failed.AddRange(deferred.Select(d => new BounceRecipient(d.Recipient, "4.4.7", $"delivery time expired after {item.Attempt + 1} attempts; last error: {d.Reply}")));
             logger.LogInformation("{Count} recipient(s) expired after {Attempts} attempts", deferred.Count, item.Attempt + 1);
             trace.Add(TraceStage.Deferred, $"{string.Join(", ", deferred.Select(d => d.Recipient.Address))}: delivery time expired after {item.Attempt + 1} attempts");
+            await ForgetRetryAsync(item, cancellationToken).ConfigureAwait(false);
             return true;
         }
         bool notify = options.DelayNotice is { } after && !item.DelayNotified && now - item.ReceivedAt >= after;
@@ -196,10 +201,35 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
                 deferred.Select(d => new BounceRecipient(d.Recipient, StatusOf(d.Reply, "4.0.0"), d.Reply)).ToList(), cancellationToken, trace).ConfigureAwait(false);
         }
         var retry = item with { Recipients = deferred.Select(d => d.Recipient).ToList(), Attempt = item.Attempt + 1, DelayNotified = item.DelayNotified || notify };
-        await _queues.EnqueueAsync(StorageNames.OutboundQueue, retry, delay, cancellationToken).ConfigureAwait(false);
+        var receipt = await _queues.SendAsync(StorageNames.OutboundQueue, retry, delay, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _retries.RecordAsync(new ScheduledRetry(item.Key, item.MessageId, StorageNames.OutboundQueue, receipt.MessageId, receipt.PopReceipt, now + delay, retry.Attempt,
+                string.Join(", ", retry.Recipients.Select(r => r.Address)), deferred[0].Reply), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StorageErrors.IsStorageFailure(e))
+        {
+            // The retry is queued; only "retry now" cannot find it. Failing here would re-run the stage and queue a twin.
+            logger.LogWarning("retry of {Key} not listed for operators: {Error}", item.Key, e.Message);
+        }
         logger.LogInformation("{Count} recipient(s) deferred; attempt {Attempt} in {Delay}", deferred.Count, retry.Attempt + 1, delay);
         trace.Add(TraceStage.Deferred, $"{string.Join(", ", deferred.Select(d => d.Recipient.Address))} deferred ({deferred[0].Reply}); attempt {retry.Attempt + 1} at {(now + delay).UtcDateTime:yyyy-MM-dd HH:mm:ss}Z");
         return false;
+    }
+
+    /// <summary>A retried item that is finished (delivered, bounced or expired) leaves the operators' list of waiting retries.</summary>
+    private async Task ForgetRetryAsync(OutboundWorkItem item, CancellationToken cancellationToken)
+    {
+        if (item.Attempt == 0)
+            return; // never deferred: no row (and no request)
+        try
+        {
+            await _retries.ClearAsync(item.Key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StorageErrors.IsStorageFailure(e))
+        {
+            logger.LogWarning("finished retry {Key} still listed: {Error}", item.Key, e.Message);
+        }
     }
 
     /// <summary>

@@ -34,11 +34,13 @@ public sealed record QueueDepth(string Queue, int Count, DateTimeOffset? FirstVi
 /// <summary>
 /// The operator's view of the pipeline's queues: what waits where, putting poisoned items back, removing one.
 /// Azure Storage queues show only visible messages to a peek; an item waiting for a delayed retry is invisible until
-/// then, and only its receiver (which holds the pop receipt) could bring it forward, so "retry now" exists for
-/// poisoned items (replay) and not for delayed ones.
+/// then, and only its receiver (which holds the pop receipt) can bring it forward: deferred remote deliveries are
+/// brought forward through <see cref="ScheduledRetryStore"/>, which keeps those receipts.
 /// </summary>
 public sealed class QueueInspector(StorageAccount account)
 {
+    public StorageAccount Account => account;
+
     /// <summary>How long items taken to be looked at stay hidden; the ones not acted on are made visible again at once.</summary>
     private static readonly TimeSpan Hold = TimeSpan.FromSeconds(30);
 

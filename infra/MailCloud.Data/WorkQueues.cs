@@ -20,8 +20,12 @@ public sealed class WorkQueues(StorageAccount account)
     public Task EnqueueAsync<T>(string queue, T item, CancellationToken cancellationToken = default) => EnqueueAsync(queue, item, null, cancellationToken);
 
     public async Task EnqueueAsync<T>(string queue, T item, TimeSpan? delay, CancellationToken cancellationToken = default) =>
-        await account.Queues.GetQueueClient(queue).SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)),
-            delay, NeverExpires, cancellationToken).ConfigureAwait(false);
+        await SendAsync(queue, item, delay, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Enqueues and returns the queue's id and pop receipt for the message (what bringing a delayed retry forward needs).</summary>
+    public async Task<Azure.Storage.Queues.Models.SendReceipt> SendAsync<T>(string queue, T item, TimeSpan? delay, CancellationToken cancellationToken = default) =>
+        (await account.Queues.GetQueueClient(queue).SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)),
+            delay, NeverExpires, cancellationToken).ConfigureAwait(false)).Value;
 }
 
 /// <summary>One recipient a remote server accepted.</summary>

@@ -5,8 +5,9 @@ using MailCloud.Data;
 namespace MailCloud.Cli;
 
 /// <summary>
-/// <c>mailcloud queue list|show|replay|delete</c>: the pipeline's queues, what waits on them, poisoned items put back
-/// where they failed, one item removed (its message blob too, with --remove-message, when no mailbox refers to it).
+/// <c>mailcloud queue list|show|retry|replay|delete</c>: the pipeline's queues, what waits on them, deferred deliveries
+/// brought forward, poisoned items put back where they failed, one item removed (its message blob too, with
+/// --remove-message, when no mailbox refers to it).
 /// </summary>
 internal static class QueueCommands
 {
@@ -19,6 +20,8 @@ internal static class QueueCommands
             Console.WriteLine($"{"queue",-16} {"items",7}  first visible");
             foreach (var d in depths)
                 Console.WriteLine($"{d.Queue,-16} {d.Count,7}  {(d.FirstVisibleInserted is { } at ? $"{(DateTimeOffset.UtcNow - at).TotalSeconds:N0} s old" : "-")}");
+            var waiting = await new ScheduledRetryStore(Account()).ListAsync();
+            Console.WriteLine($"{waiting.Count} remote deliver{(waiting.Count == 1 ? "y" : "ies")} waiting for a retry{(waiting.Count > 0 ? " ('queue show outbound' lists them, 'queue retry' brings them forward)" : "")}");
             return CliErrors.Ok;
         }));
 
@@ -38,7 +41,23 @@ internal static class QueueCommands
                 if (p.GetValue(json))
                     Console.WriteLine("  " + i.Body);
             }
+            if (queue == StorageNames.OutboundQueue)
+            {
+                var waiting = await new ScheduledRetryStore(Account()).ListAsync();
+                Console.WriteLine($"{waiting.Count} waiting for a retry:");
+                foreach (var r in waiting)
+                    Console.WriteLine($"{r.MessageId}  attempt {r.Attempt + 1} due {r.Due.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z  to {r.Recipients}  last error: {r.LastError}");
+            }
             return CliErrors.Ok;
+        }));
+
+        var retryId = new Argument<string?>("id") { Description = "A message id (or outbound item key); all waiting deliveries when left out", Arity = ArgumentArity.ZeroOrOne };
+        var retry = new Command("retry", "Retry deferred remote deliveries now instead of at their scheduled time (a delivered recipient is never sent to again).") { retryId };
+        retry.SetAction((p, _) => CliErrors.RunAsync(async () =>
+        {
+            var n = await new ScheduledRetryStore(Account()).RetryNowAsync(p.GetValue(retryId));
+            Console.WriteLine($"{n} deferred deliver{(n == 1 ? "y" : "ies")} made due now");
+            return n == 0 && p.GetValue(retryId) is not null ? CliErrors.Failed : CliErrors.Ok;
         }));
 
         var replayQueue = new Argument<string>("poison-queue") { Description = "inbound-poison, index-poison, outbound-poison or learn-poison" };
@@ -79,7 +98,7 @@ internal static class QueueCommands
             }
             return CliErrors.Ok;
         }));
-        return new Command("queue", "The pipeline's queues: list, show, replay poisoned items, delete one.") { list, show, replay, delete };
+        return new Command("queue", "The pipeline's queues: list, show, retry deferred deliveries now, replay poisoned items, delete one.") { list, show, retry, replay, delete };
     }
 
     private static MailCloud.Storage.StorageAccount Account() => StorageFactory.Account(new MailCloudSettings());

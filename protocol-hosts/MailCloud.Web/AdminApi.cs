@@ -195,6 +195,12 @@ public static class AdminApi
             (await queues.DepthsAsync(ct)).Select(d => new { queue = d.Queue, count = d.Count, firstVisibleInserted = d.FirstVisibleInserted }));
         api.MapGet("/queues/{name}", async (string name, CancellationToken ct) =>
             QueueInspector.IsKnown(name) ? Results.Ok((await queues.PeekAsync(name, cancellationToken: ct)).Select(View)) : NoSuchQueue(name));
+        var retries = new ScheduledRetryStore(queues.Account);
+        api.MapGet("/queues/outbound/retries", async (CancellationToken ct) => (await retries.ListAsync(ct)).Select(r => new
+        {
+            messageId = r.MessageId, key = r.Key, attempt = r.Attempt + 1, due = r.Due, recipients = r.Recipients, lastError = r.LastError,
+        }));
+        api.MapPost("/queues/outbound/retry", async (string? id, CancellationToken ct) => Results.Ok(new { retried = await retries.RetryNowAsync(id, ct) }));
         api.MapPost("/queues/{name}/replay", async (string name, string? id, CancellationToken ct) =>
         {
             if (!QueueInspector.IsKnown(name) || !name.EndsWith(StorageNames.PoisonSuffix, StringComparison.Ordinal))

@@ -446,6 +446,55 @@ let input = []; process.stdin.on('data', c => input.push(c)).on('end', async () 
         Assert.Contains("no trace for '20000101000000000nothing'", none.Stderr, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A greylisted delivery scheduled an hour out is listed with its last error, and <c>./mailcloud queue retry</c>
+    /// makes it due now: the fixture's deliver stage takes it at once and the peer gets it, once.
+    /// </summary>
+    [Fact]
+    public async Task Queue_retry_brings_a_deferred_delivery_forward()
+    {
+        var submitted = await fx.SubmitAsync(["alice@example.test"], "retry me now"); // a stored message to point at
+        var item = new OutboundWorkItem
+        {
+            Key = $"{submitted.MessageId}:alice@example.test:defer.test",
+            MessageId = submitted.MessageId,
+            MessageBlob = submitted.MessageBlob,
+            Sender = "alice@example.test",
+            Domain = "defer.test",
+            Recipients = [new EnvelopeRecipient("once-retry-now@defer.test")],
+            ReceivedAt = DateTimeOffset.UtcNow,
+            Size = submitted.Size,
+        };
+        var patient = new RemoteDeliverer(fx.Account, new DnsResolver([fx.Dns.EndPoint]), fx.Options with { RetrySchedule = [TimeSpan.FromHours(1)], Lifetime = TimeSpan.FromDays(5) },
+            "mx.mailcloud.test", NullLogger.Instance);
+        var first = await patient.DeliverAsync(item, CancellationToken.None);
+        Assert.Equal(1, first.Deferred);
+
+        var waiting = Assert.Single(await new ScheduledRetryStore(fx.Account).ListAsync(), r => r.MessageId == submitted.MessageId);
+        Assert.Equal(1, waiting.Attempt);
+        Assert.Contains("451 4.2.0 greylisted", waiting.LastError, StringComparison.Ordinal);
+        Assert.InRange(waiting.Due, DateTimeOffset.UtcNow + TimeSpan.FromMinutes(40), DateTimeOffset.UtcNow + TimeSpan.FromMinutes(80));
+
+        var env = new Dictionary<string, string> { ["MAILCLOUD_STORAGE"] = fx.Azurite.ConnectionString };
+        var show = await MailCloudToolTests.RunAsync(env, null, "queue", "show", "outbound");
+        Assert.True(show.ExitCode == 0, show.Stderr);
+        Assert.Contains($"{submitted.MessageId}  attempt 2 due ", show.Stdout, StringComparison.Ordinal);
+        Assert.Contains("to once-retry-now@defer.test  last error: 451 4.2.0 greylisted", show.Stdout, StringComparison.Ordinal);
+
+        var retry = await MailCloudToolTests.RunAsync(env, null, "queue", "retry", submitted.MessageId);
+        Assert.True(retry.ExitCode == 0, retry.Stderr);
+        Assert.Contains("1 deferred delivery made due now", retry.Stdout, StringComparison.Ordinal);
+        var got = await fx.Peers.WaitForAsync(m => m.GetProperty("to").GetRawText().Contains("once-retry-now@defer.test", StringComparison.Ordinal), timeout: TimeSpan.FromSeconds(20));
+        Assert.Single(got);
+        // Delivered: off the list; a second retry finds nothing to bring forward.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((await new ScheduledRetryStore(fx.Account).ListAsync()).Any(r => r.MessageId == submitted.MessageId) && DateTime.UtcNow < deadline)
+            await Task.Delay(200);
+        Assert.DoesNotContain(await new ScheduledRetryStore(fx.Account).ListAsync(), r => r.MessageId == submitted.MessageId);
+        var again = await MailCloudToolTests.RunAsync(env, null, "queue", "retry", submitted.MessageId);
+        Assert.Equal(1, again.ExitCode);
+    }
+
     private static async Task<IReadOnlyList<TraceEvent>> WaitForTraceAsync(MessageTraceStore store, string messageId, Func<IReadOnlyList<TraceEvent>, bool> done, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));

@@ -13,7 +13,7 @@ public abstract class AdminPageModel : PageModel
     public string? Error { get; protected set; }
     public string? Notice => Request.Query["notice"].ToString() is { Length: > 0 and < 200 } n ? n switch
     {
-        "added" => "Added.", "removed" => "Removed.", "saved" => "Saved.", "replayed" => "Replayed into its queue.", "deleted" => "Deleted.",
+        "added" => "Added.", "removed" => "Removed.", "saved" => "Saved.", "replayed" => "Replayed into its queue.", "retried" => "Due now: the deliver stage picks it up within seconds.", "deleted" => "Deleted.",
         _ => null,
     } : null;
 

@@ -9,11 +9,13 @@ public sealed class QueuesModel(AdminServices admin) : AdminPageModel
     [BindProperty(SupportsGet = true)] public string? Queue { get; set; }
     public IReadOnlyList<QueueDepth> Depths { get; private set; } = [];
     public IReadOnlyList<QueuedItem> Items { get; private set; } = [];
+    public IReadOnlyList<ScheduledRetry> Waiting { get; private set; } = [];
 
     public async Task<IActionResult> OnGetAsync()
     {
         var ct = HttpContext.RequestAborted;
         Depths = await admin.Queues.DepthsAsync(ct);
+        Waiting = await new ScheduledRetryStore(admin.Account).ListAsync(ct);
         if (Queue is not null)
         {
             if (!QueueInspector.IsKnown(Queue))
@@ -31,6 +33,13 @@ public sealed class QueuesModel(AdminServices admin) : AdminPageModel
             return BadRequest();
         await admin.Queues.ReplayAsync(Queue, string.IsNullOrEmpty(id) ? null : id, HttpContext.RequestAborted);
         return Redirect(Back("replayed"));
+    }
+
+    /// <summary>Deferred remote deliveries made due now (one, or all).</summary>
+    public async Task<IActionResult> OnPostRetryAsync(string? id)
+    {
+        await new ScheduledRetryStore(admin.Account).RetryNowAsync(string.IsNullOrEmpty(id) ? null : id, HttpContext.RequestAborted);
+        return Redirect(Back("retried"));
     }
 
     public async Task<IActionResult> OnPostDeleteAsync(string id)
