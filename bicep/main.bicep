@@ -56,6 +56,13 @@ param deployRspamd bool = false
 param deployClamd bool = false
 
 @description('Container images of the engines; pin a tag or digest you have tested.')
+@description('When the automatic backup runs (NCRONTAB with seconds, UTC); "off" disables it.')
+param backupSchedule string = '0 0 2 * * *'
+@description('Backup sets kept: the newest of each of this many days ...')
+param backupDaily int = 7
+@description('... and of this many weeks.')
+param backupWeekly int = 4
+
 param rspamdImage string = 'docker.io/rspamd/rspamd:latest'
 param clamdImage string = 'docker.io/clamav/clamav:stable'
 
@@ -116,6 +123,9 @@ module functions 'modules/functions.bicep' = {
     rspamdUrl: deployRspamd ? contentEngines!.outputs.rspamdUrl : ''
     rspamdControllerUrl: deployRspamd ? contentEngines!.outputs.rspamdControllerUrl : ''
     clamd: deployClamd ? contentEngines!.outputs.clamd : ''
+    backupSchedule: backupSchedule
+    backupDaily: backupDaily
+    backupWeekly: backupWeekly
   }
 }
 
@@ -173,6 +183,7 @@ module frontEnds 'modules/containerapps.bicep' = if (deployFrontEnd) {
     adminTokenSha256: adminTokenSha256
     pushKey: splitFrontEnds ? '' : pushKey
     spamLearning: deployRspamd
+    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
   }
 }
 

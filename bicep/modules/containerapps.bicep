@@ -30,6 +30,9 @@ param adminTokenSha256 string = ''
 param pushKey string = ''
 @description('Report moves into and out of Junk to the learn queue (rspamd deployed).')
 param spamLearning bool = false
+@description('Application Insights: the front ends export their metrics there (Azure Monitor exporter).')
+@secure()
+param appInsightsConnectionString string = ''
 
 var settings = loadJsonContent('../frontend-env.json')
 var placeholder = empty(image)
@@ -80,14 +83,16 @@ var deploymentEnv = concat(
     { name: 'MAILCLOUD_SPAM_LEARNING', value: string(spamLearning) }
   ],
   empty(adminTokenSha256) ? [] : [{ name: 'MAILCLOUD_ADMIN_TOKEN_SHA256', secretRef: 'admin-token-sha256' }],
-  empty(pushKey) ? [] : [{ name: 'MAILCLOUD_PUSH_KEY', secretRef: 'push-key' }]
+  empty(pushKey) ? [] : [{ name: 'MAILCLOUD_PUSH_KEY', secretRef: 'push-key' }],
+  empty(appInsightsConnectionString) ? [] : [{ name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', secretRef: 'appinsights' }]
 )
 
 // A Key Vault reference without a version: Container Apps fetches the current certificate (its base64 PFX).
 var secrets = concat(
   [{ name: 'tls-cert', keyVaultUrl: '${keyVaultUri}secrets/${tlsCertificateName}', identity: identityId }],
   empty(adminTokenSha256) ? [] : [{ name: 'admin-token-sha256', value: adminTokenSha256 }],
-  empty(pushKey) ? [] : [{ name: 'push-key', value: pushKey }]
+  empty(pushKey) ? [] : [{ name: 'push-key', value: pushKey }],
+  empty(appInsightsConnectionString) ? [] : [{ name: 'appinsights', value: appInsightsConnectionString }]
 )
 
 resource frontEnds 'Microsoft.App/containerApps@2024-03-01' = [

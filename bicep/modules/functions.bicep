@@ -22,6 +22,10 @@ param subnetId string = ''
 param rspamdUrl string = ''
 param rspamdControllerUrl string = ''
 param clamd string = ''
+@description('Automatic backup schedule (NCRONTAB with seconds); "off" disables the backup function.')
+param backupSchedule string = '0 0 2 * * *'
+param backupDaily int = 7
+param backupWeekly int = 4
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -85,6 +89,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'MAILCLOUD_CLAMD', value: clamd }
         { name: 'MAILCLOUD_PUSH_KEY', value: empty(pushUrl) ? '' : pushKey }
         { name: 'MAILCLOUD_RELAY_USER', value: relayUser }
+        // The timer reads its schedule from this setting; "off" keeps a valid expression and disables the function instead.
+        { name: 'MAILCLOUD_BACKUP_SCHEDULE', value: backupSchedule == 'off' ? '0 0 2 * * *' : backupSchedule }
+        { name: 'AzureWebJobs.backup.Disabled', value: string(backupSchedule == 'off') }
+        { name: 'MAILCLOUD_BACKUP_DAILY', value: string(backupDaily) }
+        { name: 'MAILCLOUD_BACKUP_WEEKLY', value: string(backupWeekly) }
         // A Key Vault reference, resolved by the platform with the app's identity: the password is in no setting.
         { name: 'MAILCLOUD_RELAY_PASSWORD', value: empty(relayUser) ? '' : '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/relay-password)' }
       ]

@@ -26,13 +26,15 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
     // Soft delete: a deleted blob (housekeeping's, an operator's, a compromised identity's) can be undeleted for 14
     // days; the container soft delete does the same for a whole container. Versioning: overwriting a blob keeps the
     // old bytes as a version (messages are write-once, so this guards against a faulty restore or a bug, not normal use).
+    // Neither protects against losing the account itself: the scheduled backup (container 'backups', or another
+    // account with MAILCLOUD_BACKUP_STORAGE) is the copy to restore from, and keeps sets for days and weeks.
     deleteRetentionPolicy: { enabled: true, days: 14 }
     containerDeleteRetentionPolicy: { enabled: true, days: 14 }
     isVersioningEnabled: true
   }
 }
 
-resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for c in ['messages', 'envelopes', 'uploads', 'webkeys']: {
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for c in ['messages', 'envelopes', 'uploads', 'webkeys', 'backups']: {
   parent: blobService
   name: c
   properties: { publicAccess: 'None' }

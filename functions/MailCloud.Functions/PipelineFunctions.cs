@@ -11,7 +11,7 @@ namespace MailCloud.Functions;
 /// <c>{queue}-poison</c>. Stages write their own queues and tables (no output bindings): per-recipient idempotency
 /// stays in our hands. The same methods run in Azure and, through the local driver, in <c>./mailcloud up</c>.
 /// </summary>
-public sealed class PipelineFunctions(InboundProcessor inbound, MailboxIndexer indexer, RemoteDeliverer deliverer, Housekeeping housekeeping, SpamLearner learner, ILogger<PipelineFunctions> logger)
+public sealed class PipelineFunctions(InboundProcessor inbound, MailboxIndexer indexer, RemoteDeliverer deliverer, Housekeeping housekeeping, SpamLearner learner, ScheduledBackup backup, ILogger<PipelineFunctions> logger)
 {
     public const string Connection = "AzureWebJobsStorage";
 
@@ -52,5 +52,15 @@ public sealed class PipelineFunctions(InboundProcessor inbound, MailboxIndexer i
     {
         var r = await housekeeping.RunAsync(cancellationToken).ConfigureAwait(false);
         logger.LogInformation("housekeeping: {Deleted} deleted, {Kept} kept, {Envelopes} envelopes{Late}", r.MessagesDeleted, r.MessagesKept, r.EnvelopesDeleted, timer.IsPastDue ? " (past due)" : "");
+    }
+
+    /// <summary>
+    /// The automatic backup on the app setting's schedule (MAILCLOUD_BACKUP_SCHEDULE, NCRONTAB with seconds; Bicep
+    /// sets it, 02:00 UTC daily by default; <c>AzureWebJobs.backup.Disabled</c> turns it off in Azure).
+    /// </summary>
+    [Function("backup")]
+    public async Task BackupAsync([TimerTrigger("%" + MailCloudSettings.BackupScheduleVariable + "%")] TimerInfo timer, CancellationToken cancellationToken)
+    {
+        await backup.RunAsync(cancellationToken).ConfigureAwait(false);
     }
 }

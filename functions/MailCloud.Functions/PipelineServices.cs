@@ -36,6 +36,10 @@ public sealed record PipelineSettings(StorageAccount Account, string HostName)
     public TimeSpan QuarantineRetention { get; init; } = TimeSpan.FromDays(30);
     public TimeSpan TraceRetention { get; init; } = TimeSpan.FromDays(30);
 
+    /// <summary>Where and how many automatic backups go; null uses the main account's <c>backups</c> container and the default retention.</summary>
+    public StoredBackups? Backups { get; init; }
+    public BackupRetention BackupRetention { get; init; } = new();
+
     /// <summary>Where the index stage announces new mail (the front ends' push endpoint, or the in-process hub of <c>up</c>).</summary>
     public IMailboxChangeNotifier? Changes { get; init; }
 
@@ -52,6 +56,8 @@ public sealed record PipelineSettings(StorageAccount Account, string HostName)
         FailOpen = settings.FilterFailOpen,
         QuarantineRetention = settings.QuarantineRetention,
         TraceRetention = settings.TraceRetention,
+        Backups = StoredBackups.FromSettings(Account, settings),
+        BackupRetention = StoredBackups.Retention(settings),
     };
 }
 
@@ -83,6 +89,8 @@ public static class PipelineServices
         services.AddSingleton(sp => new RemoteDeliverer(settings.Account, sp.GetRequiredService<DnsResolver>(), settings.Delivery ?? DeliveryOptions.FromEnvironment(),
             settings.HostName, Logger(sp, "deliver"), directory: sp.GetRequiredService<IMailDirectory>()));
         services.AddSingleton(sp => new Housekeeping(settings.Account, settings.OrphanAge, Logger(sp, "housekeeping"), quarantineRetention: settings.QuarantineRetention, traceRetention: settings.TraceRetention));
+        services.AddSingleton(sp => new ScheduledBackup(settings.Backups ?? new StoredBackups(settings.Account, settings.Account.Blobs.GetBlobContainerClient(StorageNames.BackupsContainer)),
+            settings.BackupRetention, Logger(sp, "backup")));
         services.AddTransient<PipelineFunctions>();
         return services;
     }

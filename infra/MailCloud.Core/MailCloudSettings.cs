@@ -101,6 +101,23 @@ public sealed class MailCloudSettings
     /// <summary>How long held messages are kept (MAILCLOUD_QUARANTINE_DAYS, default 30) before housekeeping deletes them.</summary>
     public TimeSpan QuarantineRetention => int.TryParse(NonEmpty(_env("MAILCLOUD_QUARANTINE_DAYS")), NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d > 0 ? TimeSpan.FromDays(d) : TimeSpan.FromDays(30);
 
+    /// <summary>NCRONTAB (with seconds) of the automatic backup (MAILCLOUD_BACKUP_SCHEDULE, default 02:00 UTC daily); null when "off".</summary>
+    public string? BackupSchedule => NonEmpty(_env(BackupScheduleVariable)) is { } v ? (v.Trim() == "off" ? null : v.Trim()) : DefaultBackupSchedule;
+
+    public const string BackupScheduleVariable = "MAILCLOUD_BACKUP_SCHEDULE";
+    public const string DefaultBackupSchedule = "0 0 2 * * *";
+
+    /// <summary>Another storage account for backups (MAILCLOUD_BACKUP_STORAGE: a connection string, or an account name reached with the managed identity); null backs up into the main account.</summary>
+    public string? BackupStorage => NonEmpty(_env("MAILCLOUD_BACKUP_STORAGE"));
+
+    /// <summary>The backup container (MAILCLOUD_BACKUP_CONTAINER, default "backups").</summary>
+    public string BackupContainer => NonEmpty(_env("MAILCLOUD_BACKUP_CONTAINER")) ?? StorageNames.BackupsContainer;
+
+    /// <summary>Daily and weekly sets kept (MAILCLOUD_BACKUP_DAILY, default 7; MAILCLOUD_BACKUP_WEEKLY, default 4).</summary>
+    public (int Daily, int Weekly) BackupKeep =>
+        (int.TryParse(NonEmpty(_env("MAILCLOUD_BACKUP_DAILY")), NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d > 0 ? d : 7,
+         int.TryParse(NonEmpty(_env("MAILCLOUD_BACKUP_WEEKLY")), NumberStyles.None, CultureInfo.InvariantCulture, out var w) ? w : 4);
+
     /// <summary>How long message traces are kept (MAILCLOUD_TRACE_DAYS, default 30).</summary>
     public TimeSpan TraceRetention => int.TryParse(NonEmpty(_env("MAILCLOUD_TRACE_DAYS")), NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d > 0 ? TimeSpan.FromDays(d) : TimeSpan.FromDays(30);
 

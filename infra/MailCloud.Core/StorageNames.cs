@@ -47,6 +47,9 @@ public static class StorageNames
     /// <summary>The web front end's data-protection key ring (signs sign-in cookies and antiforgery tokens), shared by every replica.</summary>
     public const string WebKeysContainer = "webkeys";
 
+    /// <summary>Automatic backup sets and the messages they share (created by the first backup; MAILCLOUD_BACKUP_CONTAINER renames it).</summary>
+    public const string BackupsContainer = "backups";
+
     /// <summary>Message trace: what each stage did with a message (partition = day|id), and an index by address; cleaned by housekeeping.</summary>
     public const string TraceTable = "trace";
 

@@ -7,10 +7,16 @@ using MailCloud.Storage;
 
 namespace MailCloud.Data;
 
-public sealed record BackupSummary(int Entities, int Blobs, long BlobBytes);
+/// <param name="BlobBytes">Bytes of the messages written (for a stored set: only those no earlier set had).</param>
+public sealed record BackupSummary(int Entities, int Blobs, long BlobBytes)
+{
+    /// <summary>Messages this backup wrote; fewer than <see cref="Blobs"/> for a stored set that shares messages with earlier ones.</summary>
+    public int MessagesWritten { get; init; }
+    public long TableBytes { get; init; }
+}
 
 /// <summary>
-/// Backup and restore of a MailCloud account to a folder: the directory (domains, users with their SCRAM verifiers,
+/// Backup and restore of a MailCloud account to a folder or a stored set (<see cref="IBackupSink"/>): the directory (domains, users with their SCRAM verifiers,
 /// aliases, lists, DKIM keys or their Key Vault names), the mailbox index and blob references as JSON lines, and every
 /// raw message a mailbox entry references. Rows are read before blobs, so every message a saved row names is saved
 /// too (blobs are never changed, and only deleted 30 days after the last reference). Mail still in a queue is not
@@ -25,56 +31,75 @@ public sealed class MailboxBackup(StorageAccount account)
     /// <summary>A transaction carries at most 100 entities and 4 MiB; stay below both.</summary>
     private const int BatchBytes = 3 * 1024 * 1024;
 
-    public async Task<BackupSummary> ExportAsync(string folder, CancellationToken cancellationToken = default)
+    public Task<BackupSummary> ExportAsync(string folder, CancellationToken cancellationToken = default) =>
+        ExportAsync(new FolderBackup(folder), cancellationToken);
+
+    /// <summary>Writes a backup to <paramref name="sink"/>; the manifest last, so a backup without one is known to be incomplete.</summary>
+    public async Task<BackupSummary> ExportAsync(IBackupSink sink, CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(Path.Combine(folder, "tables"));
         int entities = 0;
+        long tableBytes = 0;
         var blobs = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var table in Tables)
         {
-            await using var file = new StreamWriter(Path.Combine(folder, "tables", table + ".jsonl"), false, new UTF8Encoding(false));
-            await foreach (var e in account.Tables.GetTableClient(table).QueryRowsAsync(null, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await using var stream = new CountingWriteStream(await sink.CreateFileAsync($"tables/{table}.jsonl", cancellationToken).ConfigureAwait(false));
+            await using (var file = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true))
             {
-                if (table == StorageNames.MailboxTable && e.RowKey.StartsWith(MailboxKeys.LockPrefix, StringComparison.Ordinal))
-                    continue; // a session's lock is not data
-                if (table == StorageNames.MailboxTable && e.RowKey.StartsWith("msg:", StringComparison.Ordinal) && e.ReadString("Blob") is { Length: > 0 } blob)
-                    blobs.Add(blob);
-                await file.WriteLineAsync(Encoding.UTF8.GetString(EntityJson.Serialize(e))).ConfigureAwait(false);
-                entities++;
+                await foreach (var e in account.Tables.GetTableClient(table).QueryRowsAsync(null, cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    if (table == StorageNames.MailboxTable && e.RowKey.StartsWith(MailboxKeys.LockPrefix, StringComparison.Ordinal))
+                        continue; // a session's lock is not data
+                    if (table == StorageNames.MailboxTable && e.RowKey.StartsWith("msg:", StringComparison.Ordinal) && e.ReadString("Blob") is { Length: > 0 } blob)
+                        blobs.Add(blob);
+                    await file.WriteLineAsync(Encoding.UTF8.GetString(EntityJson.Serialize(e))).ConfigureAwait(false);
+                    entities++;
+                }
             }
+            tableBytes += stream.BytesWritten;
         }
         var container = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
         long bytes = 0;
+        int written = 0;
         foreach (var name in blobs)
         {
-            var path = BlobPath(folder, name);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            if (!sink.NeedsMessage(name))
+                continue;
             var download = (await container.GetBlobClient(name).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
             await using var content = download.Content;
-            await using var target = File.Create(path);
-            await content.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
-            bytes += target.Length;
+            await sink.WriteMessageAsync(name, content, cancellationToken).ConfigureAwait(false);
+            bytes += download.Details.ContentLength;
+            written++;
         }
-        var summary = new BackupSummary(entities, blobs.Count, bytes);
-        await File.WriteAllTextAsync(Path.Combine(folder, "manifest.json"), JsonSerializer.Serialize(new Dictionary<string, object>
+        await sink.CompleteMessagesAsync(blobs, cancellationToken).ConfigureAwait(false);
+        var summary = new BackupSummary(entities, blobs.Count, bytes) { MessagesWritten = written, TableBytes = tableBytes };
+        await using (var manifest = await sink.CreateFileAsync("manifest.json", cancellationToken).ConfigureAwait(false))
         {
-            ["format"] = FormatVersion,
-            ["created"] = DateTimeOffset.UtcNow,
-            ["entities"] = entities,
-            ["blobs"] = blobs.Count,
-            ["blobBytes"] = bytes,
-        }), cancellationToken).ConfigureAwait(false);
+            await JsonSerializer.SerializeAsync(manifest, new Dictionary<string, object>
+            {
+                ["format"] = FormatVersion,
+                ["created"] = DateTimeOffset.UtcNow,
+                ["entities"] = entities,
+                ["blobs"] = blobs.Count,
+                ["blobBytes"] = bytes,
+                ["blobsWritten"] = written,
+                ["tableBytes"] = tableBytes,
+            }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
         return summary;
     }
 
+    public Task<BackupSummary> ImportAsync(string folder, bool force = false, CancellationToken cancellationToken = default) =>
+        File.Exists(Path.Combine(folder, "manifest.json"))
+            ? ImportAsync(new FolderBackup(folder), force, cancellationToken)
+            : throw new FileNotFoundException($"{folder} is not a MailCloud backup (no manifest.json)");
+
     /// <summary>Restores a backup; refuses (InvalidOperationException) to write into an account that already hosts domains unless <paramref name="force"/>.</summary>
-    public async Task<BackupSummary> ImportAsync(string folder, bool force = false, CancellationToken cancellationToken = default)
+    public async Task<BackupSummary> ImportAsync(IBackupSource source, bool force = false, CancellationToken cancellationToken = default)
     {
-        var manifest = Path.Combine(folder, "manifest.json");
-        if (!File.Exists(manifest))
-            throw new FileNotFoundException($"{folder} is not a MailCloud backup (no manifest.json)");
-        using (var doc = JsonDocument.Parse(await File.ReadAllTextAsync(manifest, cancellationToken).ConfigureAwait(false)))
+        await using (var manifest = await source.OpenFileAsync("manifest.json", cancellationToken).ConfigureAwait(false)
+            ?? throw new FileNotFoundException("not a complete MailCloud backup (no manifest.json)"))
         {
+            using var doc = await JsonDocument.ParseAsync(manifest, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (doc.RootElement.GetProperty("format").GetInt32() != FormatVersion)
                 throw new InvalidOperationException($"backup format {doc.RootElement.GetProperty("format")} is not supported (expected {FormatVersion})");
         }
@@ -84,34 +109,32 @@ public sealed class MailboxBackup(StorageAccount account)
 
         // Messages first: a restored row must never name a message that is not there yet.
         var container = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
-        var blobRoot = Path.Combine(folder, "blobs");
         int blobs = 0;
         long bytes = 0;
-        if (Directory.Exists(blobRoot))
+        await foreach (var name in source.MessagesAsync(cancellationToken).ConfigureAwait(false))
         {
-            foreach (var path in Directory.EnumerateFiles(blobRoot, "*", SearchOption.AllDirectories))
-            {
-                var name = Path.GetRelativePath(blobRoot, path).Replace(Path.DirectorySeparatorChar, '/');
-                await using var source = File.OpenRead(path);
-                bytes += source.Length;
-                await container.GetBlobClient(name).UploadAsync(source, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "message/rfc822" }, TransferOptions = account.TransferOptions }, cancellationToken).ConfigureAwait(false);
-                blobs++;
-            }
+            await using var content = new CountingReadStream(await source.OpenMessageAsync(name, cancellationToken).ConfigureAwait(false));
+            await container.GetBlobClient(name).UploadAsync(content, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "message/rfc822" }, TransferOptions = account.TransferOptions }, cancellationToken).ConfigureAwait(false);
+            bytes += content.BytesRead;
+            blobs++;
         }
         int entities = 0;
         foreach (var table in Tables)
         {
-            var path = Path.Combine(folder, "tables", table + ".jsonl");
-            if (!File.Exists(path))
+            await using var file = await source.OpenFileAsync($"tables/{table}.jsonl", cancellationToken).ConfigureAwait(false);
+            if (file is null)
                 continue;
             var client = account.Tables.GetTableClient(table);
             var rows = new List<(TableEntity Entity, int Size)>();
-            foreach (var line in await File.ReadAllLinesAsync(path, cancellationToken).ConfigureAwait(false))
+            using (var reader = new StreamReader(file, Encoding.UTF8))
             {
-                if (line.Length == 0)
-                    continue;
-                using var doc = JsonDocument.Parse(line);
-                rows.Add((EntityJson.Deserialize(doc.RootElement), line.Length));
+                while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+                {
+                    if (line.Length == 0)
+                        continue;
+                    using var doc = JsonDocument.Parse(line);
+                    rows.Add((EntityJson.Deserialize(doc.RootElement), line.Length));
+                }
             }
             foreach (var partition in rows.GroupBy(r => r.Entity.PartitionKey))
             {
@@ -134,13 +157,5 @@ public sealed class MailboxBackup(StorageAccount account)
             }
         }
         return new BackupSummary(entities, blobs, bytes);
-    }
-
-    private static string BlobPath(string folder, string name)
-    {
-        // Blob names are ours (yyyy/MM/dd/id.eml); refuse anything that would leave the backup folder.
-        if (name.Contains("..", StringComparison.Ordinal) || Path.IsPathRooted(name))
-            throw new InvalidOperationException($"unexpected blob name {name}");
-        return Path.Combine(folder, "blobs", name.Replace('/', Path.DirectorySeparatorChar));
     }
 }

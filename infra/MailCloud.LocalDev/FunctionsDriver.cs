@@ -202,9 +202,26 @@ public sealed class FunctionsDriver : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A schedule as the host reads it: "%NAME%" is the app setting (here the environment variable) NAME. Null when
+    /// that setting is missing or "off": the host would refuse to start such a function, this driver leaves it out.
+    /// </summary>
+    public static string? ResolveSchedule(string schedule, Func<string, string?>? env = null)
+    {
+        if (schedule.Length < 3 || schedule[0] != '%' || schedule[^1] != '%')
+            return schedule;
+        var value = (env ?? Environment.GetEnvironmentVariable)(schedule[1..^1])?.Trim();
+        return string.IsNullOrEmpty(value) || value == "off" ? null : value;
+    }
+
     private async Task TimerAsync(FunctionTrigger trigger, CancellationToken ct)
     {
-        var schedule = NCrontab.Parse(trigger.Schedule!);
+        if (ResolveSchedule(trigger.Schedule!) is not { } expression)
+        {
+            _log($"{trigger.Function}: not scheduled ({trigger.Schedule} is not set or is off)");
+            return;
+        }
+        var schedule = NCrontab.Parse(expression);
         if (trigger.RunOnStartup)
             await FireAsync(trigger, ct);
         while (!ct.IsCancellationRequested)

@@ -173,37 +173,6 @@ internal static class AdminCommands
         return user;
     }
 
-    /// <summary><c>backup DIR</c> and <c>restore DIR</c>: the directory, the mailbox index and the messages, to and from a folder.</summary>
-    public static IEnumerable<Command> Backup()
-    {
-        var folderArg = new Argument<string>("folder") { Description = "Folder for the backup (created if missing)" };
-        var backup = new Command("backup", "Save domains, users, aliases, lists, mailboxes and messages to a folder.") { folderArg };
-        backup.SetAction((p, ct) => CliErrors.RunAsync(async () =>
-        {
-            var folder = p.GetValue(folderArg)!;
-            var summary = await new MailboxBackup(StorageFactory.Account(new MailCloudSettings(), StorageClientOptions.FailFast())).ExportAsync(folder, ct);
-            Console.WriteLine($"backup written to {Path.GetFullPath(folder)}: {summary.Entities} table rows, {summary.Blobs} messages ({summary.BlobBytes} bytes)");
-            return CliErrors.Ok;
-        }));
-        var restoreArg = new Argument<string>("folder") { Description = "A folder written by 'mailcloud backup'" };
-        var force = new Option<bool>("--force") { Description = "Merge into storage that already has a directory" };
-        var restore = new Command("restore", "Restore a backup into (empty) storage.") { restoreArg, force };
-        restore.SetAction((p, ct) => CliErrors.RunAsync(async () =>
-        {
-            try
-            {
-                var summary = await new MailboxBackup(StorageFactory.Account(new MailCloudSettings(), StorageClientOptions.FailFast())).ImportAsync(p.GetValue(restoreArg)!, p.GetValue(force), ct);
-                Console.WriteLine($"restored {summary.Entities} table rows and {summary.Blobs} messages ({summary.BlobBytes} bytes)");
-                return CliErrors.Ok;
-            }
-            catch (Exception e) when (e is InvalidOperationException or FileNotFoundException)
-            {
-                return CliErrors.Fail(e.Message);
-            }
-        }));
-        return [backup, restore];
-    }
-
     /// <summary><c>admin-token</c>: a new token for the admin API; only its hash is configured anywhere.</summary>
     public static Command AdminToken()
     {

@@ -17,6 +17,6 @@ root.Subcommands.Add(FunctionsCommand.Housekeeping());
 root.Subcommands.Add(FunctionsCommand.Reindex());
 root.Subcommands.Add(QueueCommands.Create());
 root.Subcommands.Add(TraceCommand.Create());
-foreach (var command in AdminCommands.Backup())
+foreach (var command in BackupCommands.Create())
     root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();

@@ -87,6 +87,8 @@ internal static class UpCommand
             // The functions: the isolated worker's [Function] methods and service registrations, run in-process by the
             // local driver with host.json's queue semantics (the Functions host itself cannot be installed here).
             var pipeline = new MailCloud.Functions.PipelineSettings(account, settings.HostName) { Secrets = secrets, Changes = changes }.WithEngines(settings);
+            // The backup timer's schedule is an app setting in Azure (Bicep sets it); here its default stands in when unset.
+            Environment.SetEnvironmentVariable(MailCloudSettings.BackupScheduleVariable, settings.BackupSchedule ?? "off");
             functions = LocalFunctionsHost.Create(account, typeof(MailCloud.Functions.PipelineFunctions).Assembly, s => s.AddMailCloudPipeline(pipeline),
                 Path.Combine(RepoRoot(), "host.json"), logging: QuietFramework, log: line => Console.WriteLine($"driver: {line}"));
             functions.Start();
@@ -100,7 +102,7 @@ internal static class UpCommand
                     : settings.Protocols.Contains(listener.FrontEnd) ? "not listening (no TLS certificate)" : "off (MAILCLOUD_PROTOCOLS)";
                 Console.WriteLine($"  {listener.Protocol,-16} {settings.BindAddress}:{port,-5} ({listener.Security}) - {status}");
             }
-            Console.WriteLine($"  functions        in-process (isolated worker methods) - {string.Join(", ", triggers.Select(t => t.Queue is null ? $"{t.Function} (timer {t.Schedule})" : $"{t.Function} (queue {t.Queue})"))}");
+            Console.WriteLine($"  functions        in-process (isolated worker methods) - {string.Join(", ", triggers.Select(t => t.Queue is null ? $"{t.Function} (timer {FunctionsDriver.ResolveSchedule(t.Schedule!) ?? "off"})" : $"{t.Function} (queue {t.Queue})"))}");
             Console.WriteLine(adminHint);
             Console.WriteLine("MailCloud is up. Press Ctrl-C to stop.");
 

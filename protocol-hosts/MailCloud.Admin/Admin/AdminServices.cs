@@ -17,11 +17,13 @@ public sealed record AdminServices(
     IMailboxStore Mailboxes,
     QueueInspector Queues,
     MessageTraceStore Traces,
+    StoredBackups Backups,
     DnsResolver Dns,
     AuthThrottle Throttle,
     string TokenSha256,
     string HostName)
 {
-    public static AdminServices Create(StorageAccount account, IMailDirectory directory, AuthThrottle throttle, string tokenSha256, string hostName, DnsResolver? dns = null) =>
-        new(account, directory, new MailboxStore(account), new QueueInspector(account), new MessageTraceStore(account), dns ?? DnsResolver.FromEnvironment(), throttle, tokenSha256, hostName);
+    public static AdminServices Create(StorageAccount account, IMailDirectory directory, AuthThrottle throttle, string tokenSha256, string hostName, DnsResolver? dns = null, StoredBackups? backups = null) =>
+        new(account, directory, new MailboxStore(account), new QueueInspector(account), new MessageTraceStore(account),
+            backups ?? StoredBackups.FromSettings(account, new MailCloudSettings()), dns ?? DnsResolver.FromEnvironment(), throttle, tokenSha256, hostName);
 }

@@ -28,7 +28,7 @@ public sealed class PublishAndHousekeepingTests(AzuriteFixture azurite)
             // The SDK's generated metadata is what the Functions host reads: every function, its trigger and queue.
             using var metadata = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "functions.metadata")));
             var functions = metadata.RootElement.EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!, f => f);
-            Assert.Equal(["deliver", "housekeeping", "inbound", "index", "learn"], functions.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(["backup", "deliver", "housekeeping", "inbound", "index", "learn"], functions.Keys.Order(StringComparer.Ordinal));
             foreach (var (name, queue) in new[] { ("inbound", "inbound"), ("index", "index"), ("deliver", "outbound"), ("learn", "learn") })
             {
                 var binding = functions[name].GetProperty("bindings")[0];
@@ -40,13 +40,15 @@ public sealed class PublishAndHousekeepingTests(AzuriteFixture azurite)
             var timer = functions["housekeeping"].GetProperty("bindings")[0];
             Assert.Equal("timerTrigger", timer.GetProperty("type").GetString());
             Assert.Equal("0 30 3 * * *", timer.GetProperty("schedule").GetString());
+            // The backup's schedule is an app setting (Bicep sets MAILCLOUD_BACKUP_SCHEDULE).
+            Assert.Equal("%MAILCLOUD_BACKUP_SCHEDULE%", functions["backup"].GetProperty("bindings")[0].GetProperty("schedule").GetString());
 
             // The binding extensions the host loads for the queue trigger.
             var extensions = await File.ReadAllTextAsync(Path.Combine(output, "extensions.json"));
             Assert.Contains("AzureStorageQueues", extensions, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(output, "worker.config.json")));
 
-            // The local driver finds the same four functions in the published assembly.
+            // The local driver finds the same functions in the published assembly.
             var assembly = System.Reflection.Assembly.LoadFrom(Path.Combine(output, "MailCloud.Functions.dll"));
             Assert.Equal(functions.Keys.Order(StringComparer.Ordinal), FunctionsDriver.Discover(assembly).Select(t => t.Function).Order(StringComparer.Ordinal));
         }

@@ -83,4 +83,60 @@ public sealed class MetricsExportTests(AzuriteFixture azurite)
         }
         collector.Stop();
     }
+
+    /// <summary>
+    /// With APPLICATIONINSIGHTS_CONNECTION_STRING (what Bicep gives each app), the same instruments go to Azure
+    /// Monitor's ingestion API: its IngestionEndpoint points at a local listener standing in for Azure (unreachable
+    /// from here), which receives the exporter's track request with the metric names in it.
+    /// </summary>
+    [Fact]
+    public async Task Azure_monitor_exporter_sends_the_instruments_to_the_ingestion_endpoint()
+    {
+        var port = AzuriteProcess.FreePort();
+        using var ingestion = new HttpListener();
+        ingestion.Prefixes.Add($"http://127.0.0.1:{port}/");
+        ingestion.Start();
+        var requests = new ConcurrentQueue<(string Path, string Body)>();
+        _ = Task.Run(async () =>
+        {
+            while (ingestion.IsListening)
+            {
+                try
+                {
+                    var c = await ingestion.GetContextAsync();
+                    using var body = new MemoryStream();
+                    Stream input = c.Request.Headers["Content-Encoding"] == "gzip" ? new System.IO.Compression.GZipStream(c.Request.InputStream, System.IO.Compression.CompressionMode.Decompress) : c.Request.InputStream;
+                    await input.CopyToAsync(body);
+                    requests.Enqueue((c.Request.Url!.AbsolutePath, Encoding.UTF8.GetString(body.ToArray())));
+                    var reply = Encoding.UTF8.GetBytes("""{"itemsReceived":1,"itemsAccepted":1,"errors":[]}""");
+                    c.Response.StatusCode = 200;
+                    c.Response.ContentType = "application/json";
+                    await c.Response.OutputStream.WriteAsync(reply);
+                    c.Response.Close();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+            }
+        });
+        var env = new Dictionary<string, string>
+        {
+            ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = $"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=http://127.0.0.1:{port}/",
+        };
+        using (var provider = MailCloud.Telemetry.MetricsExport.Start(n => env.GetValueOrDefault(n), "mailcloud-azure-monitor-test"))
+        {
+            Assert.NotNull(provider);
+            MailMetrics.MessagesAccepted.Add(3, new KeyValuePair<string, object?>("listener", "mx"));
+            MailMetrics.Delivery("delivered", 2);
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!requests.Any(r => r.Body.Contains("mailcloud.smtp.accepted", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        var track = Assert.Single(requests, r => r.Body.Contains("mailcloud.smtp.accepted", StringComparison.Ordinal));
+        Assert.Equal("/v2.1/track", track.Path);
+        Assert.Contains("MetricData", track.Body, StringComparison.Ordinal);
+        Assert.Contains("mailcloud.delivery.recipients", track.Body, StringComparison.Ordinal);
+        Assert.Contains("00000000-0000-0000-0000-000000000001", track.Body, StringComparison.Ordinal);
+    }
 }
