@@ -55,7 +55,6 @@ param deployRspamd bool = false
 @description('Run clamd (virus scanning) as a container app: about $35 a month idle (it holds ~3 GiB of signatures in memory).')
 param deployClamd bool = false
 
-@description('Container images of the engines; pin a tag or digest you have tested.')
 @description('When the automatic backup runs (NCRONTAB with seconds, UTC); "off" disables it.')
 param backupSchedule string = '0 0 2 * * *'
 @description('Backup sets kept: the newest of each of this many days ...')
@@ -63,6 +62,7 @@ param backupDaily int = 7
 @description('... and of this many weeks.')
 param backupWeekly int = 4
 
+@description('Container images of the engines; pin a tag or digest you have tested.')
 param rspamdImage string = 'docker.io/rspamd/rspamd:latest'
 param clamdImage string = 'docker.io/clamav/clamav:stable'
 
