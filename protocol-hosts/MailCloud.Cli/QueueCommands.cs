@@ -20,8 +20,7 @@ internal static class QueueCommands
             Console.WriteLine($"{"queue",-16} {"items",7}  first visible");
             foreach (var d in depths)
                 Console.WriteLine($"{d.Queue,-16} {d.Count,7}  {(d.FirstVisibleInserted is { } at ? $"{(DateTimeOffset.UtcNow - at).TotalSeconds:N0} s old" : "-")}");
-            var waiting = await new ScheduledRetryStore(Account()).ListAsync();
-            Console.WriteLine($"{waiting.Count} remote deliver{(waiting.Count == 1 ? "y" : "ies")} waiting for a retry{(waiting.Count > 0 ? " ('queue show outbound' lists them, 'queue retry' brings them forward)" : "")}");
+            // The table only: scripts read it line by line (deferred deliveries are listed by 'queue show outbound').
             return CliErrors.Ok;
         }));
 
