@@ -92,6 +92,12 @@ public sealed class MessageTraceStore(StorageAccount account)
         return list.OrderBy(e => e.At).ToList();
     }
 
+    /// <summary>What the CLI, the API and the admin page look up: an address (it has an @) or one message id.</summary>
+    public async Task<IReadOnlyList<MessageTraceView>> FindAsync(string key, int limit = 20, CancellationToken cancellationToken = default) =>
+        key.Contains('@', StringComparison.Ordinal)
+            ? await ForAddressAsync(key, limit, cancellationToken).ConfigureAwait(false)
+            : [new MessageTraceView(key, await EventsAsync(key, cancellationToken).ConfigureAwait(false))];
+
     /// <summary>The newest messages from or to <paramref name="address"/>, newest first, with their events.</summary>
     public async Task<IReadOnlyList<MessageTraceView>> ForAddressAsync(string address, int limit = 20, CancellationToken cancellationToken = default)
     {

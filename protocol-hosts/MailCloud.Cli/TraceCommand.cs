@@ -16,9 +16,7 @@ internal static class TraceCommand
         {
             var store = new MessageTraceStore(StorageFactory.Account(new MailCloudSettings()));
             var key = p.GetValue(what)!.Trim();
-            IReadOnlyList<MessageTraceView> views = key.Contains('@', StringComparison.Ordinal)
-                ? await store.ForAddressAsync(key, Math.Max(1, p.GetValue(limit)), ct)
-                : [new MessageTraceView(key, await store.EventsAsync(key, ct))];
+            var views = await store.FindAsync(key, Math.Max(1, p.GetValue(limit)), ct);
             if (views.All(v => v.Events.Count == 0))
                 return CliErrors.Fail($"no trace for '{key}' (traces are kept for MAILCLOUD_TRACE_DAYS, 30 by default)");
             foreach (var view in views)

@@ -224,9 +224,7 @@ public static class AdminApi
         static object View(MessageTraceView v) => new { messageId = v.MessageId, events = v.Events.Select(e => new { at = e.At, stage = e.Stage.ToString().ToLowerInvariant(), text = e.Text }) };
         api.MapGet("/trace/{key}", async (string key, int? limit, CancellationToken ct) =>
         {
-            IReadOnlyList<MessageTraceView> views = key.Contains('@', StringComparison.Ordinal)
-                ? await traces.ForAddressAsync(key, Math.Clamp(limit ?? 20, 1, 100), ct)
-                : [new MessageTraceView(key, await traces.EventsAsync(key, ct))];
+            var views = await traces.FindAsync(key, Math.Clamp(limit ?? 20, 1, 100), ct);
             return views.All(v => v.Events.Count == 0) ? Results.NotFound(new { error = $"no trace for '{key}'" }) : Results.Ok(views.Select(View));
         });
     }

@@ -15,9 +15,7 @@ public sealed class TraceModel(AdminServices admin) : AdminPageModel
         if (string.IsNullOrEmpty(key))
             return;
         var ct = HttpContext.RequestAborted;
-        Views = key.Contains('@', StringComparison.Ordinal)
-            ? await admin.Traces.ForAddressAsync(key, 20, ct)
-            : [new MessageTraceView(key, await admin.Traces.EventsAsync(key, ct))];
+        Views = await admin.Traces.FindAsync(key, 20, ct);
         if (Views.All(v => v.Events.Count == 0))
         {
             Views = [];
