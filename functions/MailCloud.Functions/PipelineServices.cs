@@ -89,7 +89,7 @@ public static class PipelineServices
         services.AddSingleton(sp => new RemoteDeliverer(settings.Account, sp.GetRequiredService<DnsResolver>(), settings.Delivery ?? DeliveryOptions.FromEnvironment(),
             settings.HostName, Logger(sp, "deliver"), directory: sp.GetRequiredService<IMailDirectory>()));
         services.AddSingleton(sp => new Housekeeping(settings.Account, settings.OrphanAge, Logger(sp, "housekeeping"), quarantineRetention: settings.QuarantineRetention, traceRetention: settings.TraceRetention));
-        services.AddSingleton(sp => new ScheduledBackup(settings.Backups ?? new StoredBackups(settings.Account, settings.Account.Blobs.GetBlobContainerClient(StorageNames.BackupsContainer)),
+        services.AddSingleton(sp => new ScheduledBackup(settings.Backups ?? StoredBackups.InAccount(settings.Account),
             settings.BackupRetention, Logger(sp, "backup")));
         services.AddTransient<PipelineFunctions>();
         return services;

@@ -60,6 +60,5 @@ public sealed class Bouncer(StorageAccount account, string hostName, ILogger log
         trace?.Add(TraceStage.Bounced, $"{(action == "delayed" ? "delay notice" : "bounce")} {bounceId} sent to <{sender}> for {Few(wanted)}");
     }
 
-    private static string Few(IReadOnlyList<BounceRecipient> list) =>
-        string.Join(", ", list.Take(5).Select(f => $"{f.Recipient.Address} ({f.Status})")) + (list.Count > 5 ? $" and {list.Count - 5} more" : string.Empty);
+    private static string Few(IReadOnlyList<BounceRecipient> list) => TraceLog.Few(list.Select(f => $"{f.Recipient.Address} ({f.Status})"), 5);
 }

@@ -66,18 +66,9 @@ public sealed class InboundProcessor(
         var trace = new TraceLog(_traces, item.MessageId, logger);
         // Same row on a re-run (same time, same text): acceptance is traced once.
         trace.Add(TraceStage.Accepted, TraceLog.Accepted(envelope, item.Size) + (item.Released ? "; released from quarantine" : string.Empty), envelope.ReceivedAt);
-        try
-        {
-            var result = await ProcessAsync(item, envelope, trace, cancellationToken).ConfigureAwait(false);
-            await trace.FlushAsync(item.FilterAttempts == 0 && !item.Released ? envelope.Recipients.Select(r => r.Address).Prepend(envelope.Sender) : null, cancellationToken).ConfigureAwait(false);
-            return result;
-        }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-        {
-            trace.Add(TraceStage.Error, $"inbound stage failed ({e.GetType().Name}: {e.Message}); the work item stays queued for a retry");
-            await trace.FlushAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
+        // The address index is written on the first run only (a filter retry or a release adds nothing to find).
+        return await trace.RunAsync("inbound stage", () => ProcessAsync(item, envelope, trace, cancellationToken),
+            _ => item.FilterAttempts == 0 && !item.Released ? envelope.Recipients.Select(r => r.Address).Prepend(envelope.Sender) : null, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<InboundResult> ProcessAsync(InboundWorkItem item, Envelope envelope, TraceLog trace, CancellationToken cancellationToken)
@@ -266,17 +257,11 @@ public sealed class InboundProcessor(
     {
         var parts = new List<string>();
         if (plan.Local.Count > 0)
-            parts.Add("local: " + Few(plan.Local.Select(l => $"{l.User}/{l.Folder}" + (l.Via is { } via && !string.Equals(via.Address, l.User.Address, StringComparison.OrdinalIgnoreCase) ? $" (via {via.Address})" : string.Empty))));
+            parts.Add("local: " + TraceLog.Few(plan.Local.Select(l => $"{l.User}/{l.Folder}" + (l.Via is { } via && !string.Equals(via.Address, l.User.Address, StringComparison.OrdinalIgnoreCase) ? $" (via {via.Address})" : string.Empty))));
         foreach (var domain in plan.Remote.GroupBy(r => MailAddress.Parse(r.Recipient.Address).Domain))
-            parts.Add($"remote {domain.Key}: " + Few(domain.Select(r => r.Recipient.Address)) + " queued for delivery");
+            parts.Add($"remote {domain.Key}: " + TraceLog.Few(domain.Select(r => r.Recipient.Address)) + " queued for delivery");
         if (plan.Failures.Count > 0)
-            parts.Add("failed: " + Few(plan.Failures.Select(f => $"{f.Recipient} {f.Status} {f.Reason}")));
+            parts.Add("failed: " + TraceLog.Few(plan.Failures.Select(f => $"{f.Recipient} {f.Status} {f.Reason}")));
         return parts.Count > 0 ? string.Join("; ", parts) : "no recipients left";
-
-        static string Few(IEnumerable<string> items)
-        {
-            var list = items.ToList();
-            return list.Count <= 10 ? string.Join(", ", list) : string.Join(", ", list.Take(10)) + $" and {list.Count - 10} more";
-        }
     }
 }

@@ -24,14 +24,15 @@ public sealed class MailboxIndexer(MailboxWriter writer, IMailboxChangeNotifier?
     /// <summary>An item from the "index" queue: indexed, then traced (an inline index is traced by the inbound stage with the rest).</summary>
     public async Task<IndexResult> IndexQueuedAsync(MailAddress user, IndexWorkItem item, Microsoft.Extensions.Logging.ILogger logger, CancellationToken cancellationToken)
     {
-        var result = await IndexAsync(user, item, cancellationToken).ConfigureAwait(false);
-        if (traces is not null)
+        if (traces is null)
+            return await IndexAsync(user, item, cancellationToken).ConfigureAwait(false);
+        var trace = new TraceLog(traces, item.MessageId, logger);
+        return await trace.RunAsync("index stage", async () =>
         {
-            var trace = new TraceLog(traces, item.MessageId, logger);
+            var result = await IndexAsync(user, item, cancellationToken).ConfigureAwait(false);
             trace.Add(TraceStage.Indexed, Describe(user, item.Folder, result));
-            await trace.FlushAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        return result;
+            return result;
+        }, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     public static string Describe(MailAddress user, string folder, IndexResult result) =>

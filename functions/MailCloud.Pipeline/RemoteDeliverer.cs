@@ -78,18 +78,7 @@ public sealed class RemoteDeliverer(StorageAccount account, DnsResolver dns, Del
     {
         using var scope = logger.BeginScope("message {MessageId} to {Domain}", item.MessageId, item.Domain);
         var trace = new TraceLog(_traces, item.MessageId, logger, _time);
-        try
-        {
-            var outcome = await DeliverAsync(item, trace, cancellationToken).ConfigureAwait(false);
-            await trace.FlushAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            return outcome;
-        }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-        {
-            trace.Add(TraceStage.Error, $"delivery to {item.Domain} failed ({e.GetType().Name}: {e.Message}); the work item stays queued for a retry");
-            await trace.FlushAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
+        return await trace.RunAsync($"delivery to {item.Domain}", () => DeliverAsync(item, trace, cancellationToken), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<Outcome> DeliverAsync(OutboundWorkItem item, TraceLog trace, CancellationToken cancellationToken)

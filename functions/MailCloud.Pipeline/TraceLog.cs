@@ -34,12 +34,38 @@ public sealed class TraceLog(MessageTraceStore store, string messageId, ILogger 
         _events.Clear();
     }
 
+    /// <summary>
+    /// Runs one stage for the message and writes its events after it; a stage that throws has the error traced
+    /// before the exception goes on to the queue's retry.
+    /// </summary>
+    public async Task<T> RunAsync<T>(string stage, Func<Task<T>> run, Func<T, IEnumerable<string>?>? addresses = null, CancellationToken cancellationToken = default)
+    {
+        T result;
+        try
+        {
+            result = await run().ConfigureAwait(false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            Add(TraceStage.Error, $"{stage} failed ({e.GetType().Name}: {e.Message}); the work item stays queued for a retry");
+            await FlushAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+        await FlushAsync(addresses?.Invoke(result), cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>A list for one trace line: the first <paramref name="max"/> items and how many more there are.</summary>
+    public static string Few(IEnumerable<string> items, int max = 10)
+    {
+        var list = items.ToList();
+        return list.Count <= max ? string.Join(", ", list) : string.Join(", ", list.Take(max)) + $" and {list.Count - max} more";
+    }
+
     /// <summary>The accepting session as one line: listener, client, TLS, authentication, sender, recipients, size.</summary>
     public static string Accepted(Envelope envelope, long size)
     {
-        var rcpts = envelope.Recipients.Count <= 5
-            ? string.Join(", ", envelope.Recipients.Select(r => r.Address))
-            : string.Join(", ", envelope.Recipients.Take(5).Select(r => r.Address)) + $" and {envelope.Recipients.Count - 5} more";
+        var rcpts = Few(envelope.Recipients.Select(r => r.Address), 5);
         var tls = envelope.Tls is { } t ? $"{t.Protocol} {t.CipherSuite}" : "no TLS";
         var auth = envelope.AuthenticatedUser is { } u ? $", authenticated as {u}" : string.Empty;
         return $"{envelope.Listener} from {envelope.ClientAddress} (HELO {envelope.Helo}), {tls}{auth}: <{envelope.Sender}> to {rcpts}; {size} bytes";

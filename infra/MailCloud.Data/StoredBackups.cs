@@ -35,27 +35,37 @@ public sealed class StoredBackups(StorageAccount source, BlobContainerClient con
     public async Task<(BackupSetInfo Set, PruneResult Pruned)> RunAsync(BackupRetention retention, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var stored = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, StoredBackupSet.MessagesPrefix, cancellationToken).ConfigureAwait(false))
-            stored.Add(blob.Name[StoredBackupSet.MessagesPrefix.Length..]);
+        // One listing of the stored messages serves both the incremental copy and the prune after it (what this run
+        // adds is listed by its own set and younger than a day, so the prune cannot take it).
+        var messages = await ListAsync(StoredBackupSet.MessagesPrefix, cancellationToken).ConfigureAwait(false);
         var id = NewId(now);
-        var set = new StoredBackupSet(container, id, stored);
+        var set = new StoredBackupSet(container, id, messages.Select(b => b.Name[StoredBackupSet.MessagesPrefix.Length..]).ToHashSet(StringComparer.Ordinal));
         var summary = await new MailboxBackup(source).ExportAsync(set, cancellationToken).ConfigureAwait(false);
         var info = new BackupSetInfo(id, now, summary.Entities, summary.Blobs, summary.MessagesWritten, summary.BlobBytes, summary.TableBytes);
-        var pruned = await PruneAsync(retention, now, cancellationToken).ConfigureAwait(false);
+        var pruned = await PruneAsync(retention, now, messages, cancellationToken).ConfigureAwait(false);
         return (info, pruned);
     }
 
     /// <summary>Every complete set (one with a manifest), newest first.</summary>
-    public async Task<IReadOnlyList<BackupSetInfo>> ListAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<BackupSetInfo>> ListAsync(CancellationToken cancellationToken = default) =>
+        await container.ExistsAsync(cancellationToken).ConfigureAwait(false)
+            ? await ReadManifestsAsync(await ListAsync(StoredBackupSet.SetsPrefix, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false)
+            : [];
+
+    private async Task<List<BlobItem>> ListAsync(string prefix, CancellationToken cancellationToken)
+    {
+        var blobs = new List<BlobItem>();
+        await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, cancellationToken).ConfigureAwait(false))
+            blobs.Add(blob);
+        return blobs;
+    }
+
+    /// <summary>The sets among <paramref name="setBlobs"/> that have a manifest (one download each), newest first.</summary>
+    private async Task<IReadOnlyList<BackupSetInfo>> ReadManifestsAsync(IEnumerable<BlobItem> setBlobs, CancellationToken cancellationToken)
     {
         var sets = new List<BackupSetInfo>();
-        if (!await container.ExistsAsync(cancellationToken).ConfigureAwait(false))
-            return sets;
-        await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, StoredBackupSet.SetsPrefix, cancellationToken).ConfigureAwait(false))
+        foreach (var blob in setBlobs.Where(b => b.Name.EndsWith("/manifest.json", StringComparison.Ordinal)))
         {
-            if (!blob.Name.EndsWith("/manifest.json", StringComparison.Ordinal))
-                continue;
             var id = blob.Name[StoredBackupSet.SetsPrefix.Length..^"/manifest.json".Length];
             var content = (await container.GetBlobClient(blob.Name).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content;
             using var doc = JsonDocument.Parse(content);
@@ -89,14 +99,12 @@ public sealed class StoredBackups(StorageAccount source, BlobContainerClient con
         return keep;
     }
 
-    public async Task<PruneResult> PruneAsync(BackupRetention retention, DateTimeOffset now, CancellationToken cancellationToken = default)
+    /// <param name="messages">The listing of stored messages when the caller has one (else it is listed here).</param>
+    public async Task<PruneResult> PruneAsync(BackupRetention retention, DateTimeOffset now, IReadOnlyList<BlobItem>? messages = null, CancellationToken cancellationToken = default)
     {
-        var sets = await ListAsync(cancellationToken).ConfigureAwait(false);
-        var keep = Keep(sets, retention, now);
+        var setBlobs = await ListAsync(StoredBackupSet.SetsPrefix, cancellationToken).ConfigureAwait(false);
+        var keep = Keep(await ReadManifestsAsync(setBlobs, cancellationToken).ConfigureAwait(false), retention, now);
         int setsDeleted = 0;
-        var setBlobs = new List<BlobItem>();
-        await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, StoredBackupSet.SetsPrefix, cancellationToken).ConfigureAwait(false))
-            setBlobs.Add(blob);
         foreach (var group in setBlobs.GroupBy(b => b.Name.Split('/')[1]))
         {
             bool complete = group.Any(b => b.Name.EndsWith("/manifest.json", StringComparison.Ordinal));
@@ -113,7 +121,7 @@ public sealed class StoredBackups(StorageAccount source, BlobContainerClient con
         foreach (var id in keep)
             listed.UnionWith(await new StoredBackupSet(container, id).ListedMessagesAsync(cancellationToken).ConfigureAwait(false));
         int messagesDeleted = 0;
-        await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, StoredBackupSet.MessagesPrefix, cancellationToken).ConfigureAwait(false))
+        foreach (var blob in messages ?? await ListAsync(StoredBackupSet.MessagesPrefix, cancellationToken).ConfigureAwait(false))
         {
             if (!listed.Contains(blob.Name[StoredBackupSet.MessagesPrefix.Length..]) && blob.Properties.LastModified < now - TimeSpan.FromDays(1)
                 && await container.DeleteBlobIfExistsAsync(blob.Name, cancellationToken: cancellationToken).ConfigureAwait(false))
@@ -124,6 +132,9 @@ public sealed class StoredBackups(StorageAccount source, BlobContainerClient con
 
     /// <summary>The backup container from MAILCLOUD_BACKUP_STORAGE / MAILCLOUD_BACKUP_CONTAINER, or <c>backups</c> in <paramref name="account"/>.</summary>
     public static BackupRetention Retention(MailCloudSettings settings) => new(settings.BackupKeep.Daily, settings.BackupKeep.Weekly);
+
+    /// <summary>The default: container <c>backups</c> of the main account.</summary>
+    public static StoredBackups InAccount(StorageAccount account) => new(account, account.Blobs.GetBlobContainerClient(StorageNames.BackupsContainer));
 
     public static StoredBackups FromSettings(StorageAccount account, MailCloudSettings settings)
     {

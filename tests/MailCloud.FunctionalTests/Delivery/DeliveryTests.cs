@@ -103,6 +103,19 @@ public sealed class DeliveryFixture : IAsyncLifetime
         return await new StorageMessageSpool(Account).StoreAsync(MessageIds.New(now), envelope, new MemoryStream(Encoding.UTF8.GetBytes(message)), CancellationToken.None);
     }
 
+    /// <summary>An outbound work item for a submitted message, to drive a differently configured deliver stage directly.</summary>
+    public static OutboundWorkItem OutboundItem(InboundWorkItem submitted, string key, string domain, string recipient) => new()
+    {
+        Key = key,
+        MessageId = submitted.MessageId,
+        MessageBlob = submitted.MessageBlob,
+        Sender = "alice@example.test",
+        Domain = domain,
+        Recipients = [new EnvelopeRecipient(recipient)],
+        ReceivedAt = DateTimeOffset.UtcNow,
+        Size = submitted.Size,
+    };
+
     /// <summary>Spools a message as the MX front end would have accepted it from <paramref name="client"/>.</summary>
     public async Task SpoolFromMxAsync(string client, string sender, byte[] message)
     {
@@ -454,17 +467,7 @@ let input = []; process.stdin.on('data', c => input.push(c)).on('end', async () 
     public async Task Queue_retry_brings_a_deferred_delivery_forward()
     {
         var submitted = await fx.SubmitAsync(["alice@example.test"], "retry me now"); // a stored message to point at
-        var item = new OutboundWorkItem
-        {
-            Key = $"{submitted.MessageId}:alice@example.test:defer.test",
-            MessageId = submitted.MessageId,
-            MessageBlob = submitted.MessageBlob,
-            Sender = "alice@example.test",
-            Domain = "defer.test",
-            Recipients = [new EnvelopeRecipient("once-retry-now@defer.test")],
-            ReceivedAt = DateTimeOffset.UtcNow,
-            Size = submitted.Size,
-        };
+        var item = DeliveryFixture.OutboundItem(submitted, $"{submitted.MessageId}:alice@example.test:defer.test", "defer.test", "once-retry-now@defer.test");
         var patient = new RemoteDeliverer(fx.Account, new DnsResolver([fx.Dns.EndPoint]), fx.Options with { RetrySchedule = [TimeSpan.FromHours(1)], Lifetime = TimeSpan.FromDays(5) },
             "mx.mailcloud.test", NullLogger.Instance);
         var first = await patient.DeliverAsync(item, CancellationToken.None);
@@ -529,17 +532,7 @@ let input = []; process.stdin.on('data', c => input.push(c)).on('end', async () 
             "mx.mailcloud.test", NullLogger.Instance);
         var item = await fx.SubmitAsync(["far@elsewhere.example"], "via the relay");
         // Drive the stage directly (the fixture's driver delivers via MX; this one is configured for the relay).
-        var outcome = await deliverer.DeliverAsync(new OutboundWorkItem
-        {
-            Key = $"{item.MessageId}:relaytest",
-            MessageId = item.MessageId,
-            MessageBlob = item.MessageBlob,
-            Sender = "alice@example.test",
-            Domain = "elsewhere.example",
-            Recipients = [new EnvelopeRecipient("far@elsewhere.example")],
-            ReceivedAt = DateTimeOffset.UtcNow,
-            Size = item.Size,
-        }, CancellationToken.None);
+        var outcome = await deliverer.DeliverAsync(DeliveryFixture.OutboundItem(item, $"{item.MessageId}:relaytest", "elsewhere.example", "far@elsewhere.example"), CancellationToken.None);
         Assert.Equal(1, outcome.Delivered);
         var got = relay.Received().Single();
         Assert.Contains("relayuser", got.GetProperty("auth").GetString(), StringComparison.Ordinal);
@@ -548,16 +541,8 @@ let input = []; process.stdin.on('data', c => input.push(c)).on('end', async () 
         // Wrong credentials: the relay refuses (535); that is a configuration problem, so the mail waits instead of bouncing.
         var wrong = new RemoteDeliverer(fx.Account, new DnsResolver([fx.Dns.EndPoint]),
             fx.Options with { RelayHost = $"127.0.0.9:{relayPort}", RelayCredentials = new NetworkCredential("relayuser", "nope") }, "mx.mailcloud.test", NullLogger.Instance);
-        var refused = await wrong.DeliverAsync(new OutboundWorkItem
-        {
-            Key = $"{item.MessageId}:relaytest-wrong",
-            MessageId = item.MessageId,
-            MessageBlob = item.MessageBlob,
-            Sender = "",
-            Domain = "elsewhere.example",
-            Recipients = [new EnvelopeRecipient("far@elsewhere.example")],
-            ReceivedAt = DateTimeOffset.UtcNow,
-        }, CancellationToken.None);
+        var refused = await wrong.DeliverAsync(DeliveryFixture.OutboundItem(item, $"{item.MessageId}:relaytest-wrong", "elsewhere.example", "far@elsewhere.example") with { Sender = "" },
+            CancellationToken.None);
         Assert.Equal(0, refused.Failed);
         Assert.Equal(1, refused.Deferred);
     }

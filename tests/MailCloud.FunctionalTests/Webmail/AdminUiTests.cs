@@ -135,11 +135,46 @@ public sealed class AdminUiTests(WebmailFixture fx)
             Assert.Equal("1", count.Trim());
             Assert.Equal(0, await page.Locator("#queue-items tr", new() { HasText = id }).CountAsync());
 
+            // The replayed message's trace: accepted, filtered, routed, indexed into judy's INBOX.
+            await page.GotoAsync(baseUrl + "/admin/trace");
+            await page.FillAsync("#trace-q", id);
+            await page.ClickAsync("button.primary");
+            var trace = page.Locator($"section.trace[data-message='{id}']");
+            Assert.Equal(1, await trace.Locator("tr.stage-accepted").CountAsync());
+            Assert.Contains("judy@example.test/INBOX uid", await trace.Locator("tr.stage-indexed").First.InnerTextAsync(), StringComparison.Ordinal);
+            await WebmailFixture.ScreenshotAsync(page, "25-admin-trace");
+            await page.GotoAsync(baseUrl + "/admin/trace?q=nobody-here@example.test");
+            Assert.Contains("No trace for", await page.Locator("#admin-error").InnerTextAsync(), StringComparison.Ordinal);
+
+            // A deferred delivery waiting for its retry, whose queue message has gone since: "Retry now" drops the stale row.
+            await new ScheduledRetryStore(fx.Account).RecordAsync(new ScheduledRetry($"{id}:judy@example.test:far.test", id, StorageNames.OutboundQueue, "gone", "gone",
+                DateTimeOffset.UtcNow.AddHours(1), 2, "someone@far.test", "451 4.2.0 greylisted, try again"));
+            await page.GotoAsync(baseUrl + "/admin/queues");
+            var waiting = page.Locator($"#retries tr[data-retry='{id}']");
+            Assert.Contains("451 4.2.0 greylisted", await waiting.InnerTextAsync(), StringComparison.Ordinal);
+            await WebmailFixture.ScreenshotAsync(page, "26-admin-retries");
+            await waiting.Locator("button", new() { HasText = "Retry now" }).ClickAsync();
+            await page.WaitForURLAsync(new Regex("notice=retried"));
+            Assert.Equal(1, await page.Locator("#no-retries").CountAsync());
+
+            // Backups: a set written now is listed with its counts.
+            var (set, _) = await admin.Backups.RunAsync(new BackupRetention(), DateTimeOffset.UtcNow);
+            await page.GotoAsync(baseUrl + "/admin/backups");
+            var setRow = page.Locator($"#backup-sets tr[data-set='{set.Id}']");
+            Assert.Contains(set.Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), await setRow.InnerTextAsync(), StringComparison.Ordinal);
+            await WebmailFixture.ScreenshotAsync(page, "27-admin-backups");
+
             // Phone width: no sideways scrolling on the users page.
             await page.SetViewportSizeAsync(390, 844);
             await page.GotoAsync(baseUrl + "/admin/users?domain=hosted.test");
             Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "the users page scrolls sideways at 390 px");
             await WebmailFixture.ScreenshotAsync(page, "24-admin-phone-users");
+            foreach (var (path, shot) in new[] { ($"/admin/trace?q={id}", "28-admin-phone-trace"), ("/admin/backups", "29-admin-phone-backups") })
+            {
+                await page.GotoAsync(baseUrl + path);
+                Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), $"{path} scrolls sideways at 390 px");
+                await WebmailFixture.ScreenshotAsync(page, shot);
+            }
         }
         finally
         {
