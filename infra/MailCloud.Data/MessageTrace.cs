@@ -37,10 +37,11 @@ public sealed record MessageTraceView(string MessageId, IReadOnlyList<TraceEvent
 /// <summary>
 /// The <c>trace</c> table: what each pipeline stage did with a message, bounded in time and cleaned by housekeeping.
 /// Events live in partition <c>yyyyMMdd|messageId</c> (the day is the one in the time-ordered id, so a message's
-/// events share one partition whatever day a retry runs) and are written one transaction per stage. An index row
-/// per envelope address (<c>a|address</c>, row = message id) answers "what happened to mail from/to X". Expiry is a
-/// range query on the day prefix, not a scan. Writing a trace is best effort: a stage never fails because its
-/// trace could not be stored (the queue's retry would repeat real work for a diagnostic).
+/// events share one partition whatever day a retry runs) and are written one transaction per stage. The addresses of
+/// a message's envelope go into the day's index partition <c>a|yyyyMMdd</c> (row <c>address|messageId</c>), all of
+/// them in one more transaction: a lookup by address is one range query per day kept, and expiry is a key range on
+/// both kinds of partition, never a scan. Writing a trace is best effort: a stage never fails because its trace could
+/// not be stored (the queue's retry would repeat real work for a diagnostic).
 /// </summary>
 public sealed class MessageTraceStore(StorageAccount account)
 {
@@ -73,11 +74,15 @@ public sealed class MessageTraceStore(StorageAccount account)
             }));
         }
         await _table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
-        if (addresses is null)
-            return;
+        if (addresses is null || Day(messageId) is not { } day)
+            return; // an id without a day (none of ours) is found by id only
         var at = events[0].At;
-        await Task.WhenAll(addresses.Where(a => a.Length > 0).Select(a => a.ToLowerInvariant()).Distinct().Take(AddressLimit).Select(a =>
-            _table.UpsertRowAsync(new TableEntity(AddressPrefix + TableKeys.Escape(a), TableKeys.Escape(messageId)) { ["At"] = at }, TableUpdateMode.Replace, cancellationToken))).ConfigureAwait(false);
+        var index = AddressPrefix + day;
+        var rows = addresses.Where(a => a.Length > 0).Select(a => a.ToLowerInvariant()).Distinct().Take(AddressLimit)
+            .Select(a => new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(index, AddressKey(a) + Separator + TableKeys.Escape(messageId)) { ["At"] = at }))
+            .ToList();
+        if (rows.Count > 0)
+            await _table.SubmitTransactionAsync(rows, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A message's events, oldest first; empty when nothing was recorded (or it has expired).</summary>
@@ -101,11 +106,25 @@ public sealed class MessageTraceStore(StorageAccount account)
     /// <summary>The newest messages from or to <paramref name="address"/>, newest first, with their events.</summary>
     public async Task<IReadOnlyList<MessageTraceView>> ForAddressAsync(string address, int limit = 20, CancellationToken cancellationToken = default)
     {
-        var ids = new List<(string Id, DateTimeOffset At)>();
-        await foreach (var e in _table.QueryRowsAsync(TableFilter.PartitionKey(AddressPrefix + TableKeys.Escape(address.ToLowerInvariant())), ["RowKey", "At"], cancellationToken: cancellationToken).ConfigureAwait(false))
-            ids.Add((TableKeys.Unescape(e.RowKey), e.ReadDate("At") ?? DateTimeOffset.MinValue));
+        // The oldest index partition still kept (one request), then one range query per day from there, all at once:
+        // an operator's lookup, 1 + the days kept (31 requests at the default retention).
+        var oldest = await _table.QueryFirstPageAsync(TableFilter.And($"PartitionKey ge {TableFilter.Quote(AddressPrefix)}", $"PartitionKey lt {TableFilter.Quote("a}")}"),
+            ["PartitionKey"], 1, cancellationToken).ConfigureAwait(false);
+        if (oldest.Count == 0 || !DateTime.TryParseExact(oldest[0].PartitionKey[AddressPrefix.Length..], "yyyyMMdd", CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var first))
+            return [];
+        var prefix = AddressKey(address.ToLowerInvariant()) + Separator;
+        var days = Math.Max(0, (int)(DateTime.UtcNow.Date - first.Date).TotalDays) + 1;
+        var perDay = await Task.WhenAll(Enumerable.Range(0, days).Select(async d =>
+        {
+            var found = new List<(string Id, DateTimeOffset At)>();
+            var filter = TableFilter.And(TableFilter.PartitionKey(AddressPrefix + first.Date.AddDays(d).ToString("yyyyMMdd", CultureInfo.InvariantCulture)), TableFilter.RowKeyPrefix(prefix));
+            await foreach (var e in _table.QueryRowsAsync(filter, ["RowKey", "At"], cancellationToken: cancellationToken).ConfigureAwait(false))
+                found.Add((TableKeys.Unescape(e.RowKey[prefix.Length..]), e.ReadDate("At") ?? DateTimeOffset.MinValue));
+            return found;
+        })).ConfigureAwait(false);
         var views = new List<MessageTraceView>();
-        foreach (var (id, _) in ids.OrderByDescending(i => i.At).Take(limit))
+        foreach (var (id, _) in perDay.SelectMany(f => f).OrderByDescending(i => i.At).Take(limit))
             views.Add(new MessageTraceView(id, await EventsAsync(id, cancellationToken).ConfigureAwait(false)));
         return views;
     }
@@ -114,10 +133,9 @@ public sealed class MessageTraceStore(StorageAccount account)
     public async Task<int> ExpireAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
     {
         var day = cutoff.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
-        // Event partitions start with a day, so "before the cutoff day" is a key range; address rows are filtered by time.
+        // Both kinds of partition start with their day, so what has expired is two key ranges.
         var old = await CollectAsync($"PartitionKey lt {TableFilter.Quote(day)}", cancellationToken).ConfigureAwait(false);
-        old.AddRange(await CollectAsync(TableFilter.And($"PartitionKey ge {TableFilter.Quote(AddressPrefix)}", $"PartitionKey lt {TableFilter.Quote("a}")}",
-            $"At lt datetime'{cutoff.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}'"), cancellationToken).ConfigureAwait(false));
+        old.AddRange(await CollectAsync(TableFilter.And($"PartitionKey ge {TableFilter.Quote(AddressPrefix)}", $"PartitionKey lt {TableFilter.Quote(AddressPrefix + day)}"), cancellationToken).ConfigureAwait(false));
         int deleted = 0;
         foreach (var partition in old.GroupBy(k => k.PartitionKey))
         {
@@ -148,16 +166,24 @@ public sealed class MessageTraceStore(StorageAccount account)
     private static string Hash(TraceStage stage, string text) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{stage}|{text}")))[..8];
 
-    /// <summary>The event partition of a message: its id's day (ids embed yyyyMMddHHmmssfff, a bounce's after its prefix) and the id.</summary>
-    public static string Partition(string messageId)
+    /// <summary>The event partition of a message: its id's day and the id.</summary>
+    public static string Partition(string messageId) => (Day(messageId) ?? "00000000") + "|" + TableKeys.Escape(messageId);
+
+    /// <summary>The day a message id carries (ids embed yyyyMMddHHmmssfff, a bounce's after its prefix).</summary>
+    private static string? Day(string messageId)
     {
         int run = 0;
         for (int i = 0; i < messageId.Length; i++)
         {
             run = char.IsAsciiDigit(messageId[i]) ? run + 1 : 0;
             if (run == 17)
-                return string.Concat(messageId.AsSpan(i - 16, 8), "|", TableKeys.Escape(messageId));
+                return messageId[(i - 16)..(i - 8)];
         }
-        return "00000000|" + TableKeys.Escape(messageId);
+        return null;
     }
+
+    private const char Separator = '|';
+
+    /// <summary>An address as the first part of an index row key: '|' (legal in a local part) escaped like the rest.</summary>
+    private static string AddressKey(string address) => TableKeys.Escape(address).Replace("|", "%7C", StringComparison.Ordinal);
 }

@@ -59,9 +59,9 @@ internal sealed record CostLine(string Item, string Basis, double MonthlyUsd);
 /// <summary>
 /// The monthly cost of running one deployment, from the storage requests MailCloud was measured to make (README
 /// "Performance") and the plan prices above. Requests per message: accept 1 Put Blob + 1 Put Message; pipeline 1 Get
-/// Messages, 1 Get Blob, 1 Delete Message, 3 table requests; reading it over IMAP 1 point read, 1 ranged blob read,
+/// Messages, 1 Get Blob, 1 Delete Message, 3 table requests and 2 for its trace; reading it over IMAP 1 point read, 1 ranged blob read,
 /// 2 table requests for \Seen; an outgoing message adds its Sent copy (1 Put Blob, 2 table requests), the outbound
-/// queue item (Put, Get, Delete), 1 Get Blob and 2 delivery-log requests.
+/// queue item (Put, Get, Delete), 1 Get Blob, 2 delivery-log requests and 1 trace transaction per attempt.
 /// </summary>
 internal static class CostModel
 {
@@ -94,7 +94,7 @@ internal static class CostModel
         double queuePolls = 3 * WorkerPollsPerQueueHour * 24 * DaysPerMonth; // an instance up all day at this rate of mail
         Add("Queue operations", $"{queueWork:N0} for messages + {queuePolls:N0} idle polls (3 triggers, 10 s)", (queueWork + queuePolls) / 10_000 * AzurePrices.QueuePer10K);
 
-        double tableWork = 6 * inMonth + 4 * outMonth;
+        double tableWork = 8 * inMonth + 5 * outMonth;
         double idlePolls = d.Users * IdlePollsPerFolderHour * 24 * DaysPerMonth; // one client per user in IDLE on INBOX
         double housekeepingQueries = blobs * DaysPerMonth;
         Add("Table operations", $"{tableWork:N0} for messages + {idlePolls:N0} IDLE polls + {housekeepingQueries:N0} housekeeping checks",
