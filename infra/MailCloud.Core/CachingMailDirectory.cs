@@ -72,6 +72,18 @@ public sealed class CachingMailDirectory(IMailDirectory inner, TimeSpan ttl, Tim
         finally { Invalidate(); }
     }
 
+    public async Task SetDisabledAsync(MailAddress address, bool disabled, CancellationToken cancellationToken = default)
+    {
+        try { await inner.SetDisabledAsync(address, disabled, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
+    public async Task SetAdminRoleAsync(MailAddress address, AdminRole role, CancellationToken cancellationToken = default)
+    {
+        try { await inner.SetAdminRoleAsync(address, role, cancellationToken).ConfigureAwait(false); }
+        finally { Invalidate(); }
+    }
+
     public async Task<AliasInfo> AddAliasAsync(MailAddress alias, IReadOnlyList<MailAddress> targets, CancellationToken cancellationToken = default)
     {
         try { return await inner.AddAliasAsync(alias, targets, cancellationToken).ConfigureAwait(false); }

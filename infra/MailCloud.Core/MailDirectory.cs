@@ -19,7 +19,34 @@ public sealed record SpamPolicy(double JunkScore, double? QuarantineScore = null
 /// <summary>A domain's DKIM keys: RSA (PKCS#8) under <paramref name="Selector"/>, Ed25519 (32-byte seed) under <paramref name="Ed25519Selector"/>.</summary>
 public sealed record DkimKeyInfo(string Selector, byte[] PrivateKey, string? Ed25519Selector = null, byte[]? Ed25519Key = null);
 
-public sealed record UserInfo(MailAddress Address, long? QuotaBytes, DateTimeOffset Created, ScramCredential Credential, bool Disabled = false);
+/// <summary>What a user may administer besides their own mailbox: nothing, their own domain, or the whole server.</summary>
+public enum AdminRole
+{
+    None,
+    Domain,
+    Global,
+}
+
+/// <summary>The names of <see cref="AdminRole"/> in the CLI, the API, the UI and the directory row.</summary>
+public static class AdminRoles
+{
+    public static string Name(AdminRole role) => role.ToString().ToLowerInvariant();
+
+    /// <summary>"none", "domain" or "global" (any case); numbers and anything else are refused.</summary>
+    public static bool TryParse(string? text, out AdminRole role)
+    {
+        role = text?.Trim().ToLowerInvariant() switch { "none" => AdminRole.None, "domain" => AdminRole.Domain, "global" => AdminRole.Global, _ => (AdminRole)(-1) };
+        return Enum.IsDefined(role);
+    }
+}
+
+/// <param name="Disabled">Signing in is refused (SMTP AUTH, IMAP, POP3, webmail, admin UI); mail to the address is still accepted and kept.</param>
+/// <param name="Role">Sign-in to the admin UI, for their own domain or for all of them.</param>
+public sealed record UserInfo(MailAddress Address, long? QuotaBytes, DateTimeOffset Created, ScramCredential Credential, bool Disabled = false, AdminRole Role = AdminRole.None)
+{
+    /// <summary>A short digest of the password verifier for web sessions: it changes whenever the password does and reveals nothing about it.</summary>
+    public string CredentialStamp => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([.. Credential.Salt, .. Credential.StoredKey]))[..24];
+}
 
 public sealed record AliasInfo(MailAddress Address, IReadOnlyList<MailAddress> Targets, DateTimeOffset Created);
 
@@ -87,6 +114,12 @@ public interface IMailDirectory
     Task<IReadOnlyList<UserInfo>> ListUsersAsync(string? domain = null, CancellationToken cancellationToken = default);
     Task SetPasswordAsync(MailAddress address, string password, CancellationToken cancellationToken = default);
     Task SetQuotaAsync(MailAddress address, long? quotaBytes, CancellationToken cancellationToken = default);
+
+    /// <summary>Refuses (or again allows) every sign-in of the user; their mail keeps arriving.</summary>
+    Task SetDisabledAsync(MailAddress address, bool disabled, CancellationToken cancellationToken = default);
+
+    /// <summary>Makes the user an administrator of their domain or of the server, or takes that away.</summary>
+    Task SetAdminRoleAsync(MailAddress address, AdminRole role, CancellationToken cancellationToken = default);
 
     Task<AliasInfo> AddAliasAsync(MailAddress alias, IReadOnlyList<MailAddress> targets, CancellationToken cancellationToken = default);
     Task RemoveAliasAsync(MailAddress alias, CancellationToken cancellationToken = default);

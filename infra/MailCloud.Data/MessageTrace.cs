@@ -103,28 +103,40 @@ public sealed class MessageTraceStore(StorageAccount account)
             ? await ForAddressAsync(key, limit, cancellationToken).ConfigureAwait(false)
             : [new MessageTraceView(key, await EventsAsync(key, cancellationToken).ConfigureAwait(false))];
 
+    /// <summary>Days an address lookup searches at most, however long traces are kept (or housekeeping has not run).</summary>
+    public const int MaxDaysSearched = 400;
+
     /// <summary>The newest messages from or to <paramref name="address"/>, newest first, with their events.</summary>
     public async Task<IReadOnlyList<MessageTraceView>> ForAddressAsync(string address, int limit = 20, CancellationToken cancellationToken = default)
     {
-        // The oldest index partition still kept (one request), then one range query per day from there, all at once:
-        // an operator's lookup, 1 + the days kept (31 requests at the default retention).
+        // The oldest index partition still kept (one request), then one range query per day, newest day first, 16 days
+        // at a time, until enough messages are found: an operator's lookup, 2 requests for a busy address, 1 + the
+        // days kept (31 at the default retention) for one seen once, never more than 1 + MaxDaysSearched.
         var oldest = await _table.QueryFirstPageAsync(TableFilter.And($"PartitionKey ge {TableFilter.Quote(AddressPrefix)}", $"PartitionKey lt {TableFilter.Quote("a}")}"),
             ["PartitionKey"], 1, cancellationToken).ConfigureAwait(false);
         if (oldest.Count == 0 || !DateTime.TryParseExact(oldest[0].PartitionKey[AddressPrefix.Length..], "yyyyMMdd", CultureInfo.InvariantCulture,
                 DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var first))
             return [];
         var prefix = AddressKey(address.ToLowerInvariant()) + Separator;
-        var days = Math.Max(0, (int)(DateTime.UtcNow.Date - first.Date).TotalDays) + 1;
-        var perDay = await Task.WhenAll(Enumerable.Range(0, days).Select(async d =>
+        var today = DateTime.UtcNow.Date;
+        var days = Math.Min(MaxDaysSearched, Math.Max(0, (int)(today - first.Date).TotalDays) + 1);
+        const int batch = 16;
+        var found = new List<(string Id, DateTimeOffset At)>();
+        for (int start = 0; start < days && found.Count < limit; start += batch)
         {
-            var found = new List<(string Id, DateTimeOffset At)>();
-            var filter = TableFilter.And(TableFilter.PartitionKey(AddressPrefix + first.Date.AddDays(d).ToString("yyyyMMdd", CultureInfo.InvariantCulture)), TableFilter.RowKeyPrefix(prefix));
-            await foreach (var e in _table.QueryRowsAsync(filter, ["RowKey", "At"], cancellationToken: cancellationToken).ConfigureAwait(false))
-                found.Add((TableKeys.Unescape(e.RowKey[prefix.Length..]), e.ReadDate("At") ?? DateTimeOffset.MinValue));
-            return found;
-        })).ConfigureAwait(false);
+            // Every day of this batch is newer than every day of the next, so once enough are found the rest can wait.
+            var perDay = await Task.WhenAll(Enumerable.Range(start, Math.Min(batch, days - start)).Select(async d =>
+            {
+                var rows = new List<(string Id, DateTimeOffset At)>();
+                var filter = TableFilter.And(TableFilter.PartitionKey(AddressPrefix + today.AddDays(-d).ToString("yyyyMMdd", CultureInfo.InvariantCulture)), TableFilter.RowKeyPrefix(prefix));
+                await foreach (var e in _table.QueryRowsAsync(filter, ["RowKey", "At"], cancellationToken: cancellationToken).ConfigureAwait(false))
+                    rows.Add((TableKeys.Unescape(e.RowKey[prefix.Length..]), e.ReadDate("At") ?? DateTimeOffset.MinValue));
+                return rows;
+            })).ConfigureAwait(false);
+            found.AddRange(perDay.SelectMany(f => f));
+        }
         var views = new List<MessageTraceView>();
-        foreach (var (id, _) in perDay.SelectMany(f => f).OrderByDescending(i => i.At).Take(limit))
+        foreach (var (id, _) in found.OrderByDescending(i => i.At).Take(limit))
             views.Add(new MessageTraceView(id, await EventsAsync(id, cancellationToken).ConfigureAwait(false)));
         return views;
     }

@@ -156,6 +156,17 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         await table.UpdateRowAsync(current, current.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
+    public Task SetDisabledAsync(MailAddress address, bool disabled, CancellationToken cancellationToken = default) =>
+        UpdateExistingUserAsync(address, new TableEntity(address.Domain, UserRow(address)) { ["Disabled"] = disabled }, TableUpdateMode.Merge, cancellationToken);
+
+    public Task SetAdminRoleAsync(MailAddress address, AdminRole role, CancellationToken cancellationToken = default) =>
+        UpdateExistingUserAsync(address, new TableEntity(address.Domain, UserRow(address)) { ["AdminRole"] = RoleName(role) }, TableUpdateMode.Merge, cancellationToken);
+
+    private static string RoleName(AdminRole role) => AdminRoles.Name(role);
+
+    // Absent (rows from before roles) or unknown: no admin rights.
+    private static AdminRole ReadRole(string? text) => AdminRoles.TryParse(text, out var role) ? role : AdminRole.None;
+
     private async Task UpdateExistingUserAsync(MailAddress address, TableEntity e, TableUpdateMode mode, CancellationToken cancellationToken)
     {
         try
@@ -438,6 +449,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
             ["ServerKey"] = u.Credential.ServerKey,
             ["Created"] = u.Created,
             ["Disabled"] = u.Disabled,
+            ["AdminRole"] = RoleName(u.Role),
         };
         if (u.QuotaBytes is { } q)
             e["QuotaBytes"] = q;
@@ -449,7 +461,8 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         e.ReadInt64("QuotaBytes"),
         e.ReadDate("Created") ?? e.Timestamp ?? default,
         new ScramCredential(e.ReadBinary("Salt") ?? [], e.ReadInt32("Iterations") ?? 0, e.ReadBinary("StoredKey") ?? [], e.ReadBinary("ServerKey") ?? []),
-        e.ReadBoolean("Disabled") ?? false);
+        e.ReadBoolean("Disabled") ?? false,
+        ReadRole(e.ReadString("AdminRole")));
 
     private static AliasInfo ToAlias(TableEntity e) => new(
         MailAddress.Parse(e.ReadString("Address") ?? throw new InvalidDataException($"alias row {e.RowKey} has no Address")),

@@ -127,7 +127,7 @@ internal static class AdminCommands
         list.SetAction((p, ct) => WithDirectory(async d =>
         {
             foreach (var u in await d.ListUsersAsync(p.GetValue(domainFilter), ct))
-                Console.WriteLine($"{u.Address}\tquota {FormatQuota(u.QuotaBytes)}{(u.Disabled ? "\tdisabled" : "")}");
+                Console.WriteLine($"{u.Address}\tquota {FormatQuota(u.QuotaBytes)}{(u.Disabled ? "\tdisabled" : "")}{(u.Role == AdminRole.None ? "" : $"\tadmin {AdminRoles.Name(u.Role)}")}");
             return CliErrors.Ok;
         }));
 
@@ -165,8 +165,44 @@ internal static class AdminCommands
             return CliErrors.Ok;
         }));
 
+        foreach (var (name, disabled) in new[] { ("disable", true), ("enable", false) })
+        {
+            var address = new Argument<string>("address") { Description = "The user's address" };
+            var command = new Command(name, disabled
+                ? "Refuse every sign-in of the user (SMTP AUTH, IMAP, POP3, webmail, admin UI); their mail is still accepted."
+                : "Allow a disabled user to sign in again.") { address };
+            command.SetAction((p, ct) => WithDirectory(async d =>
+            {
+                var a = Address(p.GetValue(address)!);
+                await d.SetDisabledAsync(a, disabled, ct);
+                Console.WriteLine($"{(disabled ? "disabled" : "enabled")} {a}");
+                return CliErrors.Ok;
+            }));
+            user.Subcommands.Add(command);
+        }
+
+        var adminAddress = new Argument<string>("address") { Description = "The user's address" };
+        var role = new Argument<string>("role") { Description = "none, domain (administers their own domain) or global (the whole server)" };
+        role.AcceptOnlyFromAmong("none", "domain", "global");
+        var adminCmd = new Command("admin", "Let a user sign in to the admin UI (/admin) for their domain or for the whole server, or take that away.") { adminAddress, role };
+        adminCmd.SetAction((p, ct) => WithDirectory(async d =>
+        {
+            var a = Address(p.GetValue(adminAddress)!);
+            if (!AdminRoles.TryParse(p.GetValue(role), out var r))
+                throw new FormatException($"'{p.GetValue(role)}' is not a role (none, domain, global)");
+            await d.SetAdminRoleAsync(a, r, ct);
+            Console.WriteLine(r switch
+            {
+                AdminRole.None => $"{a} administers nothing",
+                AdminRole.Domain => $"{a} administers {a.Domain}",
+                _ => $"{a} administers the whole server",
+            });
+            return CliErrors.Ok;
+        }));
+
         user.Subcommands.Add(add);
         user.Subcommands.Add(list);
+        user.Subcommands.Add(adminCmd);
         user.Subcommands.Add(remove);
         user.Subcommands.Add(passwd);
         user.Subcommands.Add(quotaCmd);

@@ -68,10 +68,8 @@ public sealed class FrontEnds : IAsyncDisposable
                     new Webmail.WebmailOptions { HostName = settings.HostName, MaxMessageSize = new SmtpServerOptions().MaxMessageSize }, settings.SpamLearning);
                 var https = certificate is null ? ((IPEndPoint, ServerCertificate)?)null
                     : (new IPEndPoint(IPAddress.Parse(settings.BindAddress), settings.Port(MailCloudSettings.Listeners.Single(l => l.Name == "webs"))), certificate);
-                // The admin UI at /admin: only with an admin token configured, like the admin API.
-                var admin = settings.AdminTokenSha256 is { } tokenHash
-                    ? Admin.AdminServices.Create(account, Data.StorageProvisioner.Directory(account, secrets), throttle, tokenHash, settings.HostName)
-                    : null;
+                // The admin UI at /admin: sign-in by the admin token when one is configured, and by users flagged as administrators.
+                var admin = Admin.AdminServices.Create(account, Data.StorageProvisioner.Directory(account, secrets), throttle, settings.AdminTokenSha256, settings.HostName);
                 var web = WebHost.Build(new IPEndPoint(IPAddress.Parse(settings.BindAddress), port), ClientEndpoints.FromSettings(settings), account, logging,
                     adminTokenSha256: settings.AdminTokenSha256, secrets: secrets, changes: changes, pushKey: settings.PushKey, throttle: throttle, webmail: webmail, https: https, admin: admin);
                 await running.StartAsync(web, certificate is null ? ["web"] : ["web", "webs"], cancellationToken).ConfigureAwait(false);

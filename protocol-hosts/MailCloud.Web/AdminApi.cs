@@ -22,6 +22,8 @@ public static class AdminApi
     public sealed record UserRequest(string Address, string Password, long? QuotaBytes);
     public sealed record PasswordRequest(string Password);
     public sealed record QuotaRequest(long? QuotaBytes);
+    public sealed record DisabledRequest(bool Disabled);
+    public sealed record AdminRoleRequest(string Role);
     public sealed record AliasRequest(string Address, IReadOnlyList<string> Targets);
     public sealed record ListRequest(string Address, IReadOnlyList<string> Members);
     public sealed record CatchAllRequest(string? Target);
@@ -87,7 +89,7 @@ public static class AdminApi
             return Results.NoContent();
         });
         api.MapGet("/domains/{name}/users", async (string name, CancellationToken ct) =>
-            (await directory.ListUsersAsync(name, ct)).Select(u => new { address = u.Address.Address, quotaBytes = u.QuotaBytes, created = u.Created, disabled = u.Disabled }));
+            (await directory.ListUsersAsync(name, ct)).Select(u => new { address = u.Address.Address, quotaBytes = u.QuotaBytes, created = u.Created, disabled = u.Disabled, admin = AdminRoles.Name(u.Role) }));
         api.MapPost("/users", async (UserRequest body, CancellationToken ct) =>
         {
             var u = await directory.AddUserAsync(Address(body.Address), body.Password, body.QuotaBytes, ct);
@@ -106,6 +108,20 @@ public static class AdminApi
         api.MapPut("/users/{address}/quota", async (string address, QuotaRequest body, CancellationToken ct) =>
         {
             await directory.SetQuotaAsync(Address(address), body.QuotaBytes, ct);
+            return Results.NoContent();
+        });
+        // {"disabled": true} refuses every sign-in of the user; their mail keeps arriving.
+        api.MapPut("/users/{address}/disabled", async (string address, DisabledRequest body, CancellationToken ct) =>
+        {
+            await directory.SetDisabledAsync(Address(address), body.Disabled, ct);
+            return Results.NoContent();
+        });
+        // {"role": "none" | "domain" | "global"}: sign-in to the admin UI for the user's domain or the whole server.
+        api.MapPut("/users/{address}/admin", async (string address, AdminRoleRequest body, CancellationToken ct) =>
+        {
+            if (!AdminRoles.TryParse(body.Role, out var role))
+                throw new DirectoryException(DirectoryErrorKind.InvalidInput, $"'{body.Role}' is not a role (none, domain, global)");
+            await directory.SetAdminRoleAsync(Address(address), role, ct);
             return Results.NoContent();
         });
         api.MapGet("/domains/{name}/aliases", async (string name, CancellationToken ct) =>

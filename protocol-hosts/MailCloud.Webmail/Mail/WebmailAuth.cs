@@ -20,9 +20,6 @@ public static class WebmailAuth
     public const string CookieName = "mc_session";
     private const string StampClaim = "mc:stamp";
 
-    /// <summary>A short digest of the verifier: changes whenever the password does, reveals nothing about it.</summary>
-    public static string Stamp(UserInfo user) => Convert.ToHexStringLower(SHA256.HashData([.. user.Credential.Salt, .. user.Credential.StoredKey]))[..24];
-
     public static void Configure(CookieAuthenticationOptions o, WebmailOptions options)
     {
         o.Cookie.Name = CookieName;
@@ -43,7 +40,7 @@ public static class WebmailAuth
             UserInfo? user = null;
             if (services is not null && MailAddress.TryParse(name, out var address))
                 user = await services.Directory.GetUserAsync(address, context.HttpContext.RequestAborted).ConfigureAwait(false);
-            if (user is null || user.Disabled || stamp is null || !CryptographicOperations.FixedTimeEquals(System.Text.Encoding.ASCII.GetBytes(stamp), System.Text.Encoding.ASCII.GetBytes(Stamp(user))))
+            if (user is null || user.Disabled || stamp is null || !CryptographicOperations.FixedTimeEquals(System.Text.Encoding.ASCII.GetBytes(stamp), System.Text.Encoding.ASCII.GetBytes(user.CredentialStamp)))
             {
                 context.RejectPrincipal();
                 await context.HttpContext.SignOutAsync(Scheme).ConfigureAwait(false);
@@ -69,7 +66,7 @@ public static class WebmailAuth
             return Outcome.Failed;
         }
         services.Throttle.RecordSuccess(client);
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user.Address.Address), new Claim(StampClaim, Stamp(user))], Scheme);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user.Address.Address), new Claim(StampClaim, user.CredentialStamp)], Scheme);
         await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false }).ConfigureAwait(false);
         return Outcome.SignedIn;
     }

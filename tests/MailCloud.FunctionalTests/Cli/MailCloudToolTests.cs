@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using MailCloud.Core;
 using MailCloud.LocalDev;
 
 namespace MailCloud.FunctionalTests.Cli;
@@ -97,6 +98,22 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
         r = await RunAsync(env, null, "user", "quota", "alice@cli.example", "2G");
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("2 GiB", r.Stdout, StringComparison.Ordinal);
+
+        // Disabled: the password no longer signs in; the admin flag shows in the list.
+        r = await RunAsync(env, null, "user", "disable", "alice@cli.example");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal("disabled alice@cli.example", r.Stdout.Trim());
+        Assert.Null(await MailCloud.Data.StorageProvisioner.Directory(new MailCloud.Storage.StorageAccount(azurite.Connection)).VerifyPasswordAsync("alice@cli.example", "new password"));
+        r = await RunAsync(env, null, "user", "admin", "alice@cli.example", "domain");
+        Assert.Equal("alice@cli.example administers cli.example", r.Stdout.Trim());
+        r = await RunAsync(env, null, "user", "admin", "alice@cli.example", "root");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("Argument 'root' not recognized", r.Stderr, StringComparison.Ordinal);
+        r = await RunAsync(env, null, "user", "list", "cli.example");
+        Assert.Contains("alice@cli.example\tquota 2 GiB\tdisabled\tadmin domain", r.Stdout.Split('\n'));
+        r = await RunAsync(env, null, "user", "enable", "alice@cli.example");
+        Assert.Equal(0, r.ExitCode);
+        Assert.NotNull(await MailCloud.Data.StorageProvisioner.Directory(new MailCloud.Storage.StorageAccount(azurite.Connection)).VerifyPasswordAsync("alice@cli.example", "new password"));
 
         r = await RunAsync(env, null, "alias", "add", "postmaster@cli.example", "alice@cli.example", "bob@cli.example");
         Assert.True(r.ExitCode == 0, r.Stderr);
@@ -289,6 +306,14 @@ public sealed class MailCloudToolTests(AzuriteFixture azurite)
             Assert.Equal("201", Status(await Api("POST", "/api/users", """{"address":"api@up.example","password":"from the api","quotaBytes":1000000}""", token)));
             Assert.Equal("409", Status(await Api("POST", "/api/users", """{"address":"api@up.example","password":"another long password"}""", token)));
             Assert.Equal("400", Status(await Api("POST", "/api/users", """{"address":"not an address","password":"x"}""", token)));
+            // Sign-in disabled and the admin flag, as the admin UI sets them.
+            Assert.Equal("204", Status(await Api("PUT", "/api/users/api@up.example/disabled", """{"disabled":true}""", token)));
+            Assert.Equal("204", Status(await Api("PUT", "/api/users/api@up.example/admin", """{"role":"domain"}""", token)));
+            Assert.Equal("400", Status(await Api("PUT", "/api/users/api@up.example/admin", """{"role":"2"}""", token)));
+            Assert.Equal("404", Status(await Api("PUT", "/api/users/nobody@up.example/disabled", """{"disabled":true}""", token)));
+            Assert.Contains("\"address\":\"api@up.example\",\"quotaBytes\":1000000", (await Api("GET", "/api/domains/up.example/users", bearer: token)).Stdout, StringComparison.Ordinal);
+            Assert.Contains("\"disabled\":true,\"admin\":\"domain\"", (await Api("GET", "/api/domains/up.example/users", bearer: token)).Stdout, StringComparison.Ordinal);
+            Assert.Equal("204", Status(await Api("PUT", "/api/users/api@up.example/disabled", """{"disabled":false}""", token)));
             Assert.Equal("201", Status(await Api("POST", "/api/lists", """{"address":"team@up.example","members":["api@up.example","friend@else.example"]}""", token)));
             Assert.Contains("\"friend@else.example\"", (await Api("GET", "/api/domains/up.example/lists", bearer: token)).Stdout, StringComparison.Ordinal);
             Assert.Equal("204", Status(await Api("PUT", "/api/domains/up.example/catchall", """{"target":"api@up.example"}""", token)));

@@ -16,7 +16,9 @@ namespace MailCloud.FunctionalTests.Webmail;
 /// The admin UI in a real browser, over the same storage the running functions work on: sign-in by the admin token
 /// (a wrong one refused), health, a domain added and its DNS checked live against a dnsmasq zone that lacks the DKIM
 /// record, users with quota bars and a password reset, aliases and lists, and a poisoned work item replayed from the
-/// queue page that ends in the mailbox exactly once.
+/// queue page that ends in the mailbox exactly once; then a domain administrator signing in with her password, kept
+/// to her domain (server-wide pages, other domains and edited forms refused), disabling a user whom IMAP then refuses,
+/// and releasing her domain's held message into her INBOX.
 /// </summary>
 [Collection(WebmailCollection.Name)]
 public sealed class AdminUiTests(WebmailFixture fx)
@@ -47,10 +49,10 @@ public sealed class AdminUiTests(WebmailFixture fx)
             await page.GotoAsync(baseUrl + "/admin");
             Assert.Contains("/admin/login", page.Url, StringComparison.Ordinal);
             await page.FillAsync("#token", "not the token");
-            await page.ClickAsync("button[type=submit]");
+            await page.ClickAsync("#token-sign-in");
             Assert.Equal("That is not the admin token.", (await page.Locator("#admin-login-error").InnerTextAsync()).Trim());
             await page.FillAsync("#token", token);
-            await page.ClickAsync("button[type=submit]");
+            await page.ClickAsync("#token-sign-in");
             await page.WaitForURLAsync(baseUrl + "/admin");
             Assert.Equal("reachable", (await page.Locator("#storage-health strong").InnerTextAsync()).Trim());
             await WebmailFixture.ScreenshotAsync(page, "20-admin-health");
@@ -169,11 +171,17 @@ public sealed class AdminUiTests(WebmailFixture fx)
             await page.GotoAsync(baseUrl + "/admin/users?domain=hosted.test");
             Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "the users page scrolls sideways at 390 px");
             await WebmailFixture.ScreenshotAsync(page, "24-admin-phone-users");
-            foreach (var (path, shot) in new[] { ($"/admin/trace?q={id}", "28-admin-phone-trace"), ("/admin/backups", "29-admin-phone-backups") })
+            // Every other page too (the quarantine page in the second test).
+            foreach (var (path, shot) in new[]
+            {
+                ($"/admin/trace?q={id}", "28-admin-phone-trace"), ("/admin/backups", "29-admin-phone-backups"), ("/admin/domain?name=hosted.test", "35-admin-phone-domain"),
+                ("/admin/queues?queue=inbound-poison", "36-admin-phone-queues"), ("/admin", null), ("/admin/domains", null), ("/admin/aliases?domain=hosted.test", null),
+            })
             {
                 await page.GotoAsync(baseUrl + path);
                 Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), $"{path} scrolls sideways at 390 px");
-                await WebmailFixture.ScreenshotAsync(page, shot);
+                if (shot is not null)
+                    await WebmailFixture.ScreenshotAsync(page, shot);
             }
         }
         finally
@@ -181,6 +189,149 @@ public sealed class AdminUiTests(WebmailFixture fx)
             await context.CloseAsync();
             await web.StopAsync();
             await dns.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_domain_administrator_signs_in_with_a_password_and_sees_only_their_domain()
+    {
+        // delegated.test: dora becomes its administrator, dan is disabled, boss is a server administrator living there.
+        await fx.Directory.AddDomainAsync("delegated.test");
+        foreach (var name in new[] { "dora", "dan", "boss" })
+            await fx.Directory.AddUserAsync(MailAddress.Parse($"{name}@delegated.test"), WebmailFixture.Password);
+        // Two held messages: one for dora (hers to see), one for judy of example.test (not hers).
+        var quarantine = new QuarantineStore(fx.Account);
+        async Task<string> HoldAsync(string recipient, string subject)
+        {
+            var now = DateTimeOffset.UtcNow;
+            var id = MessageIds.New(now);
+            var blob = MessageIds.BlobPath(id, now);
+            var raw = Encoding.ASCII.GetBytes($"From: spammer@remote.example\r\nTo: {recipient}\r\nSubject: {subject}\r\nMessage-ID: <{id}@remote.example>\r\n\r\nbuy now\r\n");
+            await new BlobMessageContent(fx.Account).WriteAsync(blob, raw);
+            await quarantine.HoldAsync(new QuarantineEntry
+            {
+                Id = id, Blob = blob, Size = raw.Length, Reason = "spam", Detail = "score 16.2 (builtin)", Subject = subject, From = "spammer@remote.example", Quarantined = now,
+                Envelope = new Envelope { Sender = "spammer@remote.example", Recipients = [new EnvelopeRecipient(recipient)], ClientAddress = "192.0.2.9", Helo = "remote.example", Listener = "mx", ReceivedAt = now },
+            });
+            return id;
+        }
+        var dorasHeld = await HoldAsync("dora@delegated.test", "held for dora");
+        var judysHeld = await HoldAsync("judy@example.test", "held for judy");
+
+        const string token = "the admin token of the delegation test";
+        int port = AzuriteProcess.FreePort();
+        var admin = MailCloud.Admin.AdminServices.Create(fx.Account, fx.Directory, new AuthThrottle(), AdminToken.Hash(token), WebmailFixture.HostName);
+        await using var web = WebHost.Build(new IPEndPoint(IPAddress.Loopback, port), new ClientEndpoints(WebmailFixture.HostName, 1, 2, 3, 4, 5), fx.Account,
+            l => l.SetMinimumLevel(LogLevel.Warning), admin: admin);
+        await web.StartAsync();
+        var baseUrl = $"http://127.0.0.1:{port}";
+        var context = await fx.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(20_000);
+        try
+        {
+            // The server administrator (token) flags dora for her domain and boss for the server.
+            await page.GotoAsync(baseUrl + "/admin/login");
+            await page.FillAsync("#token", token);
+            await page.ClickAsync("#token-sign-in");
+            await page.WaitForURLAsync(baseUrl + "/admin");
+            await page.GotoAsync(baseUrl + "/admin/users?domain=delegated.test");
+            foreach (var (user, role) in new[] { ("dora", "domain"), ("boss", "global") })
+            {
+                var row = page.Locator($"tr[data-user='{user}@delegated.test']");
+                await row.Locator("select[name=role]").SelectOptionAsync(role);
+                await row.Locator("form[action*='handler=Role'] button").ClickAsync();
+                await page.WaitForURLAsync(new Regex("notice=saved"));
+            }
+            Assert.Equal(AdminRole.Domain, (await fx.Directory.GetUserAsync(MailAddress.Parse("dora@delegated.test")))!.Role);
+            Assert.Equal(AdminRole.Global, (await fx.Directory.GetUserAsync(MailAddress.Parse("boss@delegated.test")))!.Role);
+            await page.ClickAsync("#admin-logout");
+
+            // dora: a wrong password and a user who is no administrator fail alike; her own password lets her in.
+            await page.WaitForURLAsync(new Regex("/admin/login"));
+            foreach (var (user, password) in new[] { ("dora@delegated.test", "not her password"), ("dan@delegated.test", WebmailFixture.Password) })
+            {
+                await page.FillAsync("#admin-user", user);
+                await page.FillAsync("#admin-password", password);
+                await page.ClickAsync("#account-sign-in");
+                Assert.Equal("Wrong address or password, or the account is not an administrator.", (await page.Locator("#admin-login-error").InnerTextAsync()).Trim());
+            }
+            await WebmailFixture.ScreenshotAsync(page, "30-admin-login");
+            await page.SetViewportSizeAsync(390, 844);
+            Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "the sign-in page scrolls sideways at 390 px");
+            await page.SetViewportSizeAsync(1280, 720);
+            await page.FillAsync("#admin-user", "dora@delegated.test");
+            await page.FillAsync("#admin-password", WebmailFixture.Password);
+            await page.ClickAsync("#account-sign-in");
+            // Her start page is her domain; the server-wide pages are not in her menu.
+            await page.WaitForURLAsync(new Regex("/admin/domain\\?name=delegated.test"));
+            Assert.Equal("dora@delegated.test", (await page.Locator("#admin-who").InnerTextAsync()).Trim());
+            Assert.Equal(0, await page.Locator("header.top a[href='/admin/queues']").CountAsync());
+
+            // Server-wide pages and other domains are refused (403), whatever the URL says.
+            foreach (var path in new[] { "/admin/queues", "/admin/trace", "/admin/backups", "/admin/users?domain=example.test", "/admin/domain?name=example.test", "/admin/aliases?domain=example.test" })
+            {
+                var response = await page.GotoAsync(baseUrl + path);
+                Assert.True(response!.Status == 403, $"{path}: {response.Status}");
+                Assert.Contains("(the domain delegated.test)", await page.Locator("#admin-denied").InnerTextAsync(), StringComparison.Ordinal);
+            }
+            await WebmailFixture.ScreenshotAsync(page, "31-admin-denied");
+            await page.GotoAsync(baseUrl + "/admin/domains");
+            Assert.Equal(["delegated.test"], await page.Locator("tr[data-domain]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.domain)"));
+            Assert.Equal(0, await page.Locator("#new-domain").CountAsync());
+
+            // On her users page: boss's account is out of her reach, and a form edited to name judy of example.test is refused.
+            await page.GotoAsync(baseUrl + "/admin/users?domain=delegated.test");
+            Assert.Equal(0, await page.Locator("tr[data-user='boss@delegated.test'] form").CountAsync());
+            Assert.Equal(0, await page.Locator("tr[data-user='dora@delegated.test'] option[value=global]").CountAsync());
+            var dansRow = page.Locator("tr[data-user='dan@delegated.test']");
+            await dansRow.Locator("form[action*='handler=Password'] input[name=address]").EvaluateAsync("e => e.value = 'judy@example.test'");
+            await dansRow.Locator("input[name=password]").FillAsync("taken over password");
+            await dansRow.Locator("form[action*='handler=Password'] button").ClickAsync();
+            Assert.Equal("judy@example.test is not in delegated.test.", (await page.Locator("#admin-error").InnerTextAsync()).Trim());
+            Assert.Null(await fx.Directory.VerifyPasswordAsync("judy@example.test", "taken over password"));
+
+            // She disables dan: IMAP refuses his password from then on (his mail still arrives).
+            await page.GotoAsync(baseUrl + "/admin/users?domain=delegated.test");
+            await page.Locator("tr[data-user='dan@delegated.test'] button.disable").ClickAsync();
+            await page.WaitForURLAsync(new Regex("notice=saved"));
+            Assert.Equal("true", await page.Locator("tr[data-user='dan@delegated.test']").GetAttributeAsync("data-disabled"));
+            await WebmailFixture.ScreenshotAsync(page, "32-admin-domain-users");
+            var login = await ExternalProcess.PythonAsync("""
+                import imaplib, ssl, os
+                m = imaplib.IMAP4_SSL('127.0.0.1', int(os.environ['PORT']), ssl_context=ssl._create_unverified_context(), timeout=30)
+                try:
+                    m.login('dan@delegated.test', os.environ['P']); print('logged in')
+                except imaplib.IMAP4.error as e:
+                    print('refused', e)
+                """, new Dictionary<string, string> { ["PORT"] = fx.Port("imaps").ToString(CultureInfo.InvariantCulture), ["P"] = WebmailFixture.Password });
+            Assert.StartsWith("refused", login.Stdout.Trim(), StringComparison.Ordinal);
+
+            // Quarantine: only the message held for her domain; released, it reaches her INBOX.
+            await page.GotoAsync(baseUrl + "/admin/quarantine");
+            Assert.Equal([dorasHeld], await page.Locator("#quarantine tr[data-id]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.id)"));
+            await WebmailFixture.ScreenshotAsync(page, "33-admin-quarantine");
+            await page.SetViewportSizeAsync(390, 844);
+            await page.ReloadAsync();
+            Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "the quarantine page scrolls sideways at 390 px");
+            await WebmailFixture.ScreenshotAsync(page, "34-admin-phone-quarantine");
+            await page.Locator($"#quarantine tr[data-id='{dorasHeld}'] button", new() { HasText = "Release" }).ClickAsync();
+            await page.WaitForURLAsync(new Regex("notice=released"));
+            Assert.Equal(1, await page.Locator("#quarantine-empty").CountAsync());
+            Assert.Equal("1", (await fx.ImapAsync("dora@delegated.test", "print(len(wait_for('held for dora')))")).Trim());
+            Assert.NotNull(await quarantine.GetAsync(judysHeld));
+
+            // Taking her flag away ends her session at the next request.
+            await fx.Directory.SetAdminRoleAsync(MailAddress.Parse("dora@delegated.test"), AdminRole.None);
+            await page.GotoAsync(baseUrl + "/admin/users?domain=delegated.test");
+            Assert.Contains("/admin/login", page.Url, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await context.CloseAsync();
+            await web.StopAsync();
+            if (await quarantine.GetAsync(judysHeld) is { } left)
+                await quarantine.DeleteAsync(left);
         }
     }
 }

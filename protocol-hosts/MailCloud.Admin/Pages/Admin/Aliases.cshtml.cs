@@ -9,6 +9,7 @@ public sealed class AliasesModel(AdminServices admin) : AdminPageModel
     [BindProperty(SupportsGet = true)] public string Domain { get; set; } = string.Empty;
     public IReadOnlyList<AliasInfo> Aliases { get; private set; } = [];
     public IReadOnlyList<ListInfo> Lists { get; private set; } = [];
+    protected override string? ScopedDomain => Domain;
 
     public async Task<IActionResult> OnGetAsync()
     {
@@ -26,14 +27,14 @@ public sealed class AliasesModel(AdminServices admin) : AdminPageModel
         (text ?? string.Empty).Split([',', ';', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Address).ToList();
 
     public Task<IActionResult> OnPostAddAliasAsync(string address, string targets) =>
-        ChangeAsync(() => admin.Directory.AddAliasAsync(Address(address), Addresses(targets), HttpContext.RequestAborted), Back("added"), OnGetAsync);
+        ChangeAsync(() => admin.Directory.AddAliasAsync(AddressIn(Domain, address), Addresses(targets), HttpContext.RequestAborted), Back("added"), OnGetAsync);
 
     public Task<IActionResult> OnPostRemoveAliasAsync(string address) =>
-        ChangeAsync(() => admin.Directory.RemoveAliasAsync(Address(address), HttpContext.RequestAborted), Back("removed"), OnGetAsync);
+        ChangeAsync(() => admin.Directory.RemoveAliasAsync(AddressIn(Domain, address), HttpContext.RequestAborted), Back("removed"), OnGetAsync);
 
     public Task<IActionResult> OnPostAddListAsync(string address, string members) =>
-        ChangeAsync(() => admin.Directory.AddListAsync(Address(address), Addresses(members), HttpContext.RequestAborted), Back("added"), OnGetAsync);
+        ChangeAsync(() => admin.Directory.AddListAsync(AddressIn(Domain, address), Addresses(members), HttpContext.RequestAborted), Back("added"), OnGetAsync);
 
     public Task<IActionResult> OnPostRemoveListAsync(string address) =>
-        ChangeAsync(() => admin.Directory.RemoveListAsync(Address(address), HttpContext.RequestAborted), Back("removed"), OnGetAsync);
+        ChangeAsync(() => admin.Directory.RemoveListAsync(AddressIn(Domain, address), HttpContext.RequestAborted), Back("removed"), OnGetAsync);
 }

@@ -4,6 +4,7 @@ using MailCloud.Data;
 namespace MailCloud.Admin.Pages.Admin;
 
 /// <summary>The sets the automatic backup wrote (as <c>./mailcloud backups</c>), with what each wrote and the schedule.</summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Policy = AdminHost.GlobalPolicy)]
 public sealed class BackupsModel(AdminServices admin) : AdminPageModel
 {
     public IReadOnlyList<BackupSetInfo> Sets { get; private set; } = [];

@@ -9,6 +9,7 @@ public sealed class DomainModel(AdminServices admin) : AdminPageModel
     [BindProperty(SupportsGet = true)] public string Name { get; set; } = string.Empty;
     public DomainInfo? Domain { get; private set; }
     public IReadOnlyList<RecordCheck> Checks { get; private set; } = [];
+    protected override string? ScopedDomain => Name;
 
     public async Task<IActionResult> OnGetAsync()
     {

@@ -9,13 +9,16 @@ public sealed class DomainsModel(AdminServices admin) : AdminPageModel
 
     public async Task<IActionResult> OnGetAsync()
     {
-        Domains = await admin.Directory.ListDomainsAsync(HttpContext.RequestAborted);
+        Domains = (await admin.Directory.ListDomainsAsync(HttpContext.RequestAborted)).Where(d => Scope.Allows(d.Name)).ToList();
         return Page();
     }
 
-    public Task<IActionResult> OnPostAddAsync(string name) =>
-        ChangeAsync(() => admin.Directory.AddDomainAsync((name ?? string.Empty).Trim(), HttpContext.RequestAborted), "/admin/domains?notice=added", OnGetAsync);
+    // Adding and removing domains is the whole server's business.
+    public Task<IActionResult> OnPostAddAsync(string name) => Scope.IsGlobal
+        ? ChangeAsync(() => admin.Directory.AddDomainAsync((name ?? string.Empty).Trim(), HttpContext.RequestAborted), "/admin/domains?notice=added", OnGetAsync)
+        : Task.FromResult<IActionResult>(Forbid(AdminHost.Scheme));
 
-    public Task<IActionResult> OnPostRemoveAsync(string name) =>
-        ChangeAsync(() => admin.Directory.RemoveDomainAsync(name, force: false, HttpContext.RequestAborted), "/admin/domains?notice=removed", OnGetAsync);
+    public Task<IActionResult> OnPostRemoveAsync(string name) => Scope.IsGlobal
+        ? ChangeAsync(() => admin.Directory.RemoveDomainAsync(name, force: false, HttpContext.RequestAborted), "/admin/domains?notice=removed", OnGetAsync)
+        : Task.FromResult<IActionResult>(Forbid(AdminHost.Scheme));
 }

@@ -18,8 +18,11 @@ public sealed class IndexModel(AdminServices admin) : AdminPageModel
         return age.TotalMinutes < 1 ? $"{age.TotalSeconds:0} s" : age.TotalHours < 1 ? $"{age.TotalMinutes:0} min" : age.TotalDays < 1 ? $"{age.TotalHours:0.#} h" : $"{age.TotalDays:0.#} d";
     }
 
-    public async Task OnGetAsync()
+    public async Task<Microsoft.AspNetCore.Mvc.IActionResult> OnGetAsync()
     {
+        // A domain administrator's start page is their domain; health is the whole server's.
+        if (Scope.Domain is { } own)
+            return Redirect($"/admin/domain?name={Uri.EscapeDataString(own)}");
         var ct = HttpContext.RequestAborted;
         try
         {
@@ -33,5 +36,6 @@ public sealed class IndexModel(AdminServices admin) : AdminPageModel
         {
             StorageError = e.Message.Split('\n')[0];
         }
+        return Page();
     }
 }

@@ -10,13 +10,23 @@ public sealed class LoginModel(AdminServices admin) : PageModel
 {
     public string? Message { get; private set; }
 
+    /// <summary>The token form is offered only when a token is configured.</summary>
+    public bool TokenSignIn => admin.TokenSha256 is not null;
+
     public void OnGet()
     {
     }
 
-    public async Task<IActionResult> OnPostAsync(string? token)
+    public async Task<IActionResult> OnPostTokenAsync(string? token) =>
+        Answer(TokenSignIn ? await AdminHost.SignInWithTokenAsync(HttpContext, admin, token ?? string.Empty) : AdminHost.Outcome.Failed, "That is not the admin token.");
+
+    public async Task<IActionResult> OnPostAccountAsync(string? user, string? password) =>
+        Answer(await AdminHost.SignInWithPasswordAsync(HttpContext, admin, user ?? string.Empty, password ?? string.Empty),
+            "Wrong address or password, or the account is not an administrator.");
+
+    private IActionResult Answer(AdminHost.Outcome outcome, string failure)
     {
-        switch (await AdminHost.SignInAsync(HttpContext, admin, token ?? string.Empty))
+        switch (outcome)
         {
             case AdminHost.Outcome.SignedIn:
                 return LocalRedirect("/admin");
@@ -25,7 +35,7 @@ public sealed class LoginModel(AdminServices admin) : PageModel
                 Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 return Page();
             default:
-                Message = "That is not the admin token.";
+                Message = failure;
                 Response.StatusCode = StatusCodes.Status401Unauthorized;
                 return Page();
         }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace MailCloud.Admin.Pages.Admin;
 
 /// <summary>The work queues and their poison queues: depths, the visible items of one, replay and delete (as <c>./mailcloud queue</c>).</summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Policy = AdminHost.GlobalPolicy)]
 public sealed class QueuesModel(AdminServices admin) : AdminPageModel
 {
     [BindProperty(SupportsGet = true)] public string? Queue { get; set; }

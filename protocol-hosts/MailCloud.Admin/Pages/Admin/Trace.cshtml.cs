@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace MailCloud.Admin.Pages.Admin;
 
 /// <summary>Message trace (as <c>./mailcloud trace</c>): one message by id, or the newest messages from or to an address.</summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Policy = AdminHost.GlobalPolicy)]
 public sealed class TraceModel(AdminServices admin) : AdminPageModel
 {
     [BindProperty(SupportsGet = true)] public string? Q { get; set; }
