@@ -148,6 +148,23 @@ public interface IMailDirectory
 public static class MailDirectoryExtensions
 {
     /// <summary>
+    /// Whether a signed-in session of <paramref name="user"/> must end because the account was disabled or removed
+    /// since. Through a caching directory this is a memory lookup most of the time; a lookup that fails says no, so
+    /// a storage hiccup never ends sessions.
+    /// </summary>
+    public static async Task<bool> SignInRevokedAsync(this IMailDirectory directory, MailAddress user, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await directory.GetUserAsync(user, cancellationToken).ConfigureAwait(false) is not { Disabled: false };
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Verifies a clear-text login (PLAIN, LOGIN). Returns the user, or null for an unknown user, wrong password or
     /// disabled account — callers must not tell these apart to the client.
     /// </summary>

@@ -369,18 +369,21 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
         // Only Summary and Search are cached (the store passes Copy, Listing and Content through).
         private ConcurrentDictionary<long, MessageDetails> Of(MessageDetail detail) => detail == MessageDetail.Summary ? _summaries : _search;
 
-        public MessageDetails? Detail(MessageDetail detail, long uid) => Of(detail).TryGetValue(uid, out var d) ? d : null;
+        /// <summary>A cached row for <paramref name="detail"/>: for Search, a summary serves too (its columns are a superset).</summary>
+        private bool TryGet(MessageDetail detail, long uid, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MessageDetails? row) =>
+            Of(detail).TryGetValue(uid, out row) || detail == MessageDetail.Search && _summaries.TryGetValue(uid, out row);
+
+        public MessageDetails? Detail(MessageDetail detail, long uid) => TryGet(detail, uid, out var d) ? d : null;
 
         /// <summary>The smallest range holding every listed UID in [first, last] without a cached summary (empty: first > last).</summary>
         public (long First, long Last) Missing(MessageDetail detail, long first, long last)
         {
-            var cache = Of(detail);
             long lo = long.MaxValue, hi = long.MinValue;
             lock (_gate)
             {
                 foreach (var uid in Range(first, last))
                 {
-                    if (!cache.ContainsKey(uid))
+                    if (!TryGet(detail, uid, out _))
                     {
                         lo = Math.Min(lo, uid);
                         hi = Math.Max(hi, uid);
@@ -392,13 +395,12 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
 
         public IEnumerable<MessageDetails> Details(MessageDetail detail, long first, long last)
         {
-            var cache = Of(detail);
             List<long> uids;
             lock (_gate)
                 uids = Range(first, last).ToList();
             foreach (var uid in uids)
             {
-                if (cache.TryGetValue(uid, out var d))
+                if (TryGet(detail, uid, out var d))
                     yield return d;
             }
         }

@@ -5,8 +5,11 @@ namespace MailCloud.Data;
 /// <summary>The message row's columns, read in one place: which to select for a <see cref="MessageDetail"/> and how to type them.</summary>
 internal static class MessageRows
 {
-    private static readonly string[] Summary = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated", "Header", "Prefix"];
     private static readonly string[] Search = ["Uid", "Subject", "From", "To", "Cc", "Date", "Parts", "Blob", "Header", "Prefix"];
+
+    // A superset of Search (the few short search columns ride along), so a folder whose summaries a FETCH has
+    // cached answers SEARCH from memory as well, without a second read of every row.
+    private static readonly string[] Summary = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated", "Header", "Prefix", "Subject", "From", "To", "Cc", "Date"];
     private static readonly string[] Content = ["Uid", "Blob", "Size", "Prefix"];
     private static readonly string[] Listing = ["Uid", "Flags", "Size", "InternalDate", "Subject", "From", "To", "Date", "Header", "Blob", "MessageId", "Prefix"];
 

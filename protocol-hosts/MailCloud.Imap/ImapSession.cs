@@ -115,6 +115,13 @@ public sealed partial class ImapSession(
             return Bad(output, command.Tag, !ImapStateTable.IsKnown(command.Name) ? "Unknown command"
                 : State == ImapState.NotAuthenticated ? "Log in first" : State == ImapState.Authenticated && !command.Uid ? "Select a mailbox first" : "Command not valid now");
         }
+        // A user disabled (or removed) since logging in is let go at their next command.
+        if (User is not null && command.Name != "LOGOUT" && await directory.SignInRevokedAsync(User, ct))
+        {
+            Write(output, "* BYE This account is disabled");
+            State = ImapState.Logout;
+            return ImapAction.Close;
+        }
         Completion done;
         try
         {

@@ -74,6 +74,13 @@ public sealed class Pop3Session(
     {
         if (!Pop3StateTable.IsAllowed(State, command.Verb))
             return Err(output, State == Pop3State.Authorization ? "Not authenticated" : "Command not valid now");
+        // A user disabled (or removed) since logging in is let go at their next command, without the UPDATE state:
+        // messages marked for deletion stay (RFC 1939 deletes only on QUIT).
+        if (State == Pop3State.Transaction && User is not null && await directory.SignInRevokedAsync(User, ct))
+        {
+            Write(output, "-ERR [AUTH] This account is disabled");
+            return Pop3Action.Close;
+        }
         var args = command.Arguments;
         switch (command.Verb)
         {

@@ -101,6 +101,26 @@ public sealed class CachedMailboxStoreTests
     }
 
     [Fact]
+    public async Task A_search_after_a_summary_fetch_is_answered_from_the_summaries()
+    {
+        var (_, counts, cache) = await StoresAsync();
+        await cache.OpenAsync(Bob, "INBOX");
+        await ToListAsync(cache.QueryMessagesAsync(Bob, "INBOX", 1, 3, MessageDetail.Summary));
+        counts.Calls.Clear();
+        var search = await ToListAsync(cache.QueryMessagesAsync(Bob, "INBOX", 1, 3, MessageDetail.Search));
+        Assert.Equal(["m1", "m2", "m3"], search.Select(d => d.Subject));
+        Assert.NotNull(await cache.GetMessageAsync(Bob, "INBOX", 2, MessageDetail.Search));
+        Assert.Empty(counts.Calls);
+        // The other way round does not hold: search rows lack the envelope, so a summary fetch still reads.
+        var (_, counts2, cache2) = await StoresAsync();
+        await cache2.OpenAsync(Bob, "INBOX");
+        await ToListAsync(cache2.QueryMessagesAsync(Bob, "INBOX", 1, 3, MessageDetail.Search));
+        counts2.Calls.Clear();
+        await ToListAsync(cache2.QueryMessagesAsync(Bob, "INBOX", 1, 3, MessageDetail.Summary));
+        Assert.Single(counts2.Calls);
+    }
+
+    [Fact]
     public async Task A_folder_deleted_and_created_again_is_read_afresh()
     {
         var (inner, _, cache) = await StoresAsync();

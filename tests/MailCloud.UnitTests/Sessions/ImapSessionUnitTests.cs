@@ -47,6 +47,20 @@ public sealed class ImapSessionUnitTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_user_disabled_mid_session_gets_bye_at_the_next_command()
+    {
+        using var imap = await LoggedInAsync();
+        await imap.SendAsync("s SELECT INBOX");
+        var bob = MailCloud.Core.MailAddress.Parse("bob@example.test");
+        await _directory.SetDisabledAsync(bob, true);
+        Assert.Equal("* BYE This account is disabled\r\n", await imap.SendAsync("n NOOP"));
+        Assert.Equal(ImapState.Logout, imap.Session.State);
+        using var again = new ImapHarness(_store, _directory, _watcher);
+        Assert.Contains("l NO [AUTHENTICATIONFAILED]", await again.SendAsync("l LOGIN bob@example.test \"bob password\""), StringComparison.Ordinal);
+        await _directory.SetDisabledAsync(bob, false);
+    }
+
+    [Fact]
     public async Task Select_fetch_and_search_read_the_index_and_body_sections_come_byte_exact()
     {
         using var imap = await LoggedInAsync();

@@ -391,7 +391,12 @@ internal sealed class InMemoryDirectory : IMailDirectory
     public Task RemoveUserAsync(MailAddress address, CancellationToken cancellationToken = default) => throw Unsupported();
     public Task SetPasswordAsync(MailAddress address, string password, CancellationToken cancellationToken = default) => throw Unsupported();
     public Task SetQuotaAsync(MailAddress address, long? quotaBytes, CancellationToken cancellationToken = default) => throw Unsupported();
-    public Task SetDisabledAsync(MailAddress address, bool disabled, CancellationToken cancellationToken = default) => throw Unsupported();
+    public Task SetDisabledAsync(MailAddress address, bool disabled, CancellationToken cancellationToken = default)
+    {
+        _users[address.Address] = _users[address.Address] with { Disabled = disabled };
+        return Task.CompletedTask;
+    }
+
     public Task SetAdminRoleAsync(MailAddress address, AdminRole role, CancellationToken cancellationToken = default) => throw Unsupported();
     public Task<AliasInfo> AddAliasAsync(MailAddress alias, IReadOnlyList<MailAddress> targets, CancellationToken cancellationToken = default) => throw Unsupported();
     public Task RemoveAliasAsync(MailAddress alias, CancellationToken cancellationToken = default) => throw Unsupported();

@@ -30,6 +30,21 @@ public sealed class Pop3SessionUnitTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_user_disabled_mid_session_is_let_go_without_the_deletions()
+    {
+        var pop = await LoginAsync(_store, _directory);
+        Assert.StartsWith("+OK", (await pop.SendAsync("DELE 1")).Reply, StringComparison.Ordinal);
+        await _directory.SetDisabledAsync(_carol, true);
+        var (action, reply) = await pop.SendAsync("STAT");
+        Assert.Equal("-ERR [AUTH] This account is disabled\r\n", reply);
+        Assert.Equal(Pop3Action.Close, action);
+        Assert.Equal(2, (await _store.GetUsageAsync(_carol)).Messages); // DELE applies only on QUIT
+        await pop.Session.Lock!.DisposeAsync(); // as the connection handler does when it closes
+        await _directory.SetDisabledAsync(_carol, false);
+        Assert.StartsWith("+OK 2 ", (await (await LoginAsync(_store, _directory)).SendAsync("STAT")).Reply, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Plain_login_needs_tls()
     {
         var pop = new Pop3Harness(_store, _directory, tls: false);

@@ -1,10 +1,11 @@
 # Shared by the side-by-side IMAP benchmarks: MailCloud (./mailcloud up on Azurite, every listener on a free port so a
 # running ./mailcloud up is not disturbed) and a throwaway Dovecot from Debian (dovecot-imapd, installed when missing,
 # passwd-file user, maildir), both with the same user. Source it after setting repo and work; it sets imaps (MailCloud's
-# IMAPS port), dport (Dovecot's), user and pass, and stops Dovecot on exit.
+# IMAPS port), dport (Dovecot's), user and pass, and stops Dovecot on exit. MAILCLOUD_* and DOVECOT_LMTP_PORT set
+# before sourcing reach the two servers (the end-to-end benchmark uses them).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 user=tester@example.test pass='test password'
-trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$work/dovecot/dovecot.conf" ] && dovecot -c "$work/dovecot/dovecot.conf" stop 2>/dev/null || true; sleep 1; rm -rf "$work"' EXIT
+trap 'eval "${bench_cleanup:-}"; kill $(jobs -p) 2>/dev/null || true; [ -f "$work/dovecot/dovecot.conf" ] && dovecot -c "$work/dovecot/dovecot.conf" stop 2>/dev/null || true; sleep 1; rm -rf "$work"' EXIT
 
 # MailCloud: every listener on a free port, so a running ./mailcloud up is not disturbed.
 storage=$(free_port); imaps=$(free_port)
@@ -19,8 +20,8 @@ export MAILCLOUD_STORAGE="DefaultEndpointsProtocol=http;AccountName=devstoreacco
 echo "$pass" | "$repo/mailcloud" user add "$user" --password-stdin >/dev/null
 
 # Dovecot: a throwaway instance with a passwd-file user and maildir storage.
-if ! command -v dovecot >/dev/null; then
-  apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null; }
+if ! command -v dovecot >/dev/null || [ ! -x /usr/lib/dovecot/lmtp ]; then
+  apt-get install -y -qq --no-install-recommends dovecot-imapd dovecot-lmtpd >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends dovecot-imapd dovecot-lmtpd >/dev/null; }
 fi
 dport=$(free_port)
 mkdir -p "$work/dovecot/run" "$work/dovecot/home"
@@ -29,7 +30,7 @@ chmod 755 "$work" "$work/dovecot"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/dovecot/key.pem" -out "$work/dovecot/cert.pem" -days 2 -subj /CN=localhost >/dev/null 2>&1
 echo "$user:{PLAIN}$pass" > "$work/dovecot/passwd"
 cat > "$work/dovecot/dovecot.conf" <<CONF
-protocols = imap
+protocols = imap${DOVECOT_LMTP_PORT:+ lmtp}
 listen = 127.0.0.1
 base_dir = $work/dovecot/run
 instance_name = mailcloud-bench
@@ -44,7 +45,7 @@ passdb {
 }
 userdb {
   driver = static
-  args = uid=nobody gid=nogroup home=$work/dovecot/home/%u
+  args = uid=nobody gid=nogroup home=$work/dovecot/home/%u${DOVECOT_LMTP_PORT:+ allow_all_users=yes}
 }
 mail_location = maildir:~/Maildir
 mail_max_userip_connections = 500
@@ -56,6 +57,15 @@ service imap-login {
   inet_listener imaps {
     port = $dport
     ssl = yes
+  }
+}
+CONF
+# With DOVECOT_LMTP_PORT set (the end-to-end benchmark): LMTP on that port for a Postfix in front.
+[ -z "${DOVECOT_LMTP_PORT:-}" ] || cat >> "$work/dovecot/dovecot.conf" <<CONF
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $DOVECOT_LMTP_PORT
   }
 }
 CONF
