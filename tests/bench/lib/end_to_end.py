@@ -13,6 +13,12 @@ def cpu_seconds():
     fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
     return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / os.sysconf("SC_CLK_TCK")
 
+# BENCH_PIDS="name=pid,name=pid": processes whose own CPU per message is printed too (MailCloud's host and Azurite).
+pids = [p.split("=") for p in os.environ.get("BENCH_PIDS", "").split(",") if "=" in p]
+def process_seconds(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+
 m = imaplib.IMAP4_SSL("127.0.0.1", int(imaps_port), ssl_context=ssl._create_unverified_context(), timeout=60)
 m.login(user, password)
 def messages():
@@ -25,6 +31,7 @@ if mode == "reuse":
     args.append("-d")  # the next message over the same session
 args.append(f"127.0.0.1:{smtp_port}")
 cpu0, t0 = cpu_seconds(), time.monotonic()
+own0 = {n: process_seconds(p) for n, p in pids}
 sender = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 accepted_at = None
 deadline = t0 + 1800
@@ -40,8 +47,11 @@ while True:
         sys.exit(f"{name}: only {have} of {count} arrived in 30 minutes")
     time.sleep(0.05)
 done, cpu1 = time.monotonic(), cpu_seconds()
+own1 = {n: process_seconds(p) for n, p in pids}
 label = "connection reuse (-d)" if mode == "reuse" else "a new connection per message"
 print(f"{name}\tSMTP accept, {label} (msgs/s)\t{count / (accepted_at - t0):.1f}")
 print(f"{name}\tend to end, {label} (msgs/s)\t{count / (done - t0):.1f}")
 print(f"{name}\tmachine CPU per delivered message, {label} (ms)\t{(cpu1 - cpu0) * 1000 / count:.2f}")
+for n, _ in pids:
+    print(f"{name}\t  of which {n}, {label} (ms)\t{(own1[n] - own0[n]) * 1000 / count:.2f}")
 m.logout()
