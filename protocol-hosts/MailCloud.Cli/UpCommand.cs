@@ -103,6 +103,11 @@ internal static class UpCommand
                 Console.WriteLine($"  {listener.Protocol,-16} {settings.BindAddress}:{port,-5} ({listener.Security}) - {status}");
             }
             Console.WriteLine($"  functions        in-process (isolated worker methods) - {string.Join(", ", triggers.Select(t => t.Queue is null ? $"{t.Function} (timer {FunctionsDriver.ResolveSchedule(t.Schedule!) ?? "off"})" : $"{t.Function} (queue {t.Queue})"))}");
+            if (running.Contains("web"))
+            {
+                var web = $"http://{settings.BindAddress}:{settings.Port(MailCloudSettings.Listeners.Single(l => l.Name == "web"))}";
+                Console.WriteLine($"webmail {web}/mail; administration {web}/admin (sign in as a user made an administrator with ./mailcloud user admin ADDRESS global{(settings.AdminTokenSha256 is null ? "" : ", or with the admin token")})");
+            }
             Console.WriteLine(adminHint);
             Console.WriteLine("MailCloud is up. Press Ctrl-C to stop.");
 
