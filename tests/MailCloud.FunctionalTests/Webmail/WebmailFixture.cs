@@ -140,6 +140,21 @@ public sealed class WebmailFixture : IAsyncLifetime
         Assert.True(r.ExitCode == 0, r.Stderr);
     }
 
+    /// <summary>Whether python imaplib's LOGIN as <paramref name="user"/> with the fixture's password, on the IMAPS port given, succeeds (false: the server said NO).</summary>
+    public static async Task<bool> ImapLoginSucceedsAsync(int imapsPort, string user)
+    {
+        var r = await ExternalProcess.PythonAsync("""
+            import imaplib, ssl, os
+            m = imaplib.IMAP4_SSL('127.0.0.1', int(os.environ['PORT']), ssl_context=ssl._create_unverified_context(), timeout=30)
+            try:
+                m.login(os.environ['U'], os.environ['P']); print('OK')
+            except imaplib.IMAP4.error as e:
+                print('NO', e)
+            """, new Dictionary<string, string> { ["PORT"] = imapsPort.ToString(CultureInfo.InvariantCulture), ["U"] = user, ["P"] = Password });
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        return r.Stdout.StartsWith("OK", StringComparison.Ordinal);
+    }
+
     /// <summary>Runs python imaplib (a real IMAP client) over implicit TLS as <paramref name="user"/>; the script's stdout.</summary>
     public async Task<string> ImapAsync(string user, string script, IDictionary<string, string>? extra = null)
     {
