@@ -101,8 +101,37 @@ public sealed class StoredBackupSet(BlobContainerClient container, string id, IR
 
     private string SetPath(string path) => $"{SetsPrefix}{id}/{path}";
 
-    public async Task<Stream> CreateFileAsync(string path, CancellationToken cancellationToken) =>
-        await container.GetBlobClient(SetPath(path)).OpenWriteAsync(overwrite: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+    // The manifest marks a set complete, so it must appear whole: one Put Blob when it is closed. OpenWrite would
+    // show an empty blob from the start (a lister would take the set for complete and fail to read it).
+    public async Task<Stream> CreateFileAsync(string path, CancellationToken cancellationToken) => path == MailboxBackup.ManifestFile
+        ? new UploadWhenClosed(container.GetBlobClient(SetPath(path)))
+        : await container.GetBlobClient(SetPath(path)).OpenWriteAsync(overwrite: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>A small file kept in memory and uploaded in one request when disposed.</summary>
+    private sealed class UploadWhenClosed(BlobClient blob) : MemoryStream
+    {
+        private bool _uploaded;
+
+        public override async ValueTask DisposeAsync()
+        {
+            if (!_uploaded)
+            {
+                _uploaded = true;
+                await blob.UploadAsync(new BinaryData(ToArray()), overwrite: true).ConfigureAwait(false);
+            }
+            await base.DisposeAsync().ConfigureAwait(false);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && !_uploaded)
+            {
+                _uploaded = true;
+                blob.Upload(new BinaryData(ToArray()), overwrite: true);
+            }
+            base.Dispose(disposing);
+        }
+    }
 
     public bool NeedsMessage(string name) => stored?.Contains(name) != true;
 

@@ -25,6 +25,9 @@ public sealed record BackupSummary(int Entities, int Blobs, long BlobBytes)
 /// </summary>
 public sealed class MailboxBackup(StorageAccount account)
 {
+    /// <summary>Written last: a backup with it is complete.</summary>
+    public const string ManifestFile = "manifest.json";
+
     public const int FormatVersion = 1;
     public static readonly IReadOnlyList<string> Tables = [StorageNames.DirectoryTable, StorageNames.MailboxTable, StorageNames.BlobRefsTable];
 
@@ -72,7 +75,7 @@ public sealed class MailboxBackup(StorageAccount account)
         }
         await sink.CompleteMessagesAsync(blobs, cancellationToken).ConfigureAwait(false);
         var summary = new BackupSummary(entities, blobs.Count, bytes) { MessagesWritten = written, TableBytes = tableBytes };
-        await using (var manifest = await sink.CreateFileAsync("manifest.json", cancellationToken).ConfigureAwait(false))
+        await using (var manifest = await sink.CreateFileAsync(ManifestFile, cancellationToken).ConfigureAwait(false))
         {
             await JsonSerializer.SerializeAsync(manifest, new Dictionary<string, object>
             {
@@ -89,14 +92,14 @@ public sealed class MailboxBackup(StorageAccount account)
     }
 
     public Task<BackupSummary> ImportAsync(string folder, bool force = false, CancellationToken cancellationToken = default) =>
-        File.Exists(Path.Combine(folder, "manifest.json"))
+        File.Exists(Path.Combine(folder, ManifestFile))
             ? ImportAsync(new FolderBackup(folder), force, cancellationToken)
             : throw new FileNotFoundException($"{folder} is not a MailCloud backup (no manifest.json)");
 
     /// <summary>Restores a backup; refuses (InvalidOperationException) to write into an account that already hosts domains unless <paramref name="force"/>.</summary>
     public async Task<BackupSummary> ImportAsync(IBackupSource source, bool force = false, CancellationToken cancellationToken = default)
     {
-        await using (var manifest = await source.OpenFileAsync("manifest.json", cancellationToken).ConfigureAwait(false)
+        await using (var manifest = await source.OpenFileAsync(ManifestFile, cancellationToken).ConfigureAwait(false)
             ?? throw new FileNotFoundException("not a complete MailCloud backup (no manifest.json)"))
         {
             using var doc = await JsonDocument.ParseAsync(manifest, cancellationToken: cancellationToken).ConfigureAwait(false);

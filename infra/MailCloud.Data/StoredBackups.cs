@@ -64,9 +64,10 @@ public sealed class StoredBackups(StorageAccount source, BlobContainerClient con
     private async Task<IReadOnlyList<BackupSetInfo>> ReadManifestsAsync(IEnumerable<BlobItem> setBlobs, CancellationToken cancellationToken)
     {
         var sets = new List<BackupSetInfo>();
-        foreach (var blob in setBlobs.Where(b => b.Name.EndsWith("/manifest.json", StringComparison.Ordinal)))
+        // An empty manifest is one still being written by an older version (it streamed the file): not complete yet.
+        foreach (var blob in setBlobs.Where(b => b.Name.EndsWith("/" + MailboxBackup.ManifestFile, StringComparison.Ordinal) && b.Properties.ContentLength > 0))
         {
-            var id = blob.Name[StoredBackupSet.SetsPrefix.Length..^"/manifest.json".Length];
+            var id = blob.Name[StoredBackupSet.SetsPrefix.Length..^(MailboxBackup.ManifestFile.Length + 1)];
             var content = (await container.GetBlobClient(blob.Name).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content;
             using var doc = JsonDocument.Parse(content);
             var m = doc.RootElement;

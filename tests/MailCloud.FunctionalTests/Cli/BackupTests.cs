@@ -30,6 +30,26 @@ public sealed class BackupTests : IAsyncLifetime
     private static MailboxStore Store(StorageAccount a) => new(a.Tables.GetTableClient(StorageNames.MailboxTable), a.Tables.GetTableClient(StorageNames.BlobRefsTable));
 
     [Fact]
+    public async Task A_set_is_listed_only_once_its_manifest_is_whole()
+    {
+        // The scheduled backup writes while someone lists (CI caught a lister reading an empty manifest).
+        var account = new StorageAccount(_source.Connection);
+        var container = account.Blobs.GetBlobContainerClient("listing-race");
+        await container.CreateIfNotExistsAsync();
+        var sets = new StoredBackups(account, container);
+        var set = new StoredBackupSet(container, "20261202T120000Z");
+        await using (var manifest = await set.CreateFileAsync(MailboxBackup.ManifestFile, CancellationToken.None))
+        {
+            await manifest.WriteAsync(Encoding.UTF8.GetBytes("""{"created":"2026-12-02T12:00:00+00:00","entities":1}"""));
+            Assert.Empty(await sets.ListAsync()); // nothing in storage until it is closed
+        }
+        Assert.Equal(1, Assert.Single(await sets.ListAsync()).Entities);
+        // An empty manifest (an older version streamed it and was caught mid-write) does not count as a set.
+        await container.GetBlobClient(StoredBackupSet.SetsPrefix + "20261202T130000Z/" + MailboxBackup.ManifestFile).UploadAsync(BinaryData.FromString(string.Empty));
+        Assert.Equal("20261202T120000Z", Assert.Single(await sets.ListAsync()).Id);
+    }
+
+    [Fact]
     public async Task Backup_and_restore_bring_back_users_folders_flags_and_messages()
     {
         var source = new StorageAccount(_source.Connection);
