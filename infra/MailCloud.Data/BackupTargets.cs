@@ -7,8 +7,14 @@ namespace MailCloud.Data;
 /// <summary>Where a backup is written: a folder (<c>./mailcloud backup DIR</c>) or a set in a backup container.</summary>
 public interface IBackupSink
 {
-    /// <summary>A file of the backup by its relative path ("tables/directory.jsonl", "manifest.json").</summary>
+    /// <summary>A file of the backup by its relative path ("tables/directory.jsonl"), written as a stream.</summary>
     Task<Stream> CreateFileAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The manifest, last: it marks the backup complete, so it appears whole or not at all (a lister or a restore
+    /// racing the backup must never find it half written or empty).
+    /// </summary>
+    Task WriteManifestAsync(ReadOnlyMemory<byte> manifest, CancellationToken cancellationToken);
 
     /// <summary>False when the sink already holds this message (a stored set shares messages with earlier sets).</summary>
     bool NeedsMessage(string name);
@@ -38,6 +44,15 @@ public sealed class FolderBackup(string folder) : IBackupSink, IBackupSource
         var full = Path.Combine(folder, path.Replace('/', Path.DirectorySeparatorChar));
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         return Task.FromResult<Stream>(File.Create(full));
+    }
+
+    public async Task WriteManifestAsync(ReadOnlyMemory<byte> manifest, CancellationToken cancellationToken)
+    {
+        // Written beside it, then renamed over it: a rename within a folder is atomic.
+        var full = Path.Combine(folder, MailboxBackup.ManifestFile);
+        Directory.CreateDirectory(folder);
+        await File.WriteAllBytesAsync(full + ".partial", manifest, cancellationToken).ConfigureAwait(false);
+        File.Move(full + ".partial", full, overwrite: true);
     }
 
     public bool NeedsMessage(string name) => true;
@@ -101,37 +116,13 @@ public sealed class StoredBackupSet(BlobContainerClient container, string id, IR
 
     private string SetPath(string path) => $"{SetsPrefix}{id}/{path}";
 
-    // The manifest marks a set complete, so it must appear whole: one Put Blob when it is closed. OpenWrite would
-    // show an empty blob from the start (a lister would take the set for complete and fail to read it).
-    public async Task<Stream> CreateFileAsync(string path, CancellationToken cancellationToken) => path == MailboxBackup.ManifestFile
-        ? new UploadWhenClosed(container.GetBlobClient(SetPath(path)))
-        : await container.GetBlobClient(SetPath(path)).OpenWriteAsync(overwrite: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+    // OpenWrite puts an empty blob up at once, which suits the table files (nothing reads a set without a manifest).
+    public async Task<Stream> CreateFileAsync(string path, CancellationToken cancellationToken) =>
+        await container.GetBlobClient(SetPath(path)).OpenWriteAsync(overwrite: true, cancellationToken: cancellationToken).ConfigureAwait(false);
 
-    /// <summary>A small file kept in memory and uploaded in one request when disposed.</summary>
-    private sealed class UploadWhenClosed(BlobClient blob) : MemoryStream
-    {
-        private bool _uploaded;
-
-        public override async ValueTask DisposeAsync()
-        {
-            if (!_uploaded)
-            {
-                _uploaded = true;
-                await blob.UploadAsync(new BinaryData(ToArray()), overwrite: true).ConfigureAwait(false);
-            }
-            await base.DisposeAsync().ConfigureAwait(false);
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing && !_uploaded)
-            {
-                _uploaded = true;
-                blob.Upload(new BinaryData(ToArray()), overwrite: true);
-            }
-            base.Dispose(disposing);
-        }
-    }
+    /// <summary>One Put Blob: the set is listed from the moment it exists, and it exists whole.</summary>
+    public async Task WriteManifestAsync(ReadOnlyMemory<byte> manifest, CancellationToken cancellationToken) =>
+        await container.GetBlobClient(SetPath(MailboxBackup.ManifestFile)).UploadAsync(new BinaryData(manifest), overwrite: true, cancellationToken).ConfigureAwait(false);
 
     public bool NeedsMessage(string name) => stored?.Contains(name) != true;
 

@@ -75,19 +75,16 @@ public sealed class MailboxBackup(StorageAccount account)
         }
         await sink.CompleteMessagesAsync(blobs, cancellationToken).ConfigureAwait(false);
         var summary = new BackupSummary(entities, blobs.Count, bytes) { MessagesWritten = written, TableBytes = tableBytes };
-        await using (var manifest = await sink.CreateFileAsync(ManifestFile, cancellationToken).ConfigureAwait(false))
+        await sink.WriteManifestAsync(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
         {
-            await JsonSerializer.SerializeAsync(manifest, new Dictionary<string, object>
-            {
-                ["format"] = FormatVersion,
-                ["created"] = DateTimeOffset.UtcNow,
-                ["entities"] = entities,
-                ["blobs"] = blobs.Count,
-                ["blobBytes"] = bytes,
-                ["blobsWritten"] = written,
-                ["tableBytes"] = tableBytes,
-            }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
+            ["format"] = FormatVersion,
+            ["created"] = DateTimeOffset.UtcNow,
+            ["entities"] = entities,
+            ["blobs"] = blobs.Count,
+            ["blobBytes"] = bytes,
+            ["blobsWritten"] = written,
+            ["tableBytes"] = tableBytes,
+        }), cancellationToken).ConfigureAwait(false);
         return summary;
     }
 

@@ -160,9 +160,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
         UpdateExistingUserAsync(address, new TableEntity(address.Domain, UserRow(address)) { ["Disabled"] = disabled }, TableUpdateMode.Merge, cancellationToken);
 
     public Task SetAdminRoleAsync(MailAddress address, AdminRole role, CancellationToken cancellationToken = default) =>
-        UpdateExistingUserAsync(address, new TableEntity(address.Domain, UserRow(address)) { ["AdminRole"] = RoleName(role) }, TableUpdateMode.Merge, cancellationToken);
-
-    private static string RoleName(AdminRole role) => AdminRoles.Name(role);
+        UpdateExistingUserAsync(address, new TableEntity(address.Domain, UserRow(address)) { ["AdminRole"] = AdminRoles.Name(role) }, TableUpdateMode.Merge, cancellationToken);
 
     // Absent (rows from before roles) or unknown: no admin rights.
     private static AdminRole ReadRole(string? text) => AdminRoles.TryParse(text, out var role) ? role : AdminRole.None;
@@ -449,7 +447,7 @@ public sealed class TableMailDirectory(TableClient table, TimeProvider? time = n
             ["ServerKey"] = u.Credential.ServerKey,
             ["Created"] = u.Created,
             ["Disabled"] = u.Disabled,
-            ["AdminRole"] = RoleName(u.Role),
+            ["AdminRole"] = AdminRoles.Name(u.Role),
         };
         if (u.QuotaBytes is { } q)
             e["QuotaBytes"] = q;

@@ -38,11 +38,12 @@ public sealed class BackupTests : IAsyncLifetime
         await container.CreateIfNotExistsAsync();
         var sets = new StoredBackups(account, container);
         var set = new StoredBackupSet(container, "20261202T120000Z");
-        await using (var manifest = await set.CreateFileAsync(MailboxBackup.ManifestFile, CancellationToken.None))
+        await using (var table = await set.CreateFileAsync("tables/directory.jsonl", CancellationToken.None))
         {
-            await manifest.WriteAsync(Encoding.UTF8.GetBytes("""{"created":"2026-12-02T12:00:00+00:00","entities":1}"""));
-            Assert.Empty(await sets.ListAsync()); // nothing in storage until it is closed
+            await table.WriteAsync(Encoding.UTF8.GetBytes("{}\n"));
+            Assert.Empty(await sets.ListAsync()); // files going up, no manifest yet: not a set
         }
+        await set.WriteManifestAsync(Encoding.UTF8.GetBytes("""{"created":"2026-12-02T12:00:00+00:00","entities":1}"""), CancellationToken.None);
         Assert.Equal(1, Assert.Single(await sets.ListAsync()).Entities);
         // An empty manifest (an older version streamed it and was caught mid-write) does not count as a set.
         await container.GetBlobClient(StoredBackupSet.SetsPrefix + "20261202T130000Z/" + MailboxBackup.ManifestFile).UploadAsync(BinaryData.FromString(string.Empty));
