@@ -158,9 +158,9 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
         return row;
     }
 
-    public async Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, Action<SortedSet<string>> change, long? unchangedSince = null, CancellationToken cancellationToken = default)
+    public async Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, long? unchangedSince = null, CancellationToken cancellationToken = default)
     {
-        var result = await inner.UpdateFlagsAsync(user, folder, uids, change, unchangedSince, cancellationToken).ConfigureAwait(false);
+        var result = await inner.UpdateFlagsAsync(user, folder, uids, edit, unchangedSince, cancellationToken).ConfigureAwait(false);
         // The list learns the new flags at once. Its MODSEQ moves on only when nothing else changed the folder in
         // between (the update's steps follow on from it); otherwise the next open reads what others changed.
         if (_folders.TryGetValue((user.Address, folder), out var entry))

@@ -148,7 +148,8 @@ public sealed partial class MailboxStore
             }
             var src = (await mailboxes.GetEntityAsync<TableEntity>(partition, MailboxKeys.FolderRow(from), cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
             var dst = (await mailboxes.GetEntityAsync<TableEntity>(partition, MailboxKeys.FolderRow(to), cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
-            int unseen = batch.Count(m => !MessageFlags.Has(m.ReadString("Flags"), MessageFlags.Seen));
+            var runs = FlagRuns.Parse(src.ReadString(FlagRuns.Column));
+            int unseen = batch.Count(m => !MessageFlags.Has(Composed(runs, m).Flags, MessageFlags.Seen));
             long bytes = batch.Sum(m => m.ReadInt64("Size") ?? 0);
             var modSeq = (dst.ReadInt64("HighestModSeq") ?? 0) + 1;
             var srcModSeq = (src.ReadInt64("HighestModSeq") ?? 0) + 1;
@@ -172,6 +173,7 @@ public sealed partial class MailboxStore
                 foreach (var (k, v) in m.Columns())
                     copy[k] = v;
                 copy["Uid"] = uidNext;
+                copy["Flags"] = Composed(runs, m).Flags; // the source folder's runs stay behind
                 copy["ModSeq"] = modSeq;
                 actions.Add(new(TableTransactionActionType.Add, copy));
                 actions.Add(new(TableTransactionActionType.Add, new TableEntity(partition, MailboxKeys.DedupRow(to, messageId)) { ["Uid"] = uidNext, ["UidValidity"] = dst.ReadInt64("UidValidity") ?? 0 }));

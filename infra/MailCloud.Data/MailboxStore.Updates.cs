@@ -19,29 +19,36 @@ public sealed partial class MailboxStore
     /// <summary>Messages per expunge transaction: 2 deletes each (row and de-duplication row) plus the folder row.</summary>
     private const int ExpungeChunk = 49;
 
-    private static readonly string[] FlagStateColumns = ["RowKey", "HighestModSeq", "Unseen", FolderChangeLog.Column];
+    private static readonly string[] FlagStateColumns = ["RowKey", "HighestModSeq", "Unseen", FolderChangeLog.Column, FlagRuns.Column];
 
     /// <summary>
-    /// Changes the flags of messages (IMAP STORE): <paramref name="change"/> edits a message's flag set. Messages
-    /// whose MODSEQ is above <paramref name="unchangedSince"/> are left alone and reported (RFC 7162 CONDSTORE).
-    /// Each transaction takes one new MODSEQ for the folder.
+    /// Changes the flags of messages (IMAP STORE) by <paramref name="edit"/>. Messages whose MODSEQ is above
+    /// <paramref name="unchangedSince"/> are left alone and reported (RFC 7162 CONDSTORE). Long stretches of
+    /// consecutive messages become one <see cref="FlagRun"/> on the folder row (one write); the rest are written row
+    /// by row. Each write takes one new MODSEQ for the folder.
     /// </summary>
-    public async Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, Action<SortedSet<string>> change, long? unchangedSince = null, CancellationToken cancellationToken = default)
+    public async Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, long? unchangedSince = null, CancellationToken cancellationToken = default)
     {
         var partition = TableMailboxUsage.Partition(user);
         var folderKey = MailboxKeys.FolderRow(folder);
         var sorted = uids.Distinct().Order().ToList();
         var stateRead = mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken);
-        var rows = await ReadMessageRowsAsync(partition, folder, sorted, FlagColumns, cancellationToken).ConfigureAwait(false);
+        var groups = await ReadGroupsAsync(partition, folder, sorted, FlagColumns, cancellationToken).ConfigureAwait(false);
         var state = await stateRead.ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
         var changed = new List<FlagChange>();
         var modified = new List<long>();
         var steps = new List<(long, long)>();
-        foreach (var slice in sorted.Chunk(FlagChunk))
+        IReadOnlyList<long> rest = sorted;
+        if (unchangedSince is null && sorted.Count >= FlagRuns.MinimumLength)
+            (state, rest, groups) = await StoreRunsAsync(partition, folder, sorted, groups, edit, state, changed, steps, cancellationToken).ConfigureAwait(false);
+        var restSet = rest.ToHashSet();
+        var rows = groups.SelectMany(g => g).Where(e => restSet.Contains(e.ReadInt64("Uid") ?? 0)).ToDictionary(e => e.ReadInt64("Uid") ?? 0);
+        foreach (var slice in rest.Chunk(FlagChunk))
         {
             for (int attempt = 0; ; attempt++)
             {
                 var modSeq = (state.ReadInt64("HighestModSeq") ?? 0) + 1;
+                var runs = FlagRuns.Parse(state.ReadString(FlagRuns.Column));
                 var actions = new List<TableTransactionAction>();
                 var sliceChanges = new List<FlagChange>();
                 var sliceModified = new List<long>();
@@ -50,18 +57,16 @@ public sealed partial class MailboxStore
                 {
                     if (!rows.TryGetValue(uid, out var row))
                         continue; // expunged meanwhile
-                    if (unchangedSince is { } since && (row.ReadInt64("ModSeq") ?? 0) > since)
+                    var (before, rowModSeq) = Composed(runs, row);
+                    if (unchangedSince is { } since && rowModSeq > since)
                     {
                         sliceModified.Add(uid);
                         continue;
                     }
-                    var before = row.ReadString("Flags") ?? string.Empty;
-                    var set = MessageFlags.Parse(before);
-                    change(set);
-                    var after = MessageFlags.Format(set);
+                    var after = edit.Apply(before);
                     if (after == before)
                         continue;
-                    unseenDelta += (MessageFlags.Has(before, MessageFlags.Seen) ? 1 : 0) - (set.Contains(MessageFlags.Seen) ? 1 : 0);
+                    unseenDelta += SeenDelta(before, after);
                     actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, row.RowKey) { ["Flags"] = after, ["ModSeq"] = modSeq }, row.ETag));
                     sliceChanges.Add(new FlagChange(uid, after, modSeq));
                 }
@@ -105,6 +110,10 @@ public sealed partial class MailboxStore
         return new FlagUpdateResult(changed, modified, steps);
     }
 
+    /// <summary>+1 when a message loses \Seen, -1 when it gains it: the change to the folder's UNSEEN.</summary>
+    private static int SeenDelta(string before, string after) =>
+        (MessageFlags.Has(before, MessageFlags.Seen) ? 1 : 0) - (MessageFlags.Has(after, MessageFlags.Seen) ? 1 : 0);
+
     /// <summary>Removes messages from a folder: counters, quota usage and de-duplication rows change with them. Returns the UIDs removed (rows already gone are skipped).</summary>
     public async Task<IReadOnlyList<long>> ExpungeAsync(MailAddress user, string folder, IReadOnlyList<MailboxMessage> messages, CancellationToken cancellationToken = default)
     {
@@ -122,7 +131,8 @@ public sealed partial class MailboxStore
                 var doomed = slice.Where(present.ContainsKey).Select(u => present[u]).ToList();
                 if (doomed.Count == 0)
                     break;
-                int unseen = doomed.Count(m => !MessageFlags.Has(m.ReadString("Flags"), MessageFlags.Seen));
+                var runs = FlagRuns.Parse(folderRow.ReadString(FlagRuns.Column));
+                int unseen = doomed.Count(m => !MessageFlags.Has(Composed(runs, m).Flags, MessageFlags.Seen));
                 long bytes = doomed.Sum(m => m.ReadInt64("Size") ?? 0);
                 var modSeq = (folderRow.ReadInt64("HighestModSeq") ?? 0) + 1;
                 var folderAfter = new TableEntity(partition, folderKey)
@@ -174,7 +184,7 @@ public sealed partial class MailboxStore
         e.Status == 412 && e.FailedTransactionActionIndex == 0 && actions.Count > 0;
 
     private static readonly string[] FlagColumns = ["RowKey", "Uid", "Flags", "ModSeq"];
-    private static readonly string[] ExpungeColumns = ["RowKey", "Uid", "Flags", "Size", "Blob", "MessageId"];
+    private static readonly string[] ExpungeColumns = ["RowKey", "Uid", "Flags", "ModSeq", "Size", "Blob", "MessageId"];
 
     /// <summary>
     /// A counter row as the transaction just left it: its new ETag from the transaction's response, or (when a
@@ -184,53 +194,60 @@ public sealed partial class MailboxStore
     {
         if (response.Headers.ETag is not { } etag)
             return await mailboxes.GetRowAsync(before.PartitionKey, before.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var after = new TableEntity(before.PartitionKey, before.RowKey);
-        foreach (var (k, v) in before.Columns())
-            after[k] = v;
-        foreach (var (k, v) in written.Columns())
-            after[k] = v;
-        after.ETag = etag;
-        return after;
+        return Followed(before, written, etag);
     }
 
     /// <summary>Largest gap between two named UIDs that one range read still covers (the rows in between are read too).</summary>
     private const int RunGap = 32;
 
     /// <summary>
-    /// The current rows of <paramref name="sortedUids"/>, by UID. UIDs no more than <see cref="RunGap"/> apart are read
-    /// as one RowKey range (a scan of just those rows: one request for up to 1,000 of them); a UID on its own by a
-    /// point read. At most 8 requests in flight. Never more than a bounded multiple of the rows named is read.
+    /// The current rows of <paramref name="sortedUids"/>, by UID (see <see cref="ReadGroupsAsync"/>; rows read in
+    /// between that were not named are left out).
     /// </summary>
     private async Task<Dictionary<long, TableEntity>> ReadMessageRowsAsync(string partition, string folder, IReadOnlyList<long> sortedUids, string[] columns, CancellationToken cancellationToken)
     {
-        var runs = new List<List<long>>();
+        var wanted = sortedUids.ToHashSet();
+        var groups = await ReadGroupsAsync(partition, folder, sortedUids, columns, cancellationToken).ConfigureAwait(false);
+        return groups.SelectMany(g => g).Where(e => wanted.Contains(e.ReadInt64("Uid") ?? 0)).ToDictionary(e => e.ReadInt64("Uid") ?? 0);
+    }
+
+    /// <summary>
+    /// The rows around <paramref name="sortedUids"/>: UIDs no more than <see cref="RunGap"/> apart are read as one
+    /// RowKey range (a scan of just those rows: one request for up to 1,000 of them), a UID on its own by a point
+    /// read; at most 8 requests in flight. One list per range, in UID order, holding every row the range has (named
+    /// or not), so a caller sees which named messages have no other message between them. Never more than a bounded
+    /// multiple of the rows named is read.
+    /// </summary>
+    private async Task<List<TableEntity>[]> ReadGroupsAsync(string partition, string folder, IReadOnlyList<long> sortedUids, string[] columns, CancellationToken cancellationToken)
+    {
+        var ranges = new List<(long First, long Last)>();
         foreach (var uid in sortedUids)
         {
-            if (runs.Count > 0 && uid - runs[^1][^1] <= RunGap)
-                runs[^1].Add(uid);
+            if (ranges.Count > 0 && uid - ranges[^1].Last <= RunGap)
+                ranges[^1] = (ranges[^1].First, uid);
             else
-                runs.Add([uid]);
+                ranges.Add((uid, uid));
         }
-        var wanted = sortedUids.ToHashSet();
-        var found = new System.Collections.Concurrent.ConcurrentDictionary<long, TableEntity>();
-        var reads = runs.Select(r => (r[0], r[^1]));
-        await Parallel.ForEachAsync(reads, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (range, ct) =>
+        var groups = new List<TableEntity>[ranges.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, ranges.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
         {
-            if (range.Item1 == range.Item2)
+            var (first, last) = ranges[i];
+            var rows = new List<TableEntity>();
+            if (first == last)
             {
-                if (await mailboxes.GetRowAsync(partition, MailboxKeys.MessageRow(folder, range.Item1), columns, ct).ConfigureAwait(false) is { } row)
-                    found[range.Item1] = row;
-                return;
+                if (await mailboxes.GetRowAsync(partition, MailboxKeys.MessageRow(folder, first), columns, ct).ConfigureAwait(false) is { } row)
+                    rows.Add(row);
             }
-            var filter = TableFilter.And(TableFilter.PartitionKey(partition),
-                $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, range.Item1))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, range.Item2))}");
-            await foreach (var e in mailboxes.QueryRowsAsync(filter, columns, cancellationToken: ct).ConfigureAwait(false))
+            else
             {
-                var uid = e.ReadInt64("Uid") ?? 0;
-                if (wanted.Contains(uid))
-                    found[uid] = e;
+                var filter = TableFilter.And(TableFilter.PartitionKey(partition),
+                    $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, first))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, last))}");
+                await foreach (var e in mailboxes.QueryRowsAsync(filter, columns, cancellationToken: ct).ConfigureAwait(false))
+                    rows.Add(e);
+                rows.Sort((a, b) => (a.ReadInt64("Uid") ?? 0).CompareTo(b.ReadInt64("Uid") ?? 0));
             }
+            groups[i] = rows;
         }).ConfigureAwait(false);
-        return new Dictionary<long, TableEntity>(found);
+        return groups;
     }
 }

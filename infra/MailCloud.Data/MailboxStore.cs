@@ -51,6 +51,9 @@ public sealed record FolderInfo(string Name, long UidValidity, long UidNext, lon
 {
     /// <summary>The folder's recent changes (<see cref="FolderChangeLog"/>), when the row was read with it.</summary>
     public string? ChangeLog { get; init; }
+
+    /// <summary>The folder's flag runs (<see cref="FlagRuns"/>), when the row was read with them: rows read after this row compose with them.</summary>
+    public IReadOnlyList<FlagRun> Runs { get; init; } = [];
 }
 
 /// <summary>A folder as a session opens it: its state and its messages in UID order.</summary>
@@ -95,7 +98,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     private static readonly string[] FolderColumns = ["RowKey", "Name", "UidValidity", "UidNext", "HighestModSeq", "Exists", "Unseen", "Subscribed", "SpecialUse", "Bytes"];
 
     /// <summary>A single folder's state row with its change log (lists of folders leave the log out).</summary>
-    private static readonly string[] FolderWithLogColumns = [.. FolderColumns, FolderChangeLog.Column];
+    private static readonly string[] FolderWithLogColumns = [.. FolderColumns, FolderChangeLog.Column, FlagRuns.Column];
 
     public MailboxWriter Writer => _writer;
 
@@ -120,7 +123,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)));
         var list = new List<MailboxMessage>(info.Exists);
         await foreach (var e in mailboxes.QueryRowsAsync(filter, MessageColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
-            list.Add(ToMessage(e));
+            list.Add(ToMessage(e, info.Runs));
         list.Sort((a, b) => a.Uid.CompareTo(b.Uid));
         return new FolderSnapshot(info.UidValidity, list, info);
     }
@@ -194,15 +197,33 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         return list;
     }
 
-    /// <summary>Messages added or changed after <paramref name="modSeq"/> (one query; expunged ones leave no row).</summary>
+    /// <summary>
+    /// Messages added or changed after <paramref name="modSeq"/> (expunged ones leave no row): one query on the rows'
+    /// MODSEQ, and the ranges of the flag runs written since (their rows keep an older MODSEQ), read after the folder
+    /// row that lists the runs.
+    /// </summary>
     public async Task<IReadOnlyList<MailboxMessage>> ChangedSinceAsync(MailAddress user, string folder, long modSeq, CancellationToken cancellationToken = default)
     {
-        var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)), $"ModSeq gt {modSeq}L");
-        var list = new List<MailboxMessage>();
-        await foreach (var e in mailboxes.QueryRowsAsync(filter, MessageColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
-            list.Add(ToMessage(e));
-        list.Sort((a, b) => a.Uid.CompareTo(b.Uid));
-        return list;
+        var partition = TableMailboxUsage.Partition(user);
+        var state = await mailboxes.GetRowAsync(partition, MailboxKeys.FolderRow(folder), ["RowKey", FlagRuns.Column], cancellationToken).ConfigureAwait(false);
+        var runs = FlagRuns.Parse(state?.ReadString(FlagRuns.Column));
+        var filters = new List<string> { TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)), $"ModSeq gt {modSeq}L") };
+        foreach (var run in runs.Where(r => r.ModSeq > modSeq))
+        {
+            filters.Add(TableFilter.And(TableFilter.PartitionKey(partition),
+                $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, run.FirstUid))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, run.LastUid))}"));
+        }
+        var found = new Dictionary<long, MailboxMessage>();
+        foreach (var filter in filters)
+        {
+            await foreach (var e in mailboxes.QueryRowsAsync(filter, MessageColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                var m = ToMessage(e, runs);
+                if (m.ModSeq > modSeq)
+                    found[m.Uid] = m;
+            }
+        }
+        return found.Values.OrderBy(m => m.Uid).ToList();
     }
 
     /// <summary>
@@ -217,7 +238,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         var rows = changed.Count == 0 ? [] : await ReadMessageRowsAsync(partition, folder.Name, changed.Order().ToList(), MessageColumns, cancellationToken).ConfigureAwait(false);
         // A row already changed again after the folder row was read is left for the next catch-up (its newer change
         // is in a later log entry), so nobody is shown a MODSEQ above the HIGHESTMODSEQ they are told.
-        return new FolderChangeSet(rows.Values.Select(ToMessage).Where(m => m.ModSeq <= folder.HighestModSeq).OrderBy(m => m.Uid).ToList(), expunged);
+        return new FolderChangeSet(rows.Values.Select(e => ToMessage(e, folder.Runs)).Where(m => m.ModSeq <= folder.HighestModSeq).OrderBy(m => m.Uid).ToList(), expunged);
     }
 
     /// <summary>The UIDs a folder holds now (to find messages other sessions expunged).</summary>
@@ -230,21 +251,41 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         return set;
     }
 
-    /// <summary>Message rows with UIDs in [<paramref name="firstUid"/>, <paramref name="lastUid"/>], with the columns <paramref name="detail"/> needs.</summary>
+    /// <summary>
+    /// Message rows with UIDs in [<paramref name="firstUid"/>, <paramref name="lastUid"/>], with the columns
+    /// <paramref name="detail"/> needs. A detail with flags (a listing, a copy) also reads the folder's flag runs, in
+    /// parallel and before the rows.
+    /// </summary>
     public async IAsyncEnumerable<MessageDetails> QueryMessagesAsync(MailAddress user, string folder, long firstUid, long lastUid, MessageDetail detail,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var runs = RunsFor(user, folder, detail, cancellationToken);
         var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)),
             $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, firstUid))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, lastUid))}");
-        await foreach (var e in mailboxes.QueryRowsAsync(filter, MessageRows.Columns(detail), cancellationToken: cancellationToken).ConfigureAwait(false))
-            yield return MessageRows.Read(e, detail);
+        await using var rows = mailboxes.QueryRowsAsync(filter, MessageRows.Columns(detail), cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken);
+        bool any = await rows.MoveNextAsync().ConfigureAwait(false);
+        var composed = await runs.ConfigureAwait(false);
+        for (; any; any = await rows.MoveNextAsync().ConfigureAwait(false))
+            yield return MessageRows.Read(rows.Current, detail, composed);
     }
 
-    /// <summary>One message row by UID (a point read, cheaper than a range query for a single message).</summary>
-    public async Task<MessageDetails?> GetMessageAsync(MailAddress user, string folder, long uid, MessageDetail detail, CancellationToken cancellationToken = default) =>
-        await mailboxes.GetRowAsync(TableMailboxUsage.Partition(user), MailboxKeys.MessageRow(folder, uid), MessageRows.Columns(detail), cancellationToken).ConfigureAwait(false) is { } e
-            ? MessageRows.Read(e, detail)
-            : null;
+    /// <summary>One message row by UID (a point read, cheaper than a range query for a single message; with the folder's runs for a detail with flags).</summary>
+    public async Task<MessageDetails?> GetMessageAsync(MailAddress user, string folder, long uid, MessageDetail detail, CancellationToken cancellationToken = default)
+    {
+        var runs = RunsFor(user, folder, detail, cancellationToken);
+        var row = await mailboxes.GetRowAsync(TableMailboxUsage.Partition(user), MailboxKeys.MessageRow(folder, uid), MessageRows.Columns(detail), cancellationToken).ConfigureAwait(false);
+        var composed = await runs.ConfigureAwait(false);
+        return row is null ? null : MessageRows.Read(row, detail, composed);
+    }
+
+    /// <summary>The folder's flag runs when <paramref name="detail"/> carries flags (a point read started now); none otherwise.</summary>
+    private async Task<IReadOnlyList<FlagRun>> RunsFor(MailAddress user, string folder, MessageDetail detail, CancellationToken cancellationToken)
+    {
+        if (!MessageRows.HasFlags(detail))
+            return [];
+        var state = await mailboxes.GetRowAsync(TableMailboxUsage.Partition(user), MailboxKeys.FolderRow(folder), ["RowKey", FlagRuns.Column], cancellationToken).ConfigureAwait(false);
+        return FlagRuns.Parse(state?.ReadString(FlagRuns.Column));
+    }
 
     public Task<(long UsedBytes, int Messages)> GetUsageAsync(MailAddress user, CancellationToken cancellationToken = default) =>
         TableMailboxUsage.SumAsync(mailboxes, user, cancellationToken);
@@ -263,11 +304,16 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         e.ReadInt32("Exists") ?? 0, e.ReadInt32("Unseen") ?? 0, e.ReadBoolean("Subscribed") ?? false, e.ReadString("SpecialUse"), e.ReadInt64("Bytes") ?? 0)
     {
         ChangeLog = e.ReadString(FolderChangeLog.Column),
+        Runs = FlagRuns.Parse(e.ReadString(FlagRuns.Column)),
     };
 
-    private static MailboxMessage ToMessage(TableEntity e) => new(e.ReadInt64("Uid") ?? 0, e.ReadInt64("Size") ?? 0,
-        e.ReadString("Blob") ?? string.Empty, e.ReadString("MessageId") ?? string.Empty, e.ReadString("Flags") ?? string.Empty,
-        e.ReadInt64("ModSeq") ?? 0, e.ReadDate("InternalDate") ?? default);
+    /// <summary>A message row as the protocols see it: flags and MODSEQ composed with the folder's runs.</summary>
+    private static MailboxMessage ToMessage(TableEntity e, IReadOnlyList<FlagRun> runs)
+    {
+        var (flags, modSeq) = Composed(runs, e);
+        return new(e.ReadInt64("Uid") ?? 0, e.ReadInt64("Size") ?? 0, e.ReadString("Blob") ?? string.Empty, e.ReadString("MessageId") ?? string.Empty, flags,
+            modSeq, e.ReadDate("InternalDate") ?? default);
+    }
 
     /// <summary>Takes a named per-user lock for <paramref name="ttl"/>; null when another holder's lock has not expired.</summary>
     public async Task<IAsyncDisposable?> TryLockAsync(MailAddress user, string name, TimeSpan ttl, CancellationToken cancellationToken = default)

@@ -104,7 +104,7 @@ public interface IMailboxStore
     /// <summary>Adds messages to a folder (APPEND, COPY): throws <see cref="FolderNotFoundException"/> when it does not exist and <paramref name="createFolder"/> is false.</summary>
     Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken = default);
 
-    Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, Action<SortedSet<string>> change, long? unchangedSince = null, CancellationToken cancellationToken = default);
+    Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, long? unchangedSince = null, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<long>> ExpungeAsync(MailAddress user, string folder, IReadOnlyList<MailboxMessage> messages, CancellationToken cancellationToken = default);
 
     /// <summary>Takes a named per-user lock for <paramref name="ttl"/>; null when another holder's lock has not expired. Disposing releases it.</summary>

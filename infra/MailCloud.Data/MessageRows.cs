@@ -11,7 +11,7 @@ internal static class MessageRows
     // cached answers SEARCH from memory as well, without a second read of every row.
     private static readonly string[] Summary = ["Uid", "Envelope", "Body", "BodyStructure", "Parts", "Blob", "SummaryTruncated", "Header", "Prefix", "Subject", "From", "To", "Cc", "Date"];
     private static readonly string[] Content = ["Uid", "Blob", "Size", "Prefix"];
-    private static readonly string[] Listing = ["Uid", "Flags", "Size", "InternalDate", "Subject", "From", "To", "Date", "Header", "Blob", "MessageId", "Prefix"];
+    private static readonly string[] Listing = ["Uid", "Flags", "ModSeq", "Size", "InternalDate", "Subject", "From", "To", "Date", "Header", "Blob", "MessageId", "Prefix"];
 
     /// <summary>The columns to select; null (all) for a copy, which carries every summary column over.</summary>
     public static IEnumerable<string>? Columns(MessageDetail detail) => detail switch
@@ -23,11 +23,14 @@ internal static class MessageRows
         _ => null,
     };
 
-    public static MessageDetails Read(TableEntity e, MessageDetail detail) => new(e.ReadInt64("Uid") ?? 0, e.ReadString("Blob") ?? string.Empty)
+    /// <summary>Whether the detail's columns hold the message's flags (which then need the folder's flag runs).</summary>
+    public static bool HasFlags(MessageDetail detail) => detail is MessageDetail.Listing or MessageDetail.Copy;
+
+    public static MessageDetails Read(TableEntity e, MessageDetail detail, IReadOnlyList<FlagRun> runs) => new(e.ReadInt64("Uid") ?? 0, e.ReadString("Blob") ?? string.Empty)
     {
         Size = e.ReadInt64("Size") ?? 0,
         InternalDate = e.ReadDate("InternalDate") ?? default,
-        Flags = e.ReadString("Flags") ?? string.Empty,
+        Flags = MailboxStore.Composed(runs, e).Flags,
         MessageId = e.ReadString("MessageId") ?? string.Empty,
         Envelope = e.ReadString("Envelope"),
         Body = e.ReadString("Body"),

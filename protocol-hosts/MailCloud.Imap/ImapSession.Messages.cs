@@ -242,7 +242,7 @@ public sealed partial class ImapSession
                 var unseen = messagesInChunk.Where(m => !MessageFlags.Has(m.Flags, MessageFlags.Seen) && (rows is null || rows.ContainsKey(m.Uid))).Select(m => m.Uid).ToList();
                 if (unseen.Count > 0)
                 {
-                    var result = await store.UpdateFlagsAsync(User!, sel.Name, unseen, f => f.Add(MessageFlags.Seen), cancellationToken: ct);
+                    var result = await store.UpdateFlagsAsync(User!, sel.Name, unseen, FlagEdit.Add(MessageFlags.Seen), cancellationToken: ct);
                     ApplyFlagChanges(result.Changed);
                     flagsChanged.UnionWith(result.Changed.Select(x => x.Uid));
                     sel.OwnUpdate(result);
@@ -540,17 +540,8 @@ public sealed partial class ImapSession
         if (sel.ReadOnly)
             return "NO [READ-ONLY] Mailbox is read-only";
         var uids = indexes.Select(i => sel.Messages[i].Uid).Where(u => !sel.Expunged.Contains(u)).ToList();
-        Action<SortedSet<string>> change = op switch
-        {
-            "+FLAGS" => set => set.UnionWith(flags),
-            "-FLAGS" => set => set.ExceptWith(flags),
-            _ => set =>
-            {
-                set.Clear();
-                set.UnionWith(flags);
-            },
-        };
-        var result = uids.Count == 0 ? new FlagUpdateResult([], [], []) : await store.UpdateFlagsAsync(User!, sel.Name, uids, change, unchangedSince, ct);
+        var edit = new FlagEdit(op switch { "+FLAGS" => FlagEditMode.Add, "-FLAGS" => FlagEditMode.Remove, _ => FlagEditMode.Replace }, flags);
+        var result = uids.Count == 0 ? new FlagUpdateResult([], [], []) : await store.UpdateFlagsAsync(User!, sel.Name, uids, edit, unchangedSince, ct);
         ApplyFlagChanges(result.Changed);
         sel.OwnUpdate(result);
         var changedUids = result.Changed.Select(x => x.Uid).ToHashSet();

@@ -45,13 +45,19 @@ internal static class ScalingBenchmark
                 await store.AddAsync(user, "INBOX", [new MailboxEntry($"scale-{size}-{m++}", "bench/none", bytes.Length, DateTimeOffset.UtcNow, string.Empty, summary)], createFolder: true));
             var random = new Random(size);
             await Row(account, size, "STORE 1 message +FLAGS \\Flagged", async () =>
-                await store.UpdateFlagsAsync(user, "INBOX", [random.Next(1, size + 1)], f => f.Add(random.Next(2) == 0 ? "\\Flagged" : "$Bench")));
+                await store.UpdateFlagsAsync(user, "INBOX", [random.Next(1, size + 1)], FlagEdit.Add(random.Next(2) == 0 ? "\\Flagged" : "$Bench")));
             int toggle = 0;
             await Row(account, size, "STORE 100 messages (1:100) +/-\\Seen", async () =>
             {
                 bool add = toggle++ % 2 == 0;
-                await store.UpdateFlagsAsync(user, "INBOX", Enumerable.Range(1, 100).Select(i => (long)i).ToList(), f => { if (add) f.Add("\\Seen"); else f.Remove("\\Seen"); });
+                await store.UpdateFlagsAsync(user, "INBOX", Enumerable.Range(1, 100).Select(i => (long)i).ToList(), add ? FlagEdit.Add("\\Seen") : FlagEdit.Remove("\\Seen"));
             });
+            var whole = Enumerable.Range(1, size).Select(i => (long)i).ToList();
+            await Row(account, size, "STORE 1:* +/-\\Seen (whole folder)", async () =>
+            {
+                bool add = toggle++ % 2 == 0;
+                await store.UpdateFlagsAsync(user, "INBOX", whole, add ? FlagEdit.Add("\\Seen") : FlagEdit.Remove("\\Seen"));
+            }, runs: 5);
             long nextExpunge = size;
             await Row(account, size, "EXPUNGE 1 message", async () =>
                 await store.ExpungeAsync(user, "INBOX", [new MailboxMessage(nextExpunge--, 0, string.Empty, string.Empty, string.Empty)]));

@@ -100,7 +100,7 @@ public sealed class Composer(WebmailServices services)
             if (c.OriginalFolder is { } folder && c.OriginalUid is { } uid)
             {
                 var flag = c.IsForward ? "$Forwarded" : @"\Answered";
-                await services.Store.UpdateFlagsAsync(user.Address, folder, [uid], set => set.Add(flag), cancellationToken: ct).ConfigureAwait(false);
+                await services.Store.UpdateFlagsAsync(user.Address, folder, [uid], FlagEdit.Add(flag), cancellationToken: ct).ConfigureAwait(false);
                 services.Changes.Publish(user.Address, folder);
             }
             if (c.DraftUid is { } draft)

@@ -20,14 +20,7 @@ public sealed class MailboxActions(WebmailServices services, ILogger<MailboxActi
     {
         if (uids.Count == 0)
             return;
-        var canonical = MessageFlags.Canonical(flag);
-        await Store.UpdateFlagsAsync(user, folder, uids, set =>
-        {
-            if (on)
-                set.Add(canonical);
-            else
-                set.Remove(canonical);
-        }, cancellationToken: ct).ConfigureAwait(false);
+        await Store.UpdateFlagsAsync(user, folder, uids, on ? FlagEdit.Add(flag) : FlagEdit.Remove(flag), cancellationToken: ct).ConfigureAwait(false);
         services.Changes.Publish(user, folder);
     }
 

@@ -36,7 +36,7 @@ public class ImapFixture : PipelineFixture
     protected override async Task SeedAsync()
     {
         await base.SeedAsync();
-        for (int i = 1; i <= 16; i++)
+        for (int i = 1; i <= 17; i++)
             await Directory.AddUserAsync(Core.MailAddress.Parse($"u{i}@example.test"), Password, quotaBytes: i == 16 ? 2000 : null);
     }
 

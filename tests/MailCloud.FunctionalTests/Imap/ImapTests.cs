@@ -197,6 +197,49 @@ raw.cmd("LOGOUT")
     }
 
     [Fact]
+    public async Task Store_on_the_whole_folder_is_one_write_and_every_session_sees_the_flags()
+    {
+        // 100 messages: 1:* is one flag run on the folder row (FlagRuns), not 100 row writes. A second session,
+        // already selected, learns the flags at its next NOOP; a new session, CONDSTORE and SEARCH all agree.
+        await fx.PythonAsync("""
+m = login("u17@example.test")
+for i in range(100):
+    m.append("INBOX", None, None, ("Subject: bulk %d\r\n\r\nx\r\n" % i).encode())
+""");
+        var before = fx.Account.RequestCounter.Snapshot();
+        var r = await fx.PythonAsync("""
+a = Raw(); a.login("u17@example.test"); a.cmd("SELECT INBOX")
+b = Raw(); b.login("u17@example.test"); b.cmd("SELECT INBOX")
+hm = [l for l in a.cmd("STATUS INBOX (HIGHESTMODSEQ)") if "HIGHESTMODSEQ" in l][0]
+out(k="modseq", v=hm)
+out(k="store", v=a.cmd("STORE 1:* +FLAGS (\\Seen)"))
+out(k="noop", v=b.cmd("NOOP"))
+out(k="unseen", v=b.cmd("SEARCH UNSEEN"))
+out(k="store1", v=a.cmd("STORE 5 -FLAGS (\\Seen)"))
+c = Raw(); c.login("u17@example.test"); c.cmd("ENABLE CONDSTORE")
+out(k="status", v=c.cmd("STATUS INBOX (UNSEEN MESSAGES)"))
+c.cmd("SELECT INBOX")
+since = int(hm.split("HIGHESTMODSEQ ")[1].split(")")[0])
+out(k="changed", v=c.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % since))
+out(k="unseen2", v=c.cmd("SEARCH UNSEEN"))
+""");
+        var after = fx.Account.RequestCounter.Snapshot();
+        var store = One(r, "store").GetProperty("v").EnumerateArray().Select(x => x.GetString()!).ToList();
+        Assert.True(100 == store.Count(l => l.Contains(" FETCH (FLAGS (", StringComparison.Ordinal) && l.Contains("\\Seen", StringComparison.Ordinal)), string.Join("\n", store.Take(3)));
+        Assert.EndsWith("OK STORE completed", store[^1], StringComparison.Ordinal);
+        var noop = One(r, "noop").GetProperty("v").EnumerateArray().Select(x => x.GetString()!).ToList();
+        Assert.True(100 == noop.Count(l => l.Contains("FETCH (", StringComparison.Ordinal) && l.Contains("\\Seen", StringComparison.Ordinal)), string.Join("\n", noop.Take(5)));
+        Assert.Equal("* SEARCH", One(r, "unseen").GetProperty("v")[0].GetString());
+        Assert.Contains("(UNSEEN 1 MESSAGES 100)", One(r, "status").GetProperty("v")[0].GetString(), StringComparison.Ordinal);
+        var changed = One(r, "changed").GetProperty("v").EnumerateArray().Select(x => x.GetString()!).Where(l => l.StartsWith("* ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(100, changed.Count);
+        Assert.Contains(changed, l => l.StartsWith("* 5 FETCH", StringComparison.Ordinal) && !l.Contains("\\Seen", StringComparison.Ordinal));
+        Assert.Equal("* SEARCH 5", One(r, "unseen2").GetProperty("v")[0].GetString());
+        // The whole-folder STORE took no transaction: the one counted is STORE 5's.
+        Assert.Equal(1, after.GetValueOrDefault("table.EntityGroupTransaction") - before.GetValueOrDefault("table.EntityGroupTransaction"));
+    }
+
+    [Fact]
     public async Task Folders_can_be_created_listed_renamed_subscribed_and_deleted()
     {
         var r = await fx.PythonAsync("""

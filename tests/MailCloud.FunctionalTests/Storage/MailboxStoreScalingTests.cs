@@ -28,18 +28,21 @@ public sealed class MailboxStoreScalingTests(AzuriteFixture azurite)
     private static long Count(StorageAccount account, string operation) => account.RequestCounter.Snapshot().GetValueOrDefault(operation);
 
     [Fact]
-    public async Task A_store_on_250_messages_takes_three_transactions_and_the_counters_stay_exact()
+    public async Task A_store_on_scattered_messages_takes_a_transaction_per_99_and_the_counters_stay_exact()
     {
         var (store, account, user) = await NewAsync(250);
         account.RequestCounter.Reset();
-        var result = await store.UpdateFlagsAsync(user, "INBOX", Enumerable.Range(1, 250).Select(i => (long)i).ToList(), f => f.Add(MessageFlags.Seen));
-        Assert.Equal(250, result.Changed.Count);
-        Assert.Equal(3, Count(account, "table.EntityGroupTransaction")); // 99 + 99 + 52 messages
+        // Every other message: no two named ones are next to each other, so no run; rows are written.
+        var odd = Enumerable.Range(1, 250).Where(i => i % 2 == 1).Select(i => (long)i).ToList();
+        var result = await store.UpdateFlagsAsync(user, "INBOX", odd, FlagEdit.Add(MessageFlags.Seen));
+        Assert.Equal(125, result.Changed.Count);
+        Assert.Equal(2, Count(account, "table.EntityGroupTransaction")); // 99 + 26 messages
         Assert.Equal(1, Count(account, "table.GetEntity")); // the folder row, once: the transactions follow its ETag
-        Assert.Equal(3, result.Steps.Count);
+        Assert.Equal(2, result.Steps.Count);
         var folder = (await store.GetFolderAsync(user, "INBOX"))!;
-        Assert.Equal(0, folder.Unseen);
+        Assert.Equal(125, folder.Unseen);
         Assert.Equal(result.Steps[^1].After, folder.HighestModSeq);
+        Assert.Empty(folder.Runs);
 
         account.RequestCounter.Reset();
         var removed = await store.ExpungeAsync(user, "INBOX", Enumerable.Range(1, 100).Select(i => new MailboxMessage(i, 0, string.Empty, string.Empty, string.Empty)).ToList());
@@ -47,7 +50,121 @@ public sealed class MailboxStoreScalingTests(AzuriteFixture azurite)
         Assert.Equal(3, Count(account, "table.EntityGroupTransaction")); // 49 + 49 + 2
         folder = (await store.GetFolderAsync(user, "INBOX"))!;
         Assert.Equal(150, folder.Exists);
+        Assert.Equal(75, folder.Unseen);
         Assert.Equal((150L * 10, 150), await store.GetUsageAsync(user));
+    }
+
+    [Fact]
+    public async Task A_store_on_a_long_stretch_is_one_write_of_the_folder_row_and_every_reader_sees_it()
+    {
+        var (store, account, user) = await NewAsync(300);
+        await store.ExpungeAsync(user, "INBOX", [new MailboxMessage(150, 0, string.Empty, string.Empty, string.Empty)]);
+        await store.UpdateFlagsAsync(user, "INBOX", [7], FlagEdit.Add(MessageFlags.Seen)); // already seen: no change, no new MODSEQ for it
+        var before = (await store.GetFolderAsync(user, "INBOX"))!;
+
+        // 1:* as a session sees it, but without 200 (say its client skipped it): stretches 1-199 (150 is gone, so
+        // nothing lies between 149 and 151) and 201-300.
+        var named = Enumerable.Range(1, 300).Where(i => i is not 150 and not 200).Select(i => (long)i).ToList();
+        account.RequestCounter.Reset();
+        var result = await store.UpdateFlagsAsync(user, "INBOX", named, FlagEdit.Add(MessageFlags.Seen));
+        Assert.Equal(0, Count(account, "table.EntityGroupTransaction"));
+        Assert.Equal(1, Count(account, "table.MergeEntity"));
+        Assert.Equal(297, result.Changed.Count); // 298 named, 7 already seen
+        Assert.Single(result.Steps);
+        var folder = (await store.GetFolderAsync(user, "INBOX"))!;
+        Assert.Equal([(1L, 199L), (201L, 300L)], folder.Runs.Select(r => (r.FirstUid, r.LastUid)));
+        Assert.Equal(1, folder.Unseen); // 200
+        var modSeq = result.Steps[0].After;
+        Assert.Equal(modSeq, folder.HighestModSeq);
+
+        // A new store instance (another host): the rows compose with the runs wherever they are read.
+        var other = new MailboxStore(account);
+        var opened = await other.OpenAsync(user, "INBOX");
+        Assert.Equal(299, opened.Messages.Count);
+        Assert.All(opened.Messages.Where(m => m.Uid != 200), m => Assert.Equal(MessageFlags.Seen, m.Flags));
+        Assert.Equal(string.Empty, opened.Messages.Single(m => m.Uid == 200).Flags);
+        Assert.Equal(before.HighestModSeq, opened.Messages.Single(m => m.Uid == 7).ModSeq); // its own earlier change, untouched
+        Assert.Equal(modSeq, opened.Messages.Single(m => m.Uid == 8).ModSeq);
+        var since = await other.ChangedSinceAsync(user, "INBOX", before.HighestModSeq);
+        Assert.Equal(297, since.Count);
+        Assert.DoesNotContain(since, m => m.Uid is 7 or 200);
+        var log = (await other.ReadChangeLogAsync(user, folder, before.HighestModSeq))!;
+        Assert.Equal(297, log.Changed.Count);
+        Assert.All(log.Changed, m => Assert.Equal((MessageFlags.Seen, modSeq), (m.Flags, m.ModSeq)));
+        await foreach (var row in other.QueryMessagesAsync(user, "INBOX", 195, 205, MessageDetail.Listing))
+            Assert.Equal(row.Uid == 200 ? string.Empty : MessageFlags.Seen, row.Flags);
+        Assert.Equal(MessageFlags.Seen, (await other.GetMessageAsync(user, "INBOX", 3, MessageDetail.Copy))!.Flags);
+
+        // A later single-message change writes the composed flags into the row; the run no longer applies to it.
+        await other.UpdateFlagsAsync(user, "INBOX", [10], FlagEdit.Add("\\Flagged"));
+        await other.UpdateFlagsAsync(user, "INBOX", [11], FlagEdit.Remove(MessageFlags.Seen));
+        opened = await store.OpenAsync(user, "INBOX");
+        Assert.Equal("\\Flagged \\Seen", opened.Messages.Single(m => m.Uid == 10).Flags);
+        Assert.Equal(string.Empty, opened.Messages.Single(m => m.Uid == 11).Flags);
+        Assert.Equal(2, (await store.GetFolderAsync(user, "INBOX"))!.Unseen);
+
+        // Expunge counts what the runs made seen; a rename carries the composed flags to the new folder's rows.
+        await store.ExpungeAsync(user, "INBOX", opened.Messages.Where(m => m.Uid is 11 or 12 or 13).ToList());
+        Assert.Equal(1, (await store.GetFolderAsync(user, "INBOX"))!.Unseen);
+        await store.RenameFolderAsync(user, "INBOX", "Archive");
+        var archive = await store.OpenAsync(user, "Archive");
+        Assert.Equal(296, archive.Messages.Count);
+        Assert.Equal(295, archive.Messages.Count(m => m.Flags.Contains(MessageFlags.Seen, StringComparison.Ordinal)));
+        Assert.Equal(1, (await store.GetFolderAsync(user, "Archive"))!.Unseen);
+        Assert.Empty((await store.GetFolderAsync(user, "Archive"))!.Runs);
+    }
+
+    [Fact]
+    public async Task The_oldest_run_is_folded_into_its_rows_when_a_folder_has_too_many_and_nothing_visible_changes()
+    {
+        var (store, account, user) = await NewAsync(FlagRuns.MinimumLength);
+        var all = Enumerable.Range(1, FlagRuns.MinimumLength).Select(i => (long)i).ToList();
+        // Alternating +$Bulk / -$Bulk: each store a run; the 33rd folds the first.
+        for (int i = 0; i < FlagRuns.MaxRuns; i++)
+            await store.UpdateFlagsAsync(user, "INBOX", all, i % 2 == 0 ? FlagEdit.Add("$Bulk") : FlagEdit.Remove("$Bulk"));
+        var full = (await store.GetFolderAsync(user, "INBOX"))!;
+        Assert.Equal(FlagRuns.MaxRuns, full.Runs.Count);
+        var seenBefore = await store.OpenAsync(user, "INBOX");
+        Assert.All(seenBefore.Messages, m => Assert.Equal((string.Empty, full.HighestModSeq), (m.Flags, m.ModSeq)));
+
+        account.RequestCounter.Reset();
+        var result = await store.UpdateFlagsAsync(user, "INBOX", all, FlagEdit.Add(MessageFlags.Seen));
+        Assert.Equal(FlagRuns.MinimumLength, result.Changed.Count);
+        Assert.Equal(1, Count(account, "table.EntityGroupTransaction")); // the fold: the first run's 64 rows
+        var folder = (await store.GetFolderAsync(user, "INBOX"))!;
+        Assert.Equal(FlagRuns.MaxRuns, folder.Runs.Count);
+        Assert.Equal(full.Runs[1].ModSeq, folder.Runs[0].ModSeq);
+        Assert.Equal(0, folder.Unseen);
+        var opened = await new MailboxStore(account).OpenAsync(user, "INBOX");
+        Assert.All(opened.Messages, m => Assert.Equal((MessageFlags.Seen, result.Steps[0].After), (m.Flags, m.ModSeq)));
+    }
+
+    [Fact]
+    public async Task Concurrent_stores_and_deliveries_keep_unseen_equal_to_the_messages_without_seen()
+    {
+        var (store, account, user) = await NewAsync(200);
+        var all = Enumerable.Range(1, 200).Select(i => (long)i).ToList();
+        var work = new List<Task>();
+        for (int i = 0; i < 12; i++)
+        {
+            var mine = new MailboxStore(account); // separate hosts, racing on the folder row
+            int n = i;
+            work.Add(Task.Run(async () =>
+            {
+                if (n % 4 == 3)
+                    await mine.AddAsync(user, "INBOX", [Entry($"late{n}")], createFolder: false);
+                else if (n % 2 == 0)
+                    await mine.UpdateFlagsAsync(user, "INBOX", all, n % 3 == 0 ? FlagEdit.Remove(MessageFlags.Seen) : FlagEdit.Add(MessageFlags.Seen));
+                else
+                    await mine.UpdateFlagsAsync(user, "INBOX", [(long)(n * 7), (long)(n * 7 + 2)], FlagEdit.Add(MessageFlags.Seen));
+            }));
+        }
+        await Task.WhenAll(work);
+        var folder = (await store.GetFolderAsync(user, "INBOX"))!;
+        var opened = await store.OpenAsync(user, "INBOX");
+        Assert.Equal(203, opened.Messages.Count);
+        Assert.Equal(opened.Messages.Count(m => !MessageFlags.Has(m.Flags, MessageFlags.Seen)), folder.Unseen);
+        Assert.Equal(opened.Messages.Max(m => m.ModSeq), folder.HighestModSeq);
     }
 
     [Fact]
@@ -98,7 +215,7 @@ public sealed class MailboxStoreScalingTests(AzuriteFixture azurite)
     {
         var (store, account, user) = await NewAsync(60);
         var before = (await store.GetFolderAsync(user, "INBOX"))!;
-        await store.UpdateFlagsAsync(user, "INBOX", [5, 7], f => f.Add("\\Flagged"));
+        await store.UpdateFlagsAsync(user, "INBOX", [5, 7], FlagEdit.Add("\\Flagged"));
         await store.ExpungeAsync(user, "INBOX", [new MailboxMessage(9, 0, string.Empty, string.Empty, string.Empty)]);
         await store.AddAsync(user, "INBOX", [Entry("late")], createFolder: false);
         var now = (await store.GetFolderAsync(user, "INBOX"))!;

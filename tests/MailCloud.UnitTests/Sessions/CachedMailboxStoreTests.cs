@@ -46,7 +46,7 @@ public sealed class CachedMailboxStoreTests
         var (inner, counts, cache) = await StoresAsync();
         await cache.OpenAsync(Bob, "INBOX");
         // Behind the cache's back: a flag change, a delivery and an expunge.
-        await inner.UpdateFlagsAsync(Bob, "INBOX", [2], f => f.Add(MessageFlags.Seen));
+        await inner.UpdateFlagsAsync(Bob, "INBOX", [2], FlagEdit.Add(MessageFlags.Seen));
         await inner.DeliverAsync(Bob, Message("m4"));
         await inner.ExpungeAsync(Bob, "INBOX", [new MailboxMessage(1, 0, string.Empty, string.Empty, string.Empty)]);
         counts.Calls.Clear();
@@ -64,14 +64,14 @@ public sealed class CachedMailboxStoreTests
     {
         var (inner, counts, cache) = await StoresAsync();
         await cache.OpenAsync(Bob, "INBOX");
-        await cache.UpdateFlagsAsync(Bob, "INBOX", [1, 2, 3], f => f.Add(MessageFlags.Seen));
+        await cache.UpdateFlagsAsync(Bob, "INBOX", [1, 2, 3], FlagEdit.Add(MessageFlags.Seen));
         counts.Calls.Clear();
         var after = await cache.OpenAsync(Bob, "INBOX");
         Assert.All(after.Messages, m => Assert.Equal("\\Seen", m.Flags));
         Assert.Equal(["GetFolderAsync"], counts.Calls);
 
-        await inner.UpdateFlagsAsync(Bob, "INBOX", [1], f => f.Add("$Other")); // someone else, in between
-        await cache.UpdateFlagsAsync(Bob, "INBOX", [2], f => f.Remove(MessageFlags.Seen));
+        await inner.UpdateFlagsAsync(Bob, "INBOX", [1], FlagEdit.Add("$Other")); // someone else, in between
+        await cache.UpdateFlagsAsync(Bob, "INBOX", [2], FlagEdit.Remove(MessageFlags.Seen));
         counts.Calls.Clear();
         var both = await cache.OpenAsync(Bob, "INBOX");
         Assert.Contains("$Other", both.Messages[0].Flags, StringComparison.Ordinal);

@@ -169,7 +169,7 @@ internal sealed class InMemoryMailStore : IMailboxStore, IMessageContent
         row["InternalDate"] = m.Entry.InternalDate;
         row["Flags"] = m.Flags;
         row["ModSeq"] = m.ModSeq;
-        return MessageRows.Read(row, detail);
+        return MessageRows.Read(row, detail, []);
     }
 
     public Task<(long UsedBytes, int Messages)> GetUsageAsync(MailAddress user, CancellationToken cancellationToken = default)
@@ -289,7 +289,7 @@ internal sealed class InMemoryMailStore : IMailboxStore, IMessageContent
         }
     }
 
-    public Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, Action<SortedSet<string>> change, long? unchangedSince = null, CancellationToken cancellationToken = default)
+    public Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, long? unchangedSince = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDown();
         lock (_lock)
@@ -307,9 +307,7 @@ internal sealed class InMemoryMailStore : IMailboxStore, IMessageContent
                     modified.Add(uid);
                     continue;
                 }
-                var set = MessageFlags.Parse(m.Flags);
-                change(set);
-                var after = MessageFlags.Format(set);
+                var after = edit.Apply(m.Flags);
                 if (after == m.Flags)
                     continue;
                 f.Messages[uid] = (m.Entry, after, modSeq);

@@ -1,0 +1,187 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace MailCloud.Data;
+
+/// <summary>
+/// Flag changes on long stretches of messages as <see cref="FlagRun"/>s on the folder row, and folding the oldest
+/// run into its rows when a folder has too many.
+/// </summary>
+public sealed partial class MailboxStore
+{
+    /// <summary>A message row's flags and MODSEQ with the folder's runs applied.</summary>
+    internal static (string Flags, long ModSeq) Composed(IReadOnlyList<FlagRun> runs, TableEntity row) =>
+        FlagRuns.Compose(runs, row.ReadInt64("Uid") ?? 0, row.ReadString("Flags") ?? string.Empty, row.ReadInt64("ModSeq") ?? 0);
+
+    /// <summary>
+    /// Writes the stretches of <paramref name="sorted"/> with no other message between them and at least
+    /// <see cref="FlagRuns.MinimumLength"/> messages as runs: one conditional update of the folder row (counters,
+    /// change log, runs) for all of them. The rows were read with every row in between (<paramref name="groups"/>), so
+    /// a stretch is exact; a message added later gets a higher UID, outside it. Returns the UIDs left for row writes.
+    /// </summary>
+    private async Task<(TableEntity State, IReadOnlyList<long> Others, List<TableEntity>[] Groups)> StoreRunsAsync(string partition, string folder, IReadOnlyList<long> sorted,
+        List<TableEntity>[] groups, FlagEdit edit, TableEntity state, List<FlagChange> changed, List<(long, long)> steps, CancellationToken cancellationToken)
+    {
+        var wanted = sorted.ToHashSet();
+        var folderKey = MailboxKeys.FolderRow(folder);
+        for (int attempt = 0; ; attempt++)
+        {
+            var spans = Spans(groups, wanted);
+            if (spans.Count == 0)
+                return (state, sorted, groups);
+            var runs = FlagRuns.Parse(state.ReadString(FlagRuns.Column));
+            if (runs.Count + spans.Count > FlagRuns.MaxRuns)
+            {
+                foreach (var oldest in runs.Take(runs.Count + spans.Count - FlagRuns.MaxRuns))
+                    await FoldAsync(partition, folder, oldest, cancellationToken).ConfigureAwait(false);
+                state = await mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken).ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
+                continue;
+            }
+            var modSeq = (state.ReadInt64("HighestModSeq") ?? 0) + 1;
+            var changes = new List<FlagChange>();
+            var added = new List<FlagRun>();
+            int unseenDelta = 0;
+            foreach (var span in spans)
+            {
+                int before = changes.Count;
+                foreach (var row in span)
+                {
+                    var (flags, _) = Composed(runs, row);
+                    var after = edit.Apply(flags);
+                    if (after == flags)
+                        continue;
+                    unseenDelta += SeenDelta(flags, after);
+                    changes.Add(new FlagChange(row.ReadInt64("Uid") ?? 0, after, modSeq));
+                }
+                if (changes.Count > before) // a stretch that changes nothing needs no run
+                    added.Add(new FlagRun(modSeq, span[0].ReadInt64("Uid") ?? 0, span[^1].ReadInt64("Uid") ?? 0, edit));
+            }
+            var covered = spans.SelectMany(s => s).Select(r => r.ReadInt64("Uid") ?? 0).ToHashSet();
+            var rest = sorted.Where(u => !covered.Contains(u)).ToList();
+            if (added.Count == 0)
+                return (state, rest, groups);
+            var written = new TableEntity(partition, folderKey)
+            {
+                ["HighestModSeq"] = modSeq,
+                ["Unseen"] = Math.Max(0, (state.ReadInt32("Unseen") ?? 0) + unseenDelta),
+                [FolderChangeLog.Column] = FolderChangeLog.Append(state.ReadString(FolderChangeLog.Column), modSeq, changes.Select(c => c.Uid), []),
+                [FlagRuns.Column] = FlagRuns.Format([.. runs, .. added]),
+            };
+            try
+            {
+                var etag = await mailboxes.UpdateRowAsync(written, state.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+                state = Followed(state, written, etag);
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412 && WriteConflicts.CanRetry(attempt))
+            {
+                // The folder changed (a delivery, another session): the rows' flags may have too, so read both again.
+                await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
+                var again = mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken);
+                groups = await ReadGroupsAsync(partition, folder, sorted, FlagColumns, cancellationToken).ConfigureAwait(false);
+                state = await again.ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
+                continue;
+            }
+            changed.AddRange(changes);
+            steps.Add((modSeq - 1, modSeq));
+            return (state, rest, groups);
+        }
+    }
+
+    /// <summary>Maximal stretches of named rows with no unnamed row between them, long enough for a run; the longest <see cref="FlagRuns.MaxRuns"/>/2 of them.</summary>
+    private static List<List<TableEntity>> Spans(List<TableEntity>[] groups, HashSet<long> wanted)
+    {
+        var spans = new List<List<TableEntity>>();
+        foreach (var group in groups)
+        {
+            var current = new List<TableEntity>();
+            foreach (var row in group)
+            {
+                if (wanted.Contains(row.ReadInt64("Uid") ?? 0))
+                {
+                    current.Add(row);
+                    continue;
+                }
+                if (current.Count >= FlagRuns.MinimumLength)
+                    spans.Add(current);
+                current = [];
+            }
+            if (current.Count >= FlagRuns.MinimumLength)
+                spans.Add(current);
+        }
+        return spans.OrderByDescending(s => s.Count).Take(FlagRuns.MaxRuns / 2).OrderBy(s => s[0].ReadInt64("Uid")).ToList();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="run"/> into its rows and drops it from the folder row. A row older than the run takes
+    /// the run's flags and, if they changed, its MODSEQ; that is what every reader already composed for it, so
+    /// nothing visible changes and the folder's HIGHESTMODSEQ stays. Rows are written first, in transactions of 100
+    /// guarded by their ETags (a row changed meanwhile is newer than the run and is skipped when read again; a row
+    /// the run does not change is not written), and
+    /// the run goes last, so a reader never sees a row without the run's effect.
+    /// </summary>
+    private async Task FoldAsync(string partition, string folder, FlagRun run, CancellationToken cancellationToken)
+    {
+        var filter = TableFilter.And(TableFilter.PartitionKey(partition),
+            $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, run.FirstUid))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, run.LastUid))}");
+        var stale = new List<TableEntity>();
+        await foreach (var e in mailboxes.QueryRowsAsync(filter, FlagColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if ((e.ReadInt64("ModSeq") ?? 0) < run.ModSeq && run.Edit.Apply(e.ReadString("Flags") ?? string.Empty) != (e.ReadString("Flags") ?? string.Empty))
+                stale.Add(e);
+        }
+        await Parallel.ForEachAsync(stale.Chunk(100), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (chunk, ct) =>
+        {
+            var rows = chunk.ToList();
+            for (int attempt = 0; rows.Count > 0; attempt++)
+            {
+                var actions = new List<TableTransactionAction>();
+                foreach (var row in rows)
+                {
+                    var folded = new TableEntity(partition, row.RowKey) { ["Flags"] = run.Edit.Apply(row.ReadString("Flags") ?? string.Empty), ["ModSeq"] = run.ModSeq };
+                    actions.Add(new(TableTransactionActionType.UpdateMerge, folded, row.ETag));
+                }
+                try
+                {
+                    await mailboxes.SubmitTransactionAsync(actions, ct).ConfigureAwait(false);
+                    return;
+                }
+                catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && WriteConflicts.CanRetry(attempt))
+                {
+                    // Expunged or changed since: read them again and keep those still older than the run.
+                    await WriteConflicts.PauseAsync(attempt, ct).ConfigureAwait(false);
+                    var again = await ReadMessageRowsAsync(partition, folder, rows.Select(r => r.ReadInt64("Uid") ?? 0).ToList(), FlagColumns, ct).ConfigureAwait(false);
+                    rows = again.Values.Where(r => (r.ReadInt64("ModSeq") ?? 0) < run.ModSeq && run.Edit.Apply(r.ReadString("Flags") ?? string.Empty) != (r.ReadString("Flags") ?? string.Empty)).ToList();
+                }
+            }
+        }).ConfigureAwait(false);
+        var folderKey = MailboxKeys.FolderRow(folder);
+        for (int attempt = 0; ; attempt++)
+        {
+            var state = await mailboxes.GetRowAsync(partition, folderKey, ["RowKey", FlagRuns.Column], cancellationToken).ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
+            var runs = FlagRuns.Parse(state.ReadString(FlagRuns.Column));
+            if (!runs.Any(r => r.ModSeq == run.ModSeq))
+                return;
+            try
+            {
+                await mailboxes.UpdateRowAsync(new TableEntity(partition, folderKey) { [FlagRuns.Column] = FlagRuns.Format(runs.Where(r => r.ModSeq != run.ModSeq)) }, state.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status == 412 && WriteConflicts.CanRetry(attempt))
+            {
+                await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>A row as a conditional update just left it: its columns before, the ones written, and the new ETag.</summary>
+    private static TableEntity Followed(TableEntity before, TableEntity written, ETag etag)
+    {
+        var after = new TableEntity(before.PartitionKey, before.RowKey);
+        foreach (var (k, v) in before.Columns())
+            after[k] = v;
+        foreach (var (k, v) in written.Columns())
+            after[k] = v;
+        after.ETag = etag;
+        return after;
+    }
+}
