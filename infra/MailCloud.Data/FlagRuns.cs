@@ -47,6 +47,14 @@ public sealed record FlagEdit
         }
     }
 
+    /// <summary>Whether applying this edit would change <paramref name="set"/>.</summary>
+    public bool Changes(SortedSet<string> set) => Mode switch
+    {
+        FlagEditMode.Add => Flags.Any(f => !set.Contains(f)),
+        FlagEditMode.Remove => Flags.Any(set.Contains),
+        _ => !set.SetEquals(Flags),
+    };
+
     /// <summary>The stored flag string after this edit.</summary>
     public string Apply(string flags)
     {
@@ -72,15 +80,19 @@ public sealed record FlagRun(long ModSeq, long FirstUid, long LastUid, FlagEdit 
 /// of message rows in <see cref="MailboxStore"/> composes them, so callers only ever see the result. A row written
 /// later (a single-message STORE, a fold) carries a higher MODSEQ and the older runs no longer apply to it. New
 /// messages get UIDs above every run and a higher MODSEQ, so runs never reach them.</para>
-/// <para>At most <see cref="MaxRuns"/> are kept: the oldest is then folded into its rows (the rows take its flags
-/// and MODSEQ, which changes nothing a reader sees) and dropped.</para>
+/// <para>Beyond <see cref="FoldAbove"/> the oldest are folded into their rows in the background (the rows take a
+/// run's flags and MODSEQ, which changes nothing a reader sees) and dropped; at <see cref="MaxRuns"/> the STORE
+/// that would add one more folds first.</para>
 /// </summary>
 public static class FlagRuns
 {
     public const string Column = "Runs";
 
-    /// <summary>Runs kept on a folder before the oldest is folded into the rows.</summary>
-    public const int MaxRuns = 32;
+    /// <summary>Runs a folder may hold: a STORE that would add more first folds the oldest into the rows itself.</summary>
+    public const int MaxRuns = 100;
+
+    /// <summary>Runs above which a STORE that adds one folds the oldest in the background, after it has answered.</summary>
+    public const int FoldAbove = 50;
 
     /// <summary>Fewest messages one run is kept for; shorter stretches are written row by row.</summary>
     public const int MinimumLength = 64;
@@ -120,20 +132,24 @@ public static class FlagRuns
         return sb.ToString();
     }
 
-    /// <summary>A message's flags and MODSEQ: its row's, with the runs newer than the row applied.</summary>
+    /// <summary>A message's flags and MODSEQ: its row's, with the runs newer than the row applied (the row's flags are parsed once, and only when a run covers it).</summary>
     public static (string Flags, long ModSeq) Compose(IReadOnlyList<FlagRun> runs, long uid, string flags, long modSeq)
     {
-        if (runs.Count == 0)
-            return (flags, modSeq);
+        SortedSet<string>? set = null;
+        bool changed = false;
         var rowModSeq = modSeq;
-        foreach (var run in runs)
+        for (int i = 0; i < runs.Count; i++)
         {
+            var run = runs[i];
             if (run.ModSeq <= rowModSeq || uid < run.FirstUid || uid > run.LastUid)
                 continue;
-            var after = run.Edit.Apply(flags);
-            if (after != flags)
-                (flags, modSeq) = (after, run.ModSeq);
+            set ??= MessageFlags.Parse(flags);
+            if (!run.Edit.Changes(set))
+                continue;
+            run.Edit.Apply(set);
+            modSeq = run.ModSeq;
+            changed = true;
         }
-        return (flags, modSeq);
+        return changed ? (MessageFlags.Format(set!), modSeq) : (flags, modSeq);
     }
 }

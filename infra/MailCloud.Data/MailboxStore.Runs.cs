@@ -9,6 +9,17 @@ namespace MailCloud.Data;
 /// </summary>
 public sealed partial class MailboxStore
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), Task> _folds = new();
+
+    /// <summary>Runs a folder may hold before a STORE folds the oldest itself (<see cref="FlagRuns.MaxRuns"/>; smaller in tests).</summary>
+    public int MaxFlagRuns { get; init; } = FlagRuns.MaxRuns;
+
+    /// <summary>Runs above which the oldest are folded in the background (<see cref="FlagRuns.FoldAbove"/>).</summary>
+    public int FoldFlagRunsAbove { get; init; } = FlagRuns.FoldAbove;
+
+    /// <summary>Completes when the background folds started so far have finished (tests, orderly shutdown).</summary>
+    public Task FoldsIdleAsync() => Task.WhenAll(_folds.Values);
+
     /// <summary>A message row's flags and MODSEQ with the folder's runs applied.</summary>
     internal static (string Flags, long ModSeq) Composed(IReadOnlyList<FlagRun> runs, TableEntity row) =>
         FlagRuns.Compose(runs, row.ReadInt64("Uid") ?? 0, row.ReadString("Flags") ?? string.Empty, row.ReadInt64("ModSeq") ?? 0);
@@ -26,13 +37,13 @@ public sealed partial class MailboxStore
         var folderKey = MailboxKeys.FolderRow(folder);
         for (int attempt = 0; ; attempt++)
         {
-            var spans = Spans(groups, wanted);
+            var spans = Spans(groups, wanted, Math.Max(1, MaxFlagRuns / 2));
             if (spans.Count == 0)
                 return (state, sorted, groups);
             var runs = FlagRuns.Parse(state.ReadString(FlagRuns.Column));
-            if (runs.Count + spans.Count > FlagRuns.MaxRuns)
+            if (runs.Count + spans.Count > MaxFlagRuns)
             {
-                foreach (var oldest in runs.Take(runs.Count + spans.Count - FlagRuns.MaxRuns))
+                foreach (var oldest in runs.Take(runs.Count + spans.Count - MaxFlagRuns))
                     await FoldAsync(partition, folder, oldest, cancellationToken).ConfigureAwait(false);
                 state = await mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken).ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
                 continue;
@@ -74,21 +85,75 @@ public sealed partial class MailboxStore
             }
             catch (RequestFailedException e) when (e.Status is 404 or 412 && WriteConflicts.CanRetry(attempt))
             {
-                // The folder changed (a delivery, another session): the rows' flags may have too, so read both again.
+                // The folder changed (a delivery, another session): the named rows it changed are read again.
                 await WriteConflicts.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
-                var again = mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken);
-                groups = await ReadGroupsAsync(partition, folder, sorted, FlagColumns, cancellationToken).ConfigureAwait(false);
-                state = await again.ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
+                var fresh = await mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken).ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
+                groups = await RefreshGroupsAsync(partition, folder, sorted, groups, state, fresh, cancellationToken).ConfigureAwait(false);
+                state = fresh;
                 continue;
             }
             changed.AddRange(changes);
             steps.Add((modSeq - 1, modSeq));
+            if (runs.Count + added.Count > FoldFlagRunsAbove)
+                FoldInBackground(partition, folder);
             return (state, rest, groups);
         }
     }
 
-    /// <summary>Maximal stretches of named rows with no unnamed row between them, long enough for a run; the longest <see cref="FlagRuns.MaxRuns"/>/2 of them.</summary>
-    private static List<List<TableEntity>> Spans(List<TableEntity>[] groups, HashSet<long> wanted)
+    /// <summary>
+    /// <paramref name="groups"/> brought from the folder row <paramref name="before"/> to <paramref name="after"/>:
+    /// from the change log, the named rows changed in between are read again and expunged ones dropped (deliveries
+    /// add UIDs above every group, so they change nothing here). Read again whole when the log does not reach back
+    /// or a run was folded meanwhile (the rows held were written before the fold).
+    /// </summary>
+    private async Task<List<TableEntity>[]> RefreshGroupsAsync(string partition, string folder, IReadOnlyList<long> sorted, List<TableEntity>[] groups,
+        TableEntity before, TableEntity after, CancellationToken cancellationToken)
+    {
+        var folded = FlagRuns.Parse(before.ReadString(FlagRuns.Column)).Select(r => r.ModSeq).Except(FlagRuns.Parse(after.ReadString(FlagRuns.Column)).Select(r => r.ModSeq)).Any();
+        if (folded || FolderChangeLog.Read(after.ReadString(FolderChangeLog.Column), before.ReadInt64("HighestModSeq") ?? 0, after.ReadInt64("HighestModSeq") ?? 0) is not var (changed, expunged))
+            return await ReadGroupsAsync(partition, folder, sorted, FlagColumns, cancellationToken).ConfigureAwait(false);
+        var named = sorted.ToHashSet();
+        var reread = changed.Where(named.Contains).Order().ToList();
+        var rows = reread.Count == 0 ? [] : await ReadMessageRowsAsync(partition, folder, reread, FlagColumns, cancellationToken).ConfigureAwait(false);
+        var gone = expunged.Union(reread.Where(u => !rows.ContainsKey(u))).ToHashSet();
+        return groups.Select(g => g.Where(r => !gone.Contains(r.ReadInt64("Uid") ?? 0))
+            .Select(r => rows.TryGetValue(r.ReadInt64("Uid") ?? 0, out var now) ? now : r).ToList()).ToArray();
+    }
+
+    /// <summary>
+    /// Folds the oldest runs of a folder beyond <see cref="FoldFlagRunsAbove"/>, after the STORE that added one has
+    /// answered; one fold per folder at a time. A fold that fails leaves the runs as they were (every reader still
+    /// composes them), and the next STORE over the mark starts another.
+    /// </summary>
+    private void FoldInBackground(string partition, string folder)
+    {
+        var key = (partition, folder);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_folds.TryAdd(key, gate.Task))
+            return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var state = await mailboxes.GetRowAsync(partition, MailboxKeys.FolderRow(folder), ["RowKey", FlagRuns.Column]).ConfigureAwait(false);
+                var runs = FlagRuns.Parse(state?.ReadString(FlagRuns.Column));
+                foreach (var oldest in runs.Take(Math.Max(0, runs.Count - FoldFlagRunsAbove)))
+                    await FoldAsync(partition, folder, oldest, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RequestFailedException or TableTransactionFailedException or FolderNotFoundException or FormatException or IOException or OperationCanceledException)
+            {
+                // Nothing is lost: the runs stay until a later fold.
+            }
+            finally
+            {
+                _folds.TryRemove(key, out _);
+                gate.SetResult();
+            }
+        });
+    }
+
+    /// <summary>Maximal stretches of named rows with no unnamed row between them, long enough for a run; the longest <paramref name="most"/> of them.</summary>
+    private static List<List<TableEntity>> Spans(List<TableEntity>[] groups, HashSet<long> wanted, int most)
     {
         var spans = new List<List<TableEntity>>();
         foreach (var group in groups)
@@ -108,7 +173,7 @@ public sealed partial class MailboxStore
             if (current.Count >= FlagRuns.MinimumLength)
                 spans.Add(current);
         }
-        return spans.OrderByDescending(s => s.Count).Take(FlagRuns.MaxRuns / 2).OrderBy(s => s[0].ReadInt64("Uid")).ToList();
+        return spans.OrderByDescending(s => s.Count).Take(most).OrderBy(s => s[0].ReadInt64("Uid")).ToList();
     }
 
     /// <summary>

@@ -208,10 +208,18 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         var state = await mailboxes.GetRowAsync(partition, MailboxKeys.FolderRow(folder), ["RowKey", FlagRuns.Column], cancellationToken).ConfigureAwait(false);
         var runs = FlagRuns.Parse(state?.ReadString(FlagRuns.Column));
         var filters = new List<string> { TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)), $"ModSeq gt {modSeq}L") };
-        foreach (var run in runs.Where(r => r.ModSeq > modSeq))
+        var ranges = new List<(long First, long Last)>();
+        foreach (var run in runs.Where(r => r.ModSeq > modSeq).OrderBy(r => r.FirstUid))
+        {
+            if (ranges.Count > 0 && run.FirstUid <= ranges[^1].Last + 1)
+                ranges[^1] = (ranges[^1].First, Math.Max(ranges[^1].Last, run.LastUid)); // overlapping runs: one read
+            else
+                ranges.Add((run.FirstUid, run.LastUid));
+        }
+        foreach (var (first, last) in ranges)
         {
             filters.Add(TableFilter.And(TableFilter.PartitionKey(partition),
-                $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, run.FirstUid))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, run.LastUid))}"));
+                $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, first))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, last))}"));
         }
         var found = new Dictionary<long, MailboxMessage>();
         foreach (var filter in filters)

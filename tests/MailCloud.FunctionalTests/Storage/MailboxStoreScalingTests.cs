@@ -115,15 +115,16 @@ public sealed class MailboxStoreScalingTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task The_oldest_run_is_folded_into_its_rows_when_a_folder_has_too_many_and_nothing_visible_changes()
+    public async Task At_the_limit_a_store_folds_the_oldest_run_into_its_rows_first_and_nothing_visible_changes()
     {
-        var (store, account, user) = await NewAsync(FlagRuns.MinimumLength);
+        var (_, account, user) = await NewAsync(FlagRuns.MinimumLength);
+        var store = new MailboxStore(account) { MaxFlagRuns = 8, FoldFlagRunsAbove = 8 };
         var all = Enumerable.Range(1, FlagRuns.MinimumLength).Select(i => (long)i).ToList();
-        // Alternating +$Bulk / -$Bulk: each store a run; the 33rd folds the first.
-        for (int i = 0; i < FlagRuns.MaxRuns; i++)
+        // Alternating +$Bulk / -$Bulk: each store a run; the ninth folds the first.
+        for (int i = 0; i < store.MaxFlagRuns; i++)
             await store.UpdateFlagsAsync(user, "INBOX", all, i % 2 == 0 ? FlagEdit.Add("$Bulk") : FlagEdit.Remove("$Bulk"));
         var full = (await store.GetFolderAsync(user, "INBOX"))!;
-        Assert.Equal(FlagRuns.MaxRuns, full.Runs.Count);
+        Assert.Equal(store.MaxFlagRuns, full.Runs.Count);
         var seenBefore = await store.OpenAsync(user, "INBOX");
         Assert.All(seenBefore.Messages, m => Assert.Equal((string.Empty, full.HighestModSeq), (m.Flags, m.ModSeq)));
 
@@ -132,11 +133,46 @@ public sealed class MailboxStoreScalingTests(AzuriteFixture azurite)
         Assert.Equal(FlagRuns.MinimumLength, result.Changed.Count);
         Assert.Equal(1, Count(account, "table.EntityGroupTransaction")); // the fold: the first run's 64 rows
         var folder = (await store.GetFolderAsync(user, "INBOX"))!;
-        Assert.Equal(FlagRuns.MaxRuns, folder.Runs.Count);
+        Assert.Equal(store.MaxFlagRuns, folder.Runs.Count);
         Assert.Equal(full.Runs[1].ModSeq, folder.Runs[0].ModSeq);
         Assert.Equal(0, folder.Unseen);
         var opened = await new MailboxStore(account).OpenAsync(user, "INBOX");
         Assert.All(opened.Messages, m => Assert.Equal((MessageFlags.Seen, result.Steps[0].After), (m.Flags, m.ModSeq)));
+    }
+
+    [Fact]
+    public async Task Beyond_the_mark_old_runs_are_folded_in_the_background_while_readers_see_the_same_flags()
+    {
+        var (_, account, user) = await NewAsync(200);
+        var store = new MailboxStore(account) { FoldFlagRunsAbove = 2 };
+        var reader = new MailboxStore(account);
+        // Overlapping stretches with different edits, so the order of folding matters.
+        (int First, int Last, FlagEdit Edit)[] stores =
+        [
+            (1, 150, FlagEdit.Add(MessageFlags.Seen)), (51, 200, FlagEdit.Add("$A")), (1, 100, FlagEdit.Remove(MessageFlags.Seen)),
+            (80, 200, FlagEdit.Replace("\\Flagged")), (1, 120, FlagEdit.Add("$B")), (100, 200, FlagEdit.Remove("\\Flagged")),
+        ];
+        var expected = new Dictionary<long, (string, long)>();
+        foreach (var (first, last, edit) in stores)
+        {
+            await store.UpdateFlagsAsync(user, "INBOX", Enumerable.Range(first, last - first + 1).Select(i => (long)i).ToList(), edit);
+            // What a reader sees while folds run is what it saw without them.
+            var seen = await reader.OpenAsync(user, "INBOX");
+            foreach (var m in seen.Messages.Where(m => m.Uid % 37 == 0))
+                Assert.Equal(MessageFlags.Format(MessageFlags.Parse(m.Flags)), m.Flags);
+        }
+        var composed = (await reader.OpenAsync(user, "INBOX")).Messages.ToDictionary(m => m.Uid, m => (m.Flags, m.ModSeq));
+        var unseen = (await reader.GetFolderAsync(user, "INBOX"))!.Unseen;
+        await store.FoldsIdleAsync();
+        var folder = (await reader.GetFolderAsync(user, "INBOX"))!;
+        Assert.True(folder.Runs.Count <= 3, $"{folder.Runs.Count} runs left");
+        Assert.Equal(unseen, folder.Unseen);
+        var after = (await reader.OpenAsync(user, "INBOX")).Messages.ToDictionary(m => m.Uid, m => (m.Flags, m.ModSeq));
+        Assert.Equal(composed, after);
+        Assert.Equal("$B \\Flagged", after[90].Flags); // -Seen, +$A, =Flagged, +$B; not 100-200's -Flagged
+        Assert.Equal(string.Empty, after[160].Flags); // +$A, =Flagged, -Flagged
+        Assert.Equal("$B", after[30].Flags); // +Seen, -Seen, +$B
+        Assert.Equal(composed.Count(kv => !MessageFlags.Has(kv.Value.Flags, MessageFlags.Seen)), folder.Unseen);
     }
 
     [Fact]
