@@ -186,8 +186,7 @@ public sealed partial class MailboxStore
     /// </summary>
     private async Task FoldAsync(string partition, string folder, FlagRun run, CancellationToken cancellationToken)
     {
-        var filter = TableFilter.And(TableFilter.PartitionKey(partition),
-            $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, run.FirstUid))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, run.LastUid))}");
+        var filter = UidRange(partition, folder, run.FirstUid, run.LastUid);
         var stale = new List<TableEntity>();
         await foreach (var e in mailboxes.QueryRowsAsync(filter, FlagColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {

@@ -213,8 +213,8 @@ public sealed partial class MailboxStore
 
     /// <summary>
     /// The rows around <paramref name="sortedUids"/>: UIDs no more than <see cref="RunGap"/> apart are read as one
-    /// RowKey range (a scan of just those rows: one request for up to 1,000 of them), a UID on its own by a point
-    /// read; at most 8 requests in flight. One list per range, in UID order, holding every row the range has (named
+    /// RowKey range (a scan of just those rows: one request per 1,000 UIDs, in parallel), a UID on its own by a
+    /// point read; at most 8 requests in flight. One list per range, in UID order, holding every row the range has (named
     /// or not), so a caller sees which named messages have no other message between them. Never more than a bounded
     /// multiple of the rows named is read.
     /// </summary>
@@ -228,26 +228,43 @@ public sealed partial class MailboxStore
             else
                 ranges.Add((uid, uid));
         }
-        var groups = new List<TableEntity>[ranges.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, ranges.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
+        // A long range is read as several of at most a page's worth of UIDs, in parallel (a range is otherwise read
+        // page after page, each waiting for the previous one's continuation token); the same requests, less waiting.
+        var parts = new List<(int Group, long First, long Last)>();
+        for (int i = 0; i < ranges.Count; i++)
         {
             var (first, last) = ranges[i];
+            for (var lo = first; lo <= last; lo += PageUids)
+                parts.Add((i, lo, Math.Min(last, lo + PageUids - 1)));
+        }
+        var read = new List<TableEntity>[parts.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, parts.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (j, ct) =>
+        {
+            var (group, first, last) = parts[j];
             var rows = new List<TableEntity>();
-            if (first == last)
+            if (ranges[group].First == ranges[group].Last)
             {
                 if (await mailboxes.GetRowAsync(partition, MailboxKeys.MessageRow(folder, first), columns, ct).ConfigureAwait(false) is { } row)
                     rows.Add(row);
             }
             else
             {
-                var filter = TableFilter.And(TableFilter.PartitionKey(partition),
-                    $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, first))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, last))}");
-                await foreach (var e in mailboxes.QueryRowsAsync(filter, columns, cancellationToken: ct).ConfigureAwait(false))
+                await foreach (var e in mailboxes.QueryRowsAsync(UidRange(partition, folder, first, last), columns, cancellationToken: ct).ConfigureAwait(false))
                     rows.Add(e);
                 rows.Sort((a, b) => (a.ReadInt64("Uid") ?? 0).CompareTo(b.ReadInt64("Uid") ?? 0));
             }
-            groups[i] = rows;
+            read[j] = rows;
         }).ConfigureAwait(false);
+        var groups = Enumerable.Range(0, ranges.Count).Select(_ => new List<TableEntity>()).ToArray();
+        for (int j = 0; j < parts.Count; j++)
+            groups[parts[j].Group].AddRange(read[j]);
         return groups;
     }
+
+    /// <summary>UIDs per range read: a page of Table storage's answer holds at most 1,000 rows.</summary>
+    private const int PageUids = 1000;
+
+    /// <summary>A filter for the rows of UIDs [<paramref name="first"/>, <paramref name="last"/>] of a folder (a RowKey range: only those rows are read).</summary>
+    private static string UidRange(string partition, string folder, long first, long last) => TableFilter.And(TableFilter.PartitionKey(partition),
+        $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, first))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, last))}");
 }

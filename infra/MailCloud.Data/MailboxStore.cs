@@ -111,7 +111,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         _writer.AddAsync(user, folder, entries, createFolder, cancellationToken);
 
     /// <summary>
-    /// A folder's state (a point read), then its messages (a RowKey range: the folder's rows only). Not one query
+    /// A folder's state (a point read), then its messages (RowKey ranges: the folder's rows only). Not one query
     /// with an <c>or</c>, which Table storage would serve by scanning the user's whole partition. The state is read
     /// first so the messages are at least as new as the HIGHESTMODSEQ the caller goes on from.
     /// </summary>
@@ -120,10 +120,28 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         var info = await GetFolderAsync(user, folder, cancellationToken).ConfigureAwait(false);
         if (info is null)
             return new FolderSnapshot(0, [], null);
-        var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)));
+        var partition = TableMailboxUsage.Partition(user);
+        // A large folder is read as ranges of UIDs in parallel, about a page (1,000 rows) each by the folder's
+        // density; rows at or above UIDNEXT are newer than the state row and are left for the next catch-up.
+        int parts = Math.Max(1, (int)Math.Min(64, (info.Exists + PageUids - 1) / PageUids));
+        var filters = parts == 1
+            ? [TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)))]
+            : Enumerable.Range(0, parts).Select(i =>
+            {
+                long span = (info.UidNext - 1 + parts - 1) / parts;
+                return UidRange(partition, folder, 1 + i * span, i == parts - 1 ? info.UidNext - 1 : (i + 1) * span);
+            }).ToList();
+        var read = new List<MailboxMessage>[filters.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, filters.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            var rows = new List<MailboxMessage>();
+            await foreach (var e in mailboxes.QueryRowsAsync(filters[i], MessageColumns, cancellationToken: ct).ConfigureAwait(false))
+                rows.Add(ToMessage(e, info.Runs));
+            read[i] = rows;
+        }).ConfigureAwait(false);
         var list = new List<MailboxMessage>(info.Exists);
-        await foreach (var e in mailboxes.QueryRowsAsync(filter, MessageColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
-            list.Add(ToMessage(e, info.Runs));
+        foreach (var rows in read)
+            list.AddRange(rows);
         list.Sort((a, b) => a.Uid.CompareTo(b.Uid));
         return new FolderSnapshot(info.UidValidity, list, info);
     }
@@ -218,8 +236,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         }
         foreach (var (first, last) in ranges)
         {
-            filters.Add(TableFilter.And(TableFilter.PartitionKey(partition),
-                $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, first))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, last))}"));
+            filters.Add(UidRange(partition, folder, first, last));
         }
         var found = new Dictionary<long, MailboxMessage>();
         foreach (var filter in filters)
@@ -268,8 +285,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var runs = RunsFor(user, folder, detail, cancellationToken);
-        var filter = TableFilter.And(TableFilter.PartitionKey(TableMailboxUsage.Partition(user)),
-            $"RowKey ge {TableFilter.Quote(MailboxKeys.MessageRow(folder, firstUid))}", $"RowKey le {TableFilter.Quote(MailboxKeys.MessageRow(folder, lastUid))}");
+        var filter = UidRange(TableMailboxUsage.Partition(user), folder, firstUid, lastUid);
         await using var rows = mailboxes.QueryRowsAsync(filter, MessageRows.Columns(detail), cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken);
         bool any = await rows.MoveNextAsync().ConfigureAwait(false);
         var composed = await runs.ConfigureAwait(false);

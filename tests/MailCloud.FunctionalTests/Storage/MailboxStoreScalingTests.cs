@@ -204,6 +204,28 @@ public sealed class MailboxStoreScalingTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_folder_of_thousands_is_read_as_parallel_uid_ranges_and_one_store_covers_all_of_it()
+    {
+        var (store, account, user) = await NewAsync(2100);
+        await store.ExpungeAsync(user, "INBOX", new long[] { 1000, 1001, 2000 }.Select(u => new MailboxMessage(u, 0, string.Empty, string.Empty, string.Empty)).ToList());
+        account.RequestCounter.Reset();
+        var opened = await new MailboxStore(account).OpenAsync(user, "INBOX");
+        Assert.Equal(2097, opened.Messages.Count);
+        Assert.Equal(Enumerable.Range(1, 2100).Where(i => i is not 1000 and not 1001 and not 2000).Select(i => (long)i), opened.Messages.Select(m => m.Uid));
+        Assert.Equal(1, Count(account, "table.GetEntity"));
+        Assert.Equal(3, Count(account, "table.QueryEntities")); // three UID ranges of about 700, read together
+
+        account.RequestCounter.Reset();
+        var result = await store.UpdateFlagsAsync(user, "INBOX", opened.Messages.Select(m => m.Uid).ToList(), FlagEdit.Add(MessageFlags.Seen));
+        Assert.Equal(2097, result.Changed.Count);
+        Assert.Equal(3, Count(account, "table.QueryEntities")); // UIDs 1-1000, 1001-2000, 2001-2100
+        Assert.Equal(1, Count(account, "table.MergeEntity"));
+        var folder = (await store.GetFolderAsync(user, "INBOX"))!;
+        Assert.Equal((1L, 2100L), (folder.Runs.Single().FirstUid, folder.Runs.Single().LastUid)); // the expunged UIDs hold no row: one stretch
+        Assert.Equal(0, folder.Unseen);
+    }
+
+    [Fact]
     public async Task A_search_after_fetching_summaries_reads_nothing_more()
     {
         var (store, account, user) = await NewAsync(20);
