@@ -121,9 +121,12 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
         if (info is null)
             return new FolderSnapshot(0, [], null);
         var partition = TableMailboxUsage.Partition(user);
-        // A large folder is read as ranges of UIDs in parallel, about a page (1,000 rows) each by the folder's
-        // density; rows at or above UIDNEXT are newer than the state row and are left for the next catch-up.
-        int parts = Math.Max(1, (int)Math.Min(64, (info.Exists + PageUids - 1) / PageUids));
+        // A large folder is read as ranges of UIDs in parallel, each at most a page (1,000 UIDs, so 1,000 rows) when
+        // the folder is dense, and about half a page by its density when it is sparse (long expunged stretches); a
+        // range that still holds more pages on. Rows at or above UIDNEXT are newer than the state row and are left for
+        // the next catch-up.
+        int parts = info.Exists <= PageUids ? 1
+            : (int)Math.Min(64, Math.Min((info.UidNext - 1 + PageUids - 1) / PageUids, (info.Exists + PageUids / 2 - 1) / (PageUids / 2)));
         var filters = parts == 1
             ? [TableFilter.And(TableFilter.PartitionKey(partition), TableFilter.RowKeyPrefix(MailboxKeys.MessagePrefix(folder)))]
             : Enumerable.Range(0, parts).Select(i =>
