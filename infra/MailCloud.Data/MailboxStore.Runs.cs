@@ -45,7 +45,10 @@ public sealed partial class MailboxStore
             {
                 foreach (var oldest in runs.Take(runs.Count + spans.Count - MaxFlagRuns))
                     await FoldAsync(partition, folder, oldest, cancellationToken).ConfigureAwait(false);
-                state = await mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken).ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
+                // The rows held were read before the fold wrote into them: read them again with the state.
+                var again = mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken);
+                groups = await ReadGroupsAsync(partition, folder, sorted, FlagColumns, cancellationToken).ConfigureAwait(false);
+                state = await again.ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
                 continue;
             }
             var modSeq = (state.ReadInt64("HighestModSeq") ?? 0) + 1;
