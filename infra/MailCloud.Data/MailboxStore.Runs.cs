@@ -193,7 +193,7 @@ public sealed partial class MailboxStore
         var stale = new List<TableEntity>();
         await foreach (var e in mailboxes.QueryRowsAsync(filter, FlagColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            if ((e.ReadInt64("ModSeq") ?? 0) < run.ModSeq && run.Edit.Apply(e.ReadString("Flags") ?? string.Empty) != (e.ReadString("Flags") ?? string.Empty))
+            if (Unfolded(run, e))
                 stale.Add(e);
         }
         await Parallel.ForEachAsync(stale.Chunk(100), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (chunk, ct) =>
@@ -217,7 +217,7 @@ public sealed partial class MailboxStore
                     // Expunged or changed since: read them again and keep those still older than the run.
                     await WriteConflicts.PauseAsync(attempt, ct).ConfigureAwait(false);
                     var again = await ReadMessageRowsAsync(partition, folder, rows.Select(r => r.ReadInt64("Uid") ?? 0).ToList(), FlagColumns, ct).ConfigureAwait(false);
-                    rows = again.Values.Where(r => (r.ReadInt64("ModSeq") ?? 0) < run.ModSeq && run.Edit.Apply(r.ReadString("Flags") ?? string.Empty) != (r.ReadString("Flags") ?? string.Empty)).ToList();
+                    rows = again.Values.Where(r => Unfolded(run, r)).ToList();
                 }
             }
         }).ConfigureAwait(false);
@@ -239,6 +239,10 @@ public sealed partial class MailboxStore
             }
         }
     }
+
+    /// <summary>A row older than <paramref name="run"/> whose flags the run changes: what a fold must write.</summary>
+    private static bool Unfolded(FlagRun run, TableEntity row) =>
+        (row.ReadInt64("ModSeq") ?? 0) < run.ModSeq && run.Edit.Apply(row.ReadString("Flags") ?? string.Empty) != (row.ReadString("Flags") ?? string.Empty);
 
     /// <summary>A row as a conditional update just left it: its columns before, the ones written, and the new ETag.</summary>
     private static TableEntity Followed(TableEntity before, TableEntity written, ETag etag)
