@@ -29,6 +29,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public int TablePort { get; }
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The node process, for a benchmark that signals its preloaded seeder.</summary>
+    public int ProcessId => _process.Id;
+
     public StorageConnection Connection => StorageConnection.Development(Host, BlobPort, QueuePort, TablePort);
 
     /// <summary>A connection string for other processes (the CLI, hosts) to reach this instance.</summary>
