@@ -160,7 +160,12 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
 
     public async Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, long? unchangedSince = null, CancellationToken cancellationToken = default)
     {
-        var result = await inner.UpdateFlagsAsync(user, folder, uids, edit, unchangedSince, cancellationToken).ConfigureAwait(false);
+        // A long STORE (a flag run) hands the store the cached folder, so it need not read the rows' flags when the
+        // folder is still where the cache last saw it; the store checks that against the folder row itself.
+        var known = unchangedSince is null && uids.Count >= FlagRuns.MinimumLength ? await KnowledgeAsync(user, folder, cancellationToken).ConfigureAwait(false) : null;
+        var result = known is null
+            ? await inner.UpdateFlagsAsync(user, folder, uids, edit, unchangedSince, cancellationToken).ConfigureAwait(false)
+            : await inner.UpdateFlagsAsync(user, folder, uids, edit, known, cancellationToken).ConfigureAwait(false);
         // The list learns the new flags at once. Its MODSEQ moves on only when nothing else changed the folder in
         // between (the update's steps follow on from it); otherwise the next open reads what others changed.
         if (_folders.TryGetValue((user.Address, folder), out var entry))
@@ -178,6 +183,25 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
             }
         }
         return result;
+    }
+
+    public Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, FolderKnowledge known, CancellationToken cancellationToken = default) =>
+        inner.UpdateFlagsAsync(user, folder, uids, edit, known, cancellationToken);
+
+    /// <summary>The cached folder with the MODSEQ it is complete at (taken together, under the catch-up lock); null when not cached.</summary>
+    private async Task<FolderKnowledge?> KnowledgeAsync(MailAddress user, string folder, CancellationToken cancellationToken)
+    {
+        if (!_folders.TryGetValue((user.Address, folder), out var entry))
+            return null;
+        await entry.Refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return entry.Dropped ? null : new FolderKnowledge(entry.HighestModSeq, entry.Snapshot());
+        }
+        finally
+        {
+            entry.Refresh.Release();
+        }
     }
 
     public async Task<IReadOnlyList<long>> ExpungeAsync(MailAddress user, string folder, IReadOnlyList<MailboxMessage> messages, CancellationToken cancellationToken = default)

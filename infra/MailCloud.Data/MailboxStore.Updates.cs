@@ -19,7 +19,7 @@ public sealed partial class MailboxStore
     /// <summary>Messages per expunge transaction: 2 deletes each (row and de-duplication row) plus the folder row.</summary>
     private const int ExpungeChunk = 49;
 
-    private static readonly string[] FlagStateColumns = ["RowKey", "HighestModSeq", "Unseen", FolderChangeLog.Column, FlagRuns.Column];
+    private static readonly string[] FlagStateColumns = ["RowKey", "HighestModSeq", "Exists", "Unseen", FolderChangeLog.Column, FlagRuns.Column];
 
     /// <summary>
     /// Changes the flags of messages (IMAP STORE) by <paramref name="edit"/>. Messages whose MODSEQ is above
@@ -27,22 +27,56 @@ public sealed partial class MailboxStore
     /// consecutive messages become one <see cref="FlagRun"/> on the folder row (one write); the rest are written row
     /// by row. Each write takes one new MODSEQ for the folder.
     /// </summary>
-    public async Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, long? unchangedSince = null, CancellationToken cancellationToken = default)
+    public Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, long? unchangedSince = null, CancellationToken cancellationToken = default) =>
+        UpdateFlagsAsync(user, folder, uids, edit, unchangedSince, known: null, cancellationToken);
+
+    /// <summary>
+    /// As above, for a caller holding the whole folder (<see cref="FolderKnowledge"/>): when the folder row says the
+    /// folder is still at that MODSEQ with that many messages, a long STORE takes the flags from it and skips reading
+    /// the rows, so <c>STORE 1:*</c> is two requests (the folder row, then the flag run written on it under its
+    /// ETag) however large the folder. Rows written one by one are still read first (their writes need ETags).
+    /// </summary>
+    public Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, FolderKnowledge known, CancellationToken cancellationToken = default) =>
+        UpdateFlagsAsync(user, folder, uids, edit, unchangedSince: null, known, cancellationToken);
+
+    private async Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, long? unchangedSince, FolderKnowledge? known, CancellationToken cancellationToken)
     {
         var partition = TableMailboxUsage.Partition(user);
         var folderKey = MailboxKeys.FolderRow(folder);
         var sorted = uids.Distinct().Order().ToList();
+        bool runsWanted = unchangedSince is null && sorted.Count >= FlagRuns.MinimumLength;
         var stateRead = mailboxes.GetRowAsync(partition, folderKey, FlagStateColumns, cancellationToken);
-        var groups = await ReadGroupsAsync(partition, folder, sorted, FlagColumns, cancellationToken).ConfigureAwait(false);
-        var state = await stateRead.ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
+        List<TableEntity>[]? groups = null;
+        TableEntity state;
+        if (runsWanted && known is not null)
+        {
+            state = await stateRead.ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
+            if (state.ReadInt64("HighestModSeq") == known.HighestModSeq && state.ReadInt32("Exists") == known.Messages.Count)
+                groups = KnownGroups(partition, folder, sorted, known);
+            else
+                known = null;
+        }
+        else
+        {
+            known = null;
+            groups = await ReadGroupsAsync(partition, folder, sorted, FlagColumns, cancellationToken).ConfigureAwait(false);
+            state = await stateRead.ConfigureAwait(false) ?? throw new FolderNotFoundException(folder);
+        }
+        groups ??= await ReadGroupsAsync(partition, folder, sorted, FlagColumns, cancellationToken).ConfigureAwait(false);
         var changed = new List<FlagChange>();
         var modified = new List<long>();
         var steps = new List<(long, long)>();
         IReadOnlyList<long> rest = sorted;
-        if (unchangedSince is null && sorted.Count >= FlagRuns.MinimumLength)
+        if (runsWanted)
             (state, rest, groups) = await StoreRunsAsync(partition, folder, sorted, groups, edit, state, changed, steps, cancellationToken).ConfigureAwait(false);
-        var restSet = rest.ToHashSet();
-        var rows = groups.SelectMany(g => g).Where(e => restSet.Contains(e.ReadInt64("Uid") ?? 0)).ToDictionary(e => e.ReadInt64("Uid") ?? 0);
+        Dictionary<long, TableEntity> rows;
+        if (known is not null && rest.Count > 0)
+            rows = await ReadMessageRowsAsync(partition, folder, rest, FlagColumns, cancellationToken).ConfigureAwait(false); // the known rows carry no ETags
+        else
+        {
+            var restSet = rest.ToHashSet();
+            rows = groups.SelectMany(g => g).Where(e => restSet.Contains(e.ReadInt64("Uid") ?? 0)).ToDictionary(e => e.ReadInt64("Uid") ?? 0);
+        }
         foreach (var slice in rest.Chunk(FlagChunk))
         {
             for (int attempt = 0; ; attempt++)
@@ -220,14 +254,7 @@ public sealed partial class MailboxStore
     /// </summary>
     private async Task<List<TableEntity>[]> ReadGroupsAsync(string partition, string folder, IReadOnlyList<long> sortedUids, string[] columns, CancellationToken cancellationToken)
     {
-        var ranges = new List<(long First, long Last)>();
-        foreach (var uid in sortedUids)
-        {
-            if (ranges.Count > 0 && uid - ranges[^1].Last <= RunGap)
-                ranges[^1] = (ranges[^1].First, uid);
-            else
-                ranges.Add((uid, uid));
-        }
+        var ranges = GroupRanges(sortedUids);
         // A long range is read as several of at most a page's worth of UIDs, in parallel (a range is otherwise read
         // page after page, each waiting for the previous one's continuation token); the same requests, less waiting.
         var parts = new List<(int Group, long First, long Last)>();
@@ -259,6 +286,45 @@ public sealed partial class MailboxStore
         for (int j = 0; j < parts.Count; j++)
             groups[parts[j].Group].AddRange(read[j]);
         return groups;
+    }
+
+    /// <summary>Named UIDs no more than <see cref="RunGap"/> apart, as the ranges <see cref="ReadGroupsAsync"/> reads.</summary>
+    private static List<(long First, long Last)> GroupRanges(IReadOnlyList<long> sortedUids)
+    {
+        var ranges = new List<(long First, long Last)>();
+        foreach (var uid in sortedUids)
+        {
+            if (ranges.Count > 0 && uid - ranges[^1].Last <= RunGap)
+                ranges[^1] = (ranges[^1].First, uid);
+            else
+                ranges.Add((uid, uid));
+        }
+        return ranges;
+    }
+
+    /// <summary>
+    /// The groups <see cref="ReadGroupsAsync"/> would read, from a caller's copy of the whole folder: rows with just
+    /// UID, flags and MODSEQ as readers composed them (composing the folder's runs onto them again changes nothing)
+    /// and no ETag, so they serve a flag run's decision, never a row's own conditional write.
+    /// </summary>
+    private static List<TableEntity>[] KnownGroups(string partition, string folder, IReadOnlyList<long> sortedUids, FolderKnowledge known)
+    {
+        var messages = known.Messages.OrderBy(m => m.Uid).ToList();
+        var groups = new List<List<TableEntity>>();
+        int at = 0;
+        foreach (var (first, last) in GroupRanges(sortedUids))
+        {
+            var group = new List<TableEntity>();
+            while (at < messages.Count && messages[at].Uid < first)
+                at++;
+            for (; at < messages.Count && messages[at].Uid <= last; at++)
+            {
+                var m = messages[at];
+                group.Add(new TableEntity(partition, MailboxKeys.MessageRow(folder, m.Uid)) { ["Uid"] = m.Uid, ["Flags"] = m.Flags, ["ModSeq"] = m.ModSeq });
+            }
+            groups.Add(group);
+        }
+        return [.. groups];
     }
 
     /// <summary>UIDs per range read: a page of Table storage's answer holds at most 1,000 rows.</summary>

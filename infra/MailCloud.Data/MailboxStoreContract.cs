@@ -61,6 +61,13 @@ public sealed record MessageDetails(long Uid, string Blob)
 }
 
 /// <summary>
+/// Every message of a folder (UID, flags and MODSEQ as readers compose them) when its HIGHESTMODSEQ was
+/// <see cref="HighestModSeq"/>: deliveries, expunges and flag changes all move it, so a folder still at that MODSEQ
+/// still holds exactly these.
+/// </summary>
+public sealed record FolderKnowledge(long HighestModSeq, IReadOnlyList<MailboxMessage> Messages);
+
+/// <summary>
 /// What IMAP, POP3 and the web front end read and change in mailboxes. <see cref="MailboxStore"/> is the Table
 /// storage implementation; the sessions' unit tests run over an in-memory one.
 /// </summary>
@@ -105,6 +112,14 @@ public interface IMailboxStore
     Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken = default);
 
     Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, long? unchangedSince = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A flag change by a caller that holds the whole folder as of one MODSEQ (<paramref name="known"/>, a host's
+    /// folder cache): a store may take the messages' flags from it instead of reading them, when the folder is still
+    /// at that MODSEQ. The answer is the same as without it.
+    /// </summary>
+    Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, FolderKnowledge known, CancellationToken cancellationToken = default) =>
+        UpdateFlagsAsync(user, folder, uids, edit, unchangedSince: null, cancellationToken);
     Task<IReadOnlyList<long>> ExpungeAsync(MailAddress user, string folder, IReadOnlyList<MailboxMessage> messages, CancellationToken cancellationToken = default);
 
     /// <summary>Takes a named per-user lock for <paramref name="ttl"/>; null when another holder's lock has not expired. Disposing releases it.</summary>
