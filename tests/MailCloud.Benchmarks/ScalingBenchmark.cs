@@ -62,8 +62,10 @@ internal static class ScalingBenchmark
                 await store.UpdateFlagsAsync(user, "INBOX", whole, add ? FlagEdit.Add("\\Seen") : FlagEdit.Remove("\\Seen"));
             }, runs: 5);
             // The same through a host's folder cache (what IMAP sessions use), opened once beforehand: the store takes
-            // the flags from it while the folder row says it is current.
-            var cache = new CachedMailboxStore(store);
+            // the flags from it while the folder row says it is current. A background fold starts inside the STORE
+            // that crosses the fold mark, so its first requests would land on this row's count; this store's mark is
+            // raised to its run limit so the row counts the STORE alone (the rows above show what folds cost).
+            var cache = new CachedMailboxStore(new MailboxStore(account) { FoldFlagRunsAbove = FlagRuns.MaxRuns });
             await cache.OpenAsync(user, "INBOX");
             await Row(account, store, size, "STORE 1:* +/-\\Seen, host's folder cache", async () =>
             {
