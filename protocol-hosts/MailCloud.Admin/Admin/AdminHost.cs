@@ -62,7 +62,7 @@ public static class AdminHost
             o.AddPolicy(Scheme, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser());
             o.AddPolicy(GlobalPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireClaim(AdminScope.ClaimType, AdminScope.Global.Value));
         });
-        services.AddAntiforgery();
+        MailCloud.Protocols.WebAntiforgery.Add(services);
         services.AddRazorPages().AddApplicationPart(typeof(AdminHost).Assembly);
     }
 
@@ -89,7 +89,8 @@ public static class AdminHost
             h.CacheControl = "no-cache, no-store";
             h.ContentSecurityPolicy = "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
             h.XFrameOptions = "DENY";
-            await next(context);
+            // Before authentication: a password session's check reads the directory, and storage failing there is a 503 too.
+            await MailCloud.Protocols.StorageUnavailablePage.RunAsync(context, next);
         }));
 
     public static void MapAdmin(WebApplication app) =>

@@ -29,14 +29,7 @@ public static class WebmailHost
             services.AddDataProtection().SetApplicationName("MailCloud.Webmail");
             services.Configure<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>(o => o.XmlRepository = keys);
         }
-        services.AddAntiforgery(o =>
-        {
-            o.Cookie.Name = "mc_csrf";
-            o.Cookie.Path = "/mail";
-            o.Cookie.SameSite = SameSiteMode.Strict;
-            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-            o.HeaderName = "RequestVerificationToken";
-        });
+        MailCloud.Protocols.WebAntiforgery.Add(services);
         services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = webmail.Options.MaxMessageSize * 2);
         // Pages ask for the webmail policy themselves ([Authorize] on MailPageModel), so other page sets in the host
         // (the admin UI) keep their own.
@@ -64,19 +57,7 @@ public static class WebmailHost
             // Pages: only our own script and styles, no plugins, framed by nobody. The message frame and parts replace it with their own.
             h.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
             h.XFrameOptions = "DENY";
-            try
-            {
-                await next(context);
-            }
-            catch (Exception e) when (Storage.StorageErrors.IsStorageFailure(e) && !context.Response.HasStarted)
-            {
-                // Storage unreachable or busy: say so and let the user retry; nothing was half-done (every change is one conditional write or a sequence that is safe to repeat).
-                context.Response.Clear();
-                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                context.Response.Headers.RetryAfter = "5";
-                context.Response.ContentType = "text/html; charset=utf-8";
-                await context.Response.WriteAsync("<!doctype html><title>Temporarily unavailable</title><p>Mail storage is temporarily unavailable. Nothing was lost; try again in a few seconds.</p>");
-            }
+            await MailCloud.Protocols.StorageUnavailablePage.RunAsync(context, next);
         }));
     }
 
