@@ -70,8 +70,14 @@ public sealed partial class MailboxStore
         if (runsWanted)
             (state, rest, groups) = await StoreRunsAsync(partition, folder, sorted, groups, edit, state, changed, steps, cancellationToken).ConfigureAwait(false);
         Dictionary<long, TableEntity> rows;
-        if (known is not null && rest.Count > 0)
-            rows = await ReadMessageRowsAsync(partition, folder, rest, FlagColumns, cancellationToken).ConfigureAwait(false); // the known rows carry no ETags
+        if (known is not null)
+        {
+            // The known rows carry no ETags: read the rest again, but only UIDs the folder holds (the copy is current,
+            // so a UID it lacks was expunged — a session's view may still name it).
+            var present = known.Messages.Select(m => m.Uid).ToHashSet();
+            rest = rest.Where(present.Contains).ToList();
+            rows = rest.Count == 0 ? [] : await ReadMessageRowsAsync(partition, folder, rest, FlagColumns, cancellationToken).ConfigureAwait(false);
+        }
         else
         {
             var restSet = rest.ToHashSet();

@@ -107,4 +107,25 @@ public sealed class KnownFolderStoreTests(AzuriteFixture azurite)
         Assert.All(stored, kv => Assert.Equal(kv.Key <= 100 || kv.Key is 200 or 300 ? @"\Answered" : string.Empty, kv.Value));
         Assert.Equal(stored, (await cache.OpenAsync(user, "INBOX")).Messages.ToDictionary(m => m.Uid, m => m.Flags));
     }
+
+    [Fact]
+    public async Task Uids_the_current_cache_lacks_are_expunged_and_cost_no_read()
+    {
+        var (store, account, user) = await NewAsync(1200);
+        var cache = new CachedMailboxStore(store);
+        await cache.OpenAsync(user, "INBOX");
+        // Expunged through the cache (so it stays current); a session's older view still names 40 and 1100.
+        await cache.ExpungeAsync(user, "INBOX", [new MailboxMessage(40, 0, string.Empty, string.Empty, string.Empty), new MailboxMessage(1100, 0, string.Empty, string.Empty, string.Empty)]);
+        await cache.OpenAsync(user, "INBOX");
+
+        account.RequestCounter.Reset();
+        var result = await cache.UpdateFlagsAsync(user, "INBOX", Uids(1, 1200), FlagEdit.Add(MessageFlags.Seen));
+        Assert.Equal(2, account.RequestCounter.Total); // the folder row and the run: no read of rows that are gone
+        Assert.Equal(1198, result.Changed.Count);
+        Assert.DoesNotContain(result.Changed, c => c.Uid is 40 or 1100);
+
+        var stored = await StoredFlagsAsync(store, user);
+        Assert.Equal(1198, stored.Count);
+        Assert.All(stored, kv => Assert.Equal(@"\Seen", kv.Value));
+    }
 }
