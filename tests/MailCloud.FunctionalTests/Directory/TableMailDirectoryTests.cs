@@ -148,4 +148,43 @@ public sealed class TableMailDirectoryTests(AzuriteFixture azurite)
         await cached.RemoveUserAsync(A("alice@example.test"));
         Assert.Equal(RecipientKind.Unknown, (await cached.ResolveRecipientAsync(A("alice@example.test"))).Kind);
     }
+
+    [Fact]
+    public async Task Concurrent_misses_share_one_read_and_a_failed_read_is_not_kept()
+    {
+        // The table reached through a proxy that can answer 503 without forwarding (the real Azurite behind it).
+        var plan = new MailCloud.FunctionalTests.Storage.FaultPlan();
+        await using var proxy = await MailCloud.FunctionalTests.Storage.FaultProxy.StartAsync(azurite.Azurite.TablePort, plan);
+        var options = new StorageClientOptions();
+        options.Retry.MaxRetries = 0;
+        var account = new StorageAccount(StorageConnection.Development("127.0.0.1", azurite.Azurite.BlobPort, azurite.Azurite.QueuePort, proxy.Port), options);
+        var table = account.Tables.GetTableClient(AzuriteFixture.UniqueName("dir"));
+        await table.CreateIfNotExistsAsync();
+        var d = new TableMailDirectory(table);
+        await d.AddDomainAsync("example.test");
+        await d.AddUserAsync(A("alice@example.test"), "password-1");
+        var cached = new CachingMailDirectory(d, TimeSpan.FromMinutes(1));
+
+        // Storage down: the lookup fails (a temporary failure for the caller), and the failure is not cached.
+        plan.FailBefore = 1.0;
+        await Assert.ThrowsAnyAsync<Exception>(() => cached.GetUserAsync(A("alice@example.test")));
+        plan.Heal();
+
+        // A burst of 20 concurrent lookups of one user, all misses: one read.
+        account.RequestCounter.Reset();
+        var users = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() => cached.GetUserAsync(A("alice@example.test")))));
+        Assert.All(users, u => Assert.Equal("alice@example.test", u!.Address.Address));
+        Assert.Equal(1, account.RequestCounter.Total);
+
+        // A caller that stops waiting does not cancel the read it started: it goes on to storage and the next
+        // caller is served from it without a request of its own.
+        account.RequestCounter.Reset();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cached.ResolveRecipientAsync(A("alice@example.test"), cancelled.Token));
+        for (int waited = 0; account.RequestCounter.Total == 0 && waited < 100; waited++)
+            await Task.Delay(50);
+        Assert.Equal(RecipientKind.User, (await cached.ResolveRecipientAsync(A("alice@example.test"))).Kind);
+        Assert.Equal(1, account.RequestCounter.Total);
+    }
 }
