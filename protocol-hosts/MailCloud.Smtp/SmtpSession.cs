@@ -163,6 +163,13 @@ public sealed class SmtpSession(
 
     private async Task<SmtpReply> MailAsync(SmtpCommand command, CancellationToken cancellationToken)
     {
+        // An account disabled (or removed) since AUTH sends nothing more: its sign-in ends, and the session goes on
+        // unauthenticated (on submission every MAIL then needs AUTH again, which refuses it).
+        if (User is not null && await directory.SignInRevokedAsync(User.Address, cancellationToken).ConfigureAwait(false))
+        {
+            User = null;
+            return new SmtpReply(530, "5.7.0", "This account is disabled; authentication required");
+        }
         if (listener.Role == SmtpListenerRole.Submission && User is null)
             return SmtpReply.AuthRequired;
 
