@@ -9,7 +9,7 @@ namespace MailCloud.FunctionalTests.Storage;
 /// <summary>
 /// What the data layer relies on from the SDK clients, checked against real Azurite: conflict statuses that the
 /// retry loops catch, the requests an upload and a paged query cost (the request counter), queue messages that never
-/// expire, and uploads from a forward-only stream that stay small in memory.
+/// expire, and uploads from a forward-only stream (their memory: <see cref="UploadMemoryTests"/>).
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class StorageSeamTests(AzuriteFixture azurite)
@@ -70,25 +70,7 @@ public sealed class StorageSeamTests(AzuriteFixture azurite)
         await Assert.ThrowsAsync<RequestFailedException>(() => spool.StoreAsync(item.MessageId, Envelope() with { ReceivedAt = item.Envelope!.ReceivedAt }, new MemoryStream(new byte[10]), CancellationToken.None));
     }
 
-    [Fact]
-    public async Task A_20_mib_message_from_a_forward_only_stream_goes_up_in_blocks_with_bounded_memory()
-    {
-        var account = azurite.NewAccount(new StorageClientOptions { BlockSize = 1024 * 1024, SingleUploadThreshold = 1024 * 1024 });
-        await StorageProvisioner.EnsureCreatedAsync(account);
-        var spool = new StorageMessageSpool(account);
-        var content = new ForwardOnly(new byte[20 * 1024 * 1024]);
-        account.RequestCounter.Reset();
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        var item = await spool.StoreAsync(MessageIds.New(DateTimeOffset.UtcNow), Envelope(), content, CancellationToken.None);
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-        Assert.Equal(20 * 1024 * 1024, item.Size);
-        Assert.Equal(20, account.RequestCounter.Get("blob", "PutBlock"));
-        Assert.Equal(1, account.RequestCounter.Get("blob", "PutBlockList"));
-        // Blocks come from pooled buffers: far less than the message (other tests allocate meanwhile, so the bound is loose).
-        Assert.True(allocated < 10L * 1024 * 1024, $"allocated {allocated / 1024 / 1024} MiB for a 20 MiB upload");
-    }
-
-    private static Envelope Envelope() => new()
+    internal static Envelope Envelope() => new()
     {
         Sender = "alice@example.test",
         Recipients = [new EnvelopeRecipient("bob@example.test")],
@@ -99,7 +81,7 @@ public sealed class StorageSeamTests(AzuriteFixture azurite)
     };
 
     /// <summary>A stream that cannot seek or tell its length, like SMTP DATA.</summary>
-    private sealed class ForwardOnly(byte[] data) : Stream
+    internal sealed class ForwardOnly(byte[] data) : Stream
     {
         private readonly MemoryStream _inner = new(data, writable: false);
         public override bool CanRead => true;
