@@ -74,8 +74,11 @@ public sealed partial class MailboxStore
         {
             // The known rows carry no ETags: read the rest again, but only UIDs the folder holds (the copy is current,
             // so a UID it lacks was expunged — a session's view may still name it).
-            var present = known.Messages.Select(m => m.Uid).ToHashSet();
-            rest = rest.Where(present.Contains).ToList();
+            if (rest.Count > 0) // usually none: 1:* is one run, and the set below would be the whole folder's
+            {
+                var present = known.Messages.Select(m => m.Uid).ToHashSet();
+                rest = rest.Where(present.Contains).ToList();
+            }
             rows = rest.Count == 0 ? [] : await ReadMessageRowsAsync(partition, folder, rest, FlagColumns, cancellationToken).ConfigureAwait(false);
         }
         else
