@@ -7,7 +7,8 @@ namespace MailCloud.Data;
 /// <summary>
 /// A per-host cache in front of an <see cref="IMailboxStore"/>, shared by every session of the host: per folder, the
 /// message list (UID, flags, MODSEQ, size, date, blob) and the summaries FETCH and SEARCH read (ENVELOPE,
-/// BODYSTRUCTURE, header block, addresses...). Opening a folder that did not change since it was last read costs one
+/// BODYSTRUCTURE, header block, addresses...), read along with the list when the folder is small enough
+/// (<see cref="SummariesUpTo"/>). Opening a folder that did not change since it was last read costs one
 /// point read of its state row; one that changed costs that plus the rows changed since the MODSEQ the cache holds
 /// (and, only when messages went away, the list of UIDs). Summaries never change once written (a message's flags are
 /// not part of them), so they are served from memory until evicted. Bounded in bytes (least recently used folders
@@ -20,6 +21,17 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
 
     /// <summary>Rough bytes per cached list entry (record, strings shared or short) and per summary beyond its strings.</summary>
     private const int ListEntryBytes = 120, DetailsBytes = 160;
+
+    /// <summary>Rough bytes of a plain message's summary in memory (envelope, structures, header block, addresses).</summary>
+    private const int SummaryEstimateBytes = 2048;
+
+    /// <summary>
+    /// A folder this small is read with its summaries on its first open: the same requests, wider rows, and the
+    /// FETCH of headers or envelopes a client sends next (a first sync) needs no read of its own. At most an eighth of
+    /// the budget goes to summaries read this way, so one large folder cannot push every other out; a larger folder
+    /// reads them when asked for.
+    /// </summary>
+    public int SummariesUpTo => (int)Math.Min(int.MaxValue, budgetBytes / 8 / SummaryEstimateBytes);
 
     private readonly ConcurrentDictionary<(string User, string Folder), Entry> _folders = new();
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -69,7 +81,7 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
     /// <summary>Not cached (or a new UIDVALIDITY): one read of the folder as the store does it, kept for the next session.</summary>
     private async Task<FolderSnapshot> LoadAsync((string, string) key, MailAddress user, string folder, CancellationToken cancellationToken)
     {
-        var snapshot = await inner.OpenAsync(user, folder, cancellationToken).ConfigureAwait(false);
+        var snapshot = await inner.OpenAsync(user, folder, SummariesUpTo, cancellationToken).ConfigureAwait(false);
         if (snapshot.Folder is null)
             Drop(key);
         if (snapshot.Folder is { } opened)
@@ -81,6 +93,8 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
             {
                 Touch(fresh); // before it counts against the budget, or it would be the first to go
                 Grow(fresh, (long)snapshot.Messages.Count * ListEntryBytes);
+                if (snapshot.Summaries is { } summaries)
+                    Grow(fresh, fresh.Remember(MessageDetail.Summary, summaries));
             }
         }
         return snapshot;

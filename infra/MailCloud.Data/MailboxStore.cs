@@ -57,7 +57,11 @@ public sealed record FolderInfo(string Name, long UidValidity, long UidNext, lon
 }
 
 /// <summary>A folder as a session opens it: its state and its messages in UID order.</summary>
-public sealed record FolderSnapshot(long UidValidity, IReadOnlyList<MailboxMessage> Messages, FolderInfo? Folder = null);
+public sealed record FolderSnapshot(long UidValidity, IReadOnlyList<MailboxMessage> Messages, FolderInfo? Folder = null)
+{
+    /// <summary>Every message's <see cref="MessageDetail.Summary"/> columns, when the open was asked to read them along.</summary>
+    public IReadOnlyList<MessageDetails>? Summaries { get; init; }
+}
 
 /// <summary>A message whose flags a STORE changed, with its new MODSEQ.</summary>
 public sealed record FlagChange(long Uid, string Flags, long ModSeq);
@@ -95,6 +99,9 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     private readonly MailboxWriter _writer = new(mailboxes, blobRefs, time);
 
     private static readonly string[] MessageColumns = ["RowKey", "Uid", "Size", "Blob", "MessageId", "Flags", "ModSeq", "InternalDate"];
+
+    /// <summary>The list's columns and the summaries' in one read: a table request costs the same however wide its rows.</summary>
+    private static readonly string[] MessageAndSummaryColumns = [.. MessageColumns.Union(MessageRows.Columns(MessageDetail.Summary)!)];
     private static readonly string[] FolderColumns = ["RowKey", "Name", "UidValidity", "UidNext", "HighestModSeq", "Exists", "Unseen", "Subscribed", "SpecialUse", "Bytes"];
 
     /// <summary>A single folder's state row with its change log (lists of folders leave the log out).</summary>
@@ -115,7 +122,14 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     /// with an <c>or</c>, which Table storage would serve by scanning the user's whole partition. The state is read
     /// first so the messages are at least as new as the HIGHESTMODSEQ the caller goes on from.
     /// </summary>
-    public async Task<FolderSnapshot> OpenAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)
+    public Task<FolderSnapshot> OpenAsync(MailAddress user, string folder, CancellationToken cancellationToken = default) =>
+        OpenAsync(user, folder, summariesUpTo: 0, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="OpenAsync(MailAddress, string, CancellationToken)"/>; a folder of at most
+    /// <paramref name="summariesUpTo"/> messages is read with its summary columns in the same requests.
+    /// </summary>
+    public async Task<FolderSnapshot> OpenAsync(MailAddress user, string folder, int summariesUpTo, CancellationToken cancellationToken = default)
     {
         var info = await GetFolderAsync(user, folder, cancellationToken).ConfigureAwait(false);
         if (info is null)
@@ -134,19 +148,28 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
                 long span = (info.UidNext - 1 + parts - 1) / parts;
                 return UidRange(partition, folder, 1 + i * span, i == parts - 1 ? info.UidNext - 1 : (i + 1) * span);
             }).ToList();
+        bool withSummaries = info.Exists <= summariesUpTo;
+        var columns = withSummaries ? MessageAndSummaryColumns : MessageColumns;
         var read = new List<MailboxMessage>[filters.Count];
+        var summaries = new List<MessageDetails>[filters.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, filters.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
         {
             var rows = new List<MailboxMessage>();
-            await foreach (var e in mailboxes.QueryRowsAsync(filters[i], MessageColumns, cancellationToken: ct).ConfigureAwait(false))
+            var details = new List<MessageDetails>();
+            await foreach (var e in mailboxes.QueryRowsAsync(filters[i], columns, cancellationToken: ct).ConfigureAwait(false))
+            {
                 rows.Add(ToMessage(e, info.Runs));
+                if (withSummaries)
+                    details.Add(MessageRows.Read(e, MessageDetail.Summary, []) with { Flags = string.Empty }); // flags change; summaries are kept
+            }
             read[i] = rows;
+            summaries[i] = details;
         }).ConfigureAwait(false);
         var list = new List<MailboxMessage>(info.Exists);
         foreach (var rows in read)
             list.AddRange(rows);
         list.Sort((a, b) => a.Uid.CompareTo(b.Uid));
-        return new FolderSnapshot(info.UidValidity, list, info);
+        return new FolderSnapshot(info.UidValidity, list, info) { Summaries = withSummaries ? summaries.SelectMany(d => d).ToList() : null };
     }
 
     public async Task<FolderInfo?> GetFolderAsync(MailAddress user, string folder, CancellationToken cancellationToken = default)

@@ -74,6 +74,13 @@ public sealed record FolderKnowledge(long HighestModSeq, IReadOnlyList<MailboxMe
 public interface IMailboxStore
 {
     Task<FolderSnapshot> OpenAsync(MailAddress user, string folder, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Opens a folder; when it holds at most <paramref name="summariesUpTo"/> messages, a store may read every
+    /// message's summary in the same requests (<see cref="FolderSnapshot.Summaries"/>) for a cache to keep.
+    /// </summary>
+    Task<FolderSnapshot> OpenAsync(MailAddress user, string folder, int summariesUpTo, CancellationToken cancellationToken = default) =>
+        OpenAsync(user, folder, cancellationToken);
     Task<FolderInfo?> GetFolderAsync(MailAddress user, string folder, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<FolderInfo>> ListFoldersAsync(MailAddress user, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<MailboxMessage>> ChangedSinceAsync(MailAddress user, string folder, long modSeq, CancellationToken cancellationToken = default);

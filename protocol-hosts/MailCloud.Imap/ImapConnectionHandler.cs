@@ -71,7 +71,11 @@ public sealed class ImapConnectionHandler(
                     {
                         var frame = ImapFramer.Frame(buffer, acknowledged, session.MaxLiteral, options.MaxLineLength);
                         if (frame.Status == FrameStatus.NeedMore)
+                        {
+                            if (buffer.Length > 0)
+                                QuickAck.Request(context); // part of a command is here: let a Nagle client send the rest now
                             break;
+                        }
                         if (frame.Status == FrameStatus.NeedContinuation)
                         {
                             ImapSession.Write(output, "+ Ready for literal data");

@@ -46,6 +46,7 @@ public sealed class SmtpConnectionHandler(
     private sealed class Connection
     {
         public required ConnectionPipes Pipes;
+        public required ConnectionContext Context;
         public required PipeReader Input;
         public required PipeWriter Output;
         public Mode Mode = Mode.Command;
@@ -61,7 +62,7 @@ public sealed class SmtpConnectionHandler(
     public async Task OnConnectedAsync(ConnectionContext context)
     {
         await using var pipes = new ConnectionPipes(context.Transport.Input, context.Transport.Output);
-        var c = new Connection { Pipes = pipes, Input = pipes.Input, Output = pipes.Output };
+        var c = new Connection { Pipes = pipes, Context = context, Input = pipes.Input, Output = pipes.Output };
         using var admission = new ConnectionAdmission(context, limiter, logger, "smtp", listener.Name);
         var remote = admission.Remote;
         if (!admission.Admitted)
@@ -177,6 +178,8 @@ public sealed class SmtpConnectionHandler(
                 continue;
             }
             c.Input.AdvanceTo(consumed, result.Buffer.End);
+            if (c.Mode is Mode.Data or Mode.Chunk || taken < result.Buffer.Length)
+                QuickAck.Request(c.Context); // mid-message or mid-line: let a Nagle client send its last piece now
             if (c.Delay > TimeSpan.Zero)
             {
                 // Throttled authentication failure: hold the reply back, so guessing gets slower with every miss.

@@ -68,6 +68,7 @@ internal static class ImapBenchmark
             await Measure(account, "SELECT INBOX", () => client.CommandAsync("SELECT INBOX"));
             await Measure(account, "UID FETCH 1:* (FLAGS)", () => client.CommandAsync("UID FETCH 1:* (FLAGS)"));
             await Measure(account, "FETCH 1:* ENVELOPE", () => client.CommandAsync("FETCH 1:* ENVELOPE"));
+            await Measure(account, "FETCH 1:* ENVELOPE (again, cached)", () => client.CommandAsync("FETCH 1:* ENVELOPE"));
             await Measure(account, "SEARCH SUBJECT \"message 4242\"", () => client.CommandAsync("SEARCH SUBJECT \"message 4242\""));
             await Measure(account, "SEARCH FROM s13@remote", () => client.CommandAsync("SEARCH FROM s13@remote"));
             await Measure(account, "SEARCH HEADER X-Bench tag7", () => client.CommandAsync("SEARCH HEADER X-Bench tag7"));

@@ -245,6 +245,38 @@ public sealed class MailboxStoreScalingTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_small_folder_is_opened_with_its_summaries_and_a_large_one_reads_them_when_asked()
+    {
+        var (store, account, user) = await NewAsync(1200);
+        await store.UpdateFlagsAsync(user, "INBOX", [7], FlagEdit.Add(MessageFlags.Seen));
+        // SummariesUpTo = budget / 8 / 2 KiB: 1,200 fits this cache, not the small one.
+        var cache = new CachedMailboxStore(store, budgetBytes: 8L * 2048 * 1500);
+        var small = new CachedMailboxStore(store, budgetBytes: 8L * 2048 * 1000);
+        Assert.Equal(1500, cache.SummariesUpTo);
+
+        account.RequestCounter.Reset();
+        var opened = await cache.OpenAsync(user, "INBOX");
+        Assert.Equal(1200, opened.Messages.Count);
+        Assert.Equal(MessageFlags.Seen, opened.Messages.Single(m => m.Uid == 7).Flags);
+        Assert.Equal(2, Count(account, "table.QueryEntities")); // the same two UID ranges as without summaries
+        account.RequestCounter.Reset();
+        var rows = new List<MessageDetails>();
+        await foreach (var row in cache.QueryMessagesAsync(user, "INBOX", 1, 1200, MessageDetail.Summary))
+            rows.Add(row);
+        Assert.Equal(Enumerable.Range(1, 1200).Select(i => $"m{i}"), rows.Select(r => r.Subject));
+        Assert.All(rows, r => Assert.Equal(string.Empty, r.Flags)); // a kept summary carries no flags, which change
+        Assert.Equal(0, account.RequestCounter.Total);
+
+        await small.OpenAsync(user, "INBOX");
+        account.RequestCounter.Reset();
+        var counted = 0;
+        await foreach (var row in small.QueryMessagesAsync(user, "INBOX", 1, 1200, MessageDetail.Summary))
+            counted++;
+        Assert.Equal(1200, counted);
+        Assert.Equal(2, Count(account, "table.QueryEntities")); // read now: 1,000 rows per page
+    }
+
+    [Fact]
     public async Task Messages_with_large_summaries_are_added_in_transactions_under_the_payload_limit()
     {
         var (store, account, user) = await NewAsync(1);
