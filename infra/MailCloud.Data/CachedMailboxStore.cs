@@ -58,7 +58,9 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
                 Drop(key);
                 return new FolderSnapshot(0, [], null);
             }
-            if (entry.UidValidity != info.UidValidity)
+            // A MODSEQ never goes back within one UIDVALIDITY: one that did means the index was replaced (lost and
+            // rebuilt, its UIDVALIDITY counter with it), and cached UIDs may now name other messages.
+            if (entry.UidValidity != info.UidValidity || info.HighestModSeq < entry.HighestModSeq)
                 return await LoadAsync(key, user, folder, cancellationToken).ConfigureAwait(false);
             await entry.Refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
