@@ -255,6 +255,7 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
     public Task<IReadOnlySet<string>> ListSubscriptionsAsync(MailAddress user, IEnumerable<FolderInfo> folders, CancellationToken cancellationToken = default) => inner.ListSubscriptionsAsync(user, folders, cancellationToken);
     public Task<bool> SetSubscribedAsync(MailAddress user, string name, bool subscribed, CancellationToken cancellationToken = default) => inner.SetSubscribedAsync(user, name, subscribed, cancellationToken);
     public Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken = default) => inner.AddAsync(user, folder, entries, createFolder, cancellationToken);
+    public Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, Task contentWritten, CancellationToken cancellationToken = default) => inner.AddAsync(user, folder, entries, createFolder, contentWritten, cancellationToken);
     public Task<IAsyncDisposable?> TryLockAsync(MailAddress user, string name, TimeSpan ttl, CancellationToken cancellationToken = default) => inner.TryLockAsync(user, name, ttl, cancellationToken);
 
     private void Touch(Entry entry)

@@ -117,6 +117,9 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     public Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken = default) =>
         _writer.AddAsync(user, folder, entries, createFolder, cancellationToken);
 
+    public Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, Task contentWritten, CancellationToken cancellationToken = default) =>
+        _writer.AddAsync(user, folder, entries, createFolder, cancellationToken, contentWritten);
+
     /// <summary>
     /// A folder's state (a point read), then its messages (RowKey ranges: the folder's rows only). Not one query
     /// with an <c>or</c>, which Table storage would serve by scanning the user's whole partition. The state is read

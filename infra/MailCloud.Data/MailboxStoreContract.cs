@@ -118,6 +118,18 @@ public interface IMailboxStore
     /// <summary>Adds messages to a folder (APPEND, COPY): throws <see cref="FolderNotFoundException"/> when it does not exist and <paramref name="createFolder"/> is false.</summary>
     Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// <see cref="AddAsync(MailAddress, string, IReadOnlyList{MailboxEntry}, bool, CancellationToken)"/> for messages
+    /// whose blobs are still being written: a store may read and prepare meanwhile, and commits no entry before
+    /// <paramref name="contentWritten"/> has completed (an entry without its blob would be a lost message). When it
+    /// fails, nothing is added and its exception is thrown.
+    /// </summary>
+    async Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, Task contentWritten, CancellationToken cancellationToken = default)
+    {
+        await contentWritten.ConfigureAwait(false);
+        return await AddAsync(user, folder, entries, createFolder, cancellationToken).ConfigureAwait(false);
+    }
+
     Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, long? unchangedSince = null, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -73,33 +73,95 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
-    public async Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken)
+    /// <param name="contentWritten">The entries' blobs, when they are still being written (APPEND): nothing is committed before it completes, and when it fails nothing is added.</param>
+    public async Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken, Task? contentWritten = null)
     {
+        if (entries.Count == 0)
+        {
+            if (contentWritten is not null)
+                await contentWritten.ConfigureAwait(false);
+            return [];
+        }
         var partition = TableMailboxUsage.Partition(user);
-        // One partition per blob: no transaction can hold them, so they go in parallel (one round trip for a delivery).
-        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (e, ct) =>
-            await blobRefs.UpsertRowAsync(new TableEntity(TableKeys.Escape(e.Blob), MailboxKeys.BlobRefRow(partition, folder, e.MessageId))
+        // The references, the folder's state row and the content still being written, all at once: the transaction
+        // waits one round trip, not three one after another. The state row read this early may be stale by the
+        // transaction; its ETag guards it, and a conflict reads it again.
+        var references = WriteReferencesAsync(user, partition, folder, entries, cancellationToken);
+        var state = mailboxes.GetRowAsync(partition, MailboxKeys.FolderRow(folder), cancellationToken: cancellationToken);
+        try
+        {
+            await references.ConfigureAwait(false);
+            if (contentWritten is not null)
+                await contentWritten.ConfigureAwait(false);
+        }
+        catch
+        {
+            await Observe(state).ConfigureAwait(false);
+            if (contentWritten is not null)
+                await Observe(contentWritten).ConfigureAwait(false);
+            if (contentWritten is { IsCompletedSuccessfully: false })
             {
-                ["User"] = user.Address,
-                ["Folder"] = folder,
-            }, TableUpdateMode.Replace, ct).ConfigureAwait(false)).ConfigureAwait(false);
+                // The content was not written and no entry is: references to it would never be visited again
+                // (housekeeping walks blobs, not references).
+                await DeleteReferencesAsync(partition, folder, entries, bestEffort: true, CancellationToken.None).ConfigureAwait(false);
+            }
+            throw;
+        }
         var results = new List<AddedEntry>(entries.Count);
         try
         {
             foreach (var chunk in Chunks(entries))
-                results.AddRange(await AddChunkAsync(user, partition, folder, chunk, createFolder, cancellationToken).ConfigureAwait(false));
+            {
+                results.AddRange(await AddChunkAsync(user, partition, folder, chunk, createFolder, results.Count == 0 ? state : null, cancellationToken).ConfigureAwait(false));
+            }
         }
         catch (FolderNotFoundException) when (results.Count == 0)
         {
             // Nothing was added: the references just written would keep their blobs alive for ever.
-            foreach (var e in entries)
-                await blobRefs.DeleteRowAsync(TableKeys.Escape(e.Blob), MailboxKeys.BlobRefRow(partition, folder, e.MessageId), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await DeleteReferencesAsync(partition, folder, entries, bestEffort: false, cancellationToken).ConfigureAwait(false);
             throw;
         }
         return results;
     }
 
-    private async Task<IReadOnlyList<AddedEntry>> AddChunkAsync(MailAddress user, string partition, string folder, MailboxEntry[] chunk, bool createFolder, CancellationToken cancellationToken)
+    /// <summary>One partition per blob: no transaction can hold them, so they go in parallel (one round trip for a delivery).</summary>
+    private Task WriteReferencesAsync(MailAddress user, string partition, string folder, IReadOnlyList<MailboxEntry> entries, CancellationToken cancellationToken) =>
+        Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (e, ct) =>
+            await blobRefs.UpsertRowAsync(new TableEntity(TableKeys.Escape(e.Blob), MailboxKeys.BlobRefRow(partition, folder, e.MessageId))
+            {
+                ["User"] = user.Address,
+                ["Folder"] = folder,
+            }, TableUpdateMode.Replace, ct).ConfigureAwait(false));
+
+    private async Task DeleteReferencesAsync(string partition, string folder, IReadOnlyList<MailboxEntry> entries, bool bestEffort, CancellationToken cancellationToken)
+    {
+        foreach (var e in entries)
+        {
+            try
+            {
+                await blobRefs.DeleteRowAsync(TableKeys.Escape(e.Blob), MailboxKeys.BlobRefRow(partition, folder, e.MessageId), cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException) when (bestEffort)
+            {
+                // Left behind: a reference with no blob costs a row and no mail (the rebuilder counts it as missing).
+            }
+        }
+    }
+
+    private static async Task Observe(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // A second failure while the first is being thrown: the first is the one the caller hears of.
+        }
+    }
+
+    /// <param name="prefetched">The folder's state row read already, for the first attempt.</param>
+    private async Task<IReadOnlyList<AddedEntry>> AddChunkAsync(MailAddress user, string partition, string folder, MailboxEntry[] chunk, bool createFolder, Task<TableEntity?>? prefetched, CancellationToken cancellationToken)
     {
         var folderRow = MailboxKeys.FolderRow(folder);
         // De-duplication rows known to exist. A new message needs no read of its own: its de-duplication row is added
@@ -109,7 +171,9 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         {
             // The folder's state row, by a point read: the cost of a delivery does not grow with the mailbox. (The
             // quota usage is the sum of the folder rows' counters, so no per-user row is read or written here.)
-            var state = await mailboxes.GetRowAsync(partition, folderRow, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var state = attempt == 0 && prefetched is not null
+                ? await prefetched.ConfigureAwait(false)
+                : await mailboxes.GetRowAsync(partition, folderRow, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (state is null && !createFolder)
                 throw new FolderNotFoundException(folder);
             if (state is null)

@@ -308,13 +308,15 @@ public sealed partial class ImapSession
         var now = DateTimeOffset.UtcNow;
         var id = MessageIds.New(now);
         var blob = MessageIds.BlobPath(id, now);
-        await messages.WriteAsync(blob, bytes, ct);
-        var summary = MessageSummary.Of(MimeParser.Parse(bytes, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader }));
-        var entry = MailboxWriter.Entry(id, blob, bytes.Length, internalDate.ToUniversalTime(), flags, summary);
+        // The blob is written while the message is parsed and the store reads the folder row and writes the blob's
+        // reference; the store commits the entry only once the blob is there.
+        var written = messages.WriteAsync(blob, bytes, ct);
         AddedEntry added;
         try
         {
-            added = (await store.AddAsync(User!, name, [entry], createFolder: false, ct))[0];
+            var summary = MessageSummary.Of(MimeParser.Parse(bytes, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader }));
+            var entry = MailboxWriter.Entry(id, blob, bytes.Length, internalDate.ToUniversalTime(), flags, summary);
+            added = (await store.AddAsync(User!, name, [entry], createFolder: false, written, ct))[0];
         }
         catch (FolderNotFoundException)
         {
