@@ -303,20 +303,23 @@ public sealed partial class ImapSession
         var bytes = a[^1].Bytes;
         if (bytes.Length == 0)
             return "NO Cannot append an empty message";
-        if (await OverQuotaAsync(bytes.Length, ct))
-            return "NO [OVERQUOTA] Mailbox is full";
         var now = DateTimeOffset.UtcNow;
         var id = MessageIds.New(now);
         var blob = MessageIds.BlobPath(id, now);
-        // The blob is written while the message is parsed and the store reads the folder row and writes the blob's
-        // reference; the store commits the entry only once the blob is there.
-        var written = messages.WriteAsync(blob, bytes, ct);
+        // The blob is written and the quota read while the message is parsed and the store reads the folder row and
+        // writes the blob's reference; the store commits the entry only once the blob is there and the quota has room.
+        var written = WrittenWithinQuotaAsync(messages.WriteAsync(blob, bytes, ct), OverQuotaAsync(bytes.Length, ct));
         AddedEntry added;
         try
         {
             var summary = MessageSummary.Of(MimeParser.Parse(bytes, new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader }));
             var entry = MailboxWriter.Entry(id, blob, bytes.Length, internalDate.ToUniversalTime(), flags, summary);
             added = (await store.AddAsync(User!, name, [entry], createFolder: false, written, ct))[0];
+        }
+        catch (OverQuotaException)
+        {
+            // Nothing was added; the uploaded blob has no reference and housekeeping removes it.
+            return "NO [OVERQUOTA] Mailbox is full";
         }
         catch (FolderNotFoundException)
         {
@@ -328,6 +331,24 @@ public sealed partial class ImapSession
         if (!added.AlreadyThere && MailboxWriter.SpecialUse(name) == @"\Junk")
             ReportJudgement([blob], spam: true);
         return $"OK [APPENDUID {added.UidValidity} {added.Uid}] APPEND completed";
+    }
+
+    private sealed class OverQuotaException() : Exception("the mailbox is full");
+
+    /// <summary>Completes when the upload has and the quota has room; fails with <see cref="OverQuotaException"/> when it has not.</summary>
+    private static async Task WrittenWithinQuotaAsync(Task written, Task<bool> overQuota)
+    {
+        try
+        {
+            await written;
+        }
+        finally
+        {
+            // Observed either way, so a failed usage read behind a failed upload is not left unobserved.
+            await overQuota.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        if (await overQuota)
+            throw new OverQuotaException();
     }
 
     private async Task<bool> OverQuotaAsync(long adding, CancellationToken ct)
