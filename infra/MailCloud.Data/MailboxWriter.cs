@@ -110,9 +110,11 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         var results = new List<AddedEntry>(entries.Count);
         try
         {
+            var prefetched = state; // for the first chunk only: each later one reads the row its predecessor changed
             foreach (var chunk in Chunks(entries))
             {
-                results.AddRange(await AddChunkAsync(user, partition, folder, chunk, createFolder, results.Count == 0 ? state : null, cancellationToken).ConfigureAwait(false));
+                results.AddRange(await AddChunkAsync(user, partition, folder, chunk, createFolder, prefetched, cancellationToken).ConfigureAwait(false));
+                prefetched = null;
             }
         }
         catch (FolderNotFoundException) when (results.Count == 0)
