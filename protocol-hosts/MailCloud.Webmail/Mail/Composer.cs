@@ -142,11 +142,10 @@ public sealed class Composer(WebmailServices services)
         var now = DateTimeOffset.UtcNow;
         var id = MessageIds.New(now);
         var blob = MessageIds.BlobPath(id, now);
-        // Written while the store reads the folder row; the entry is committed once the blob is there.
-        var written = services.Content.WriteAsync(blob, bytes, ct);
+        await services.Content.WriteAsync(blob, bytes, ct).ConfigureAwait(false);
         var summary = Mime.MessageSummary.Of(Mime.MimeParser.Parse(bytes, new Mime.MimeParserOptions { KeepRootHeaderUpTo = Mime.MessageSummary.MaxStoredHeader }));
         var entry = MailboxWriter.Entry(id, blob, bytes.Length, now, flags, summary);
-        var added = await services.Store.AddAsync(user.Address, folder, [entry], createFolder: true, written, ct).ConfigureAwait(false);
+        var added = await services.Store.AddAsync(user.Address, folder, [entry], createFolder: true, ct).ConfigureAwait(false);
         services.Changes.Publish(user.Address, folder);
         return added[0].Uid;
     }
