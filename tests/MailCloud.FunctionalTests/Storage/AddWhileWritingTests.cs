@@ -29,6 +29,14 @@ public sealed class AddWhileWritingTests(AzuriteFixture azurite)
     private static async Task<bool> ReferencedAsync(StorageAccount account, string blob) =>
         await new SpoolMaintenance(account).IsReferencedAsync(blob);
 
+    /// <summary>Up to 5 s for the store to have written the reference while the upload is still pending.</summary>
+    private static async Task<bool> ReferenceWrittenAsync(StorageAccount account, string blob)
+    {
+        for (int i = 0; i < 100 && !await ReferencedAsync(account, blob); i++)
+            await Task.Delay(50);
+        return await ReferencedAsync(account, blob);
+    }
+
     [Fact]
     public async Task The_entry_is_committed_only_once_its_content_is_written_and_costs_three_requests()
     {
@@ -38,9 +46,7 @@ public sealed class AddWhileWritingTests(AzuriteFixture azurite)
         var adding = store.AddAsync(user, "INBOX", [Entry("a")], createFolder: false, upload.Task);
 
         // The reference is written while the upload runs...
-        for (int i = 0; i < 100 && !await ReferencedAsync(account, "test/a"); i++)
-            await Task.Delay(50);
-        Assert.True(await ReferencedAsync(account, "test/a"));
+        Assert.True(await ReferenceWrittenAsync(account, "test/a"));
         await Task.Delay(200);
         // ...but the entry waits for it.
         Assert.False(adding.IsCompleted);
@@ -64,8 +70,7 @@ public sealed class AddWhileWritingTests(AzuriteFixture azurite)
         var (store, account, user) = await NewAsync();
         var upload = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var adding = store.AddAsync(user, "INBOX", [Entry("lost")], createFolder: false, upload.Task);
-        for (int i = 0; i < 100 && !await ReferencedAsync(account, "test/lost"); i++)
-            await Task.Delay(50);
+        await ReferenceWrittenAsync(account, "test/lost");
         upload.SetException(new RequestFailedException(503, "the blob service is unavailable"));
 
         var e = await Assert.ThrowsAsync<RequestFailedException>(() => adding);
