@@ -11,10 +11,12 @@ public sealed record IndexResult(long Uid, long UidValidity, bool AlreadyIndexed
 /// The index stage's view of <see cref="MailboxWriter"/>: one delivered message into one user's folder (created when
 /// missing), with the filter's verdict stored beside the summary. A repeated work item adds nothing. A new message
 /// is announced to the front ends (<see cref="IMailboxChangeNotifier"/>) so IDLE sessions see it without polling.
+/// Concurrent deliveries to one folder are committed together (<see cref="GroupedMailboxAdds"/>) instead of racing
+/// for its row.
 /// </summary>
 public sealed class MailboxIndexer(MailboxWriter writer, IMailboxChangeNotifier? changes = null, MessageTraceStore? traces = null)
 {
-    private readonly MailboxWriter _writer = writer;
+    private readonly GroupedMailboxAdds _adds = new(writer);
     private readonly IMailboxChangeNotifier _changes = changes ?? NoMailboxChangeNotifier.Instance;
 
     public MailboxIndexer(StorageAccount account, TimeProvider? time = null, IMailboxChangeNotifier? changes = null) : this(new MailboxStore(account, time).Writer, changes, new MessageTraceStore(account))
@@ -42,7 +44,7 @@ public sealed class MailboxIndexer(MailboxWriter writer, IMailboxChangeNotifier?
     {
         var entry = MailboxWriter.Entry(item.MessageId, item.MessageBlob, item.Size, item.ReceivedAt, string.Empty, item.Summary,
             item.Verdict.Spam, JsonSerializer.Serialize(item.Verdict, WorkItemJson.Options), item.Prefix) with { ResendKey = item.ResendKey };
-        var added = (await _writer.AddAsync(user, item.Folder, [entry], createFolder: true, cancellationToken).ConfigureAwait(false))[0];
+        var added = await _adds.AddAsync(user, item.Folder, entry, createFolder: true, cancellationToken).ConfigureAwait(false);
         if (!added.AlreadyThere)
             await _changes.MailboxChangedAsync(user, item.Folder, cancellationToken).ConfigureAwait(false);
         return new IndexResult(added.Uid, added.UidValidity, added.AlreadyThere);

@@ -97,6 +97,8 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly MailboxWriter _writer = new(mailboxes, blobRefs, time);
+    // A writer of its own (it holds only the clients): a field initializer cannot name another field.
+    private readonly GroupedMailboxAdds _grouped = new(new MailboxWriter(mailboxes, blobRefs, time));
 
     private static readonly string[] MessageColumns = ["RowKey", "Uid", "Size", "Blob", "MessageId", "Flags", "ModSeq", "InternalDate"];
 
@@ -115,10 +117,19 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     }
 
     public Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken = default) =>
-        _writer.AddAsync(user, folder, entries, createFolder, cancellationToken);
+        AddCoreAsync(user, folder, entries, createFolder, null, cancellationToken);
 
     public Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, Task contentWritten, CancellationToken cancellationToken = default) =>
-        _writer.AddAsync(user, folder, entries, createFolder, cancellationToken, contentWritten);
+        AddCoreAsync(user, folder, entries, createFolder, contentWritten, cancellationToken);
+
+    /// <summary>
+    /// One message (APPEND, a webmail save) is committed with the others this host's sessions add to the folder at
+    /// the same time (<see cref="GroupedMailboxAdds"/>); several (COPY) are one add of their own already.
+    /// </summary>
+    private async Task<IReadOnlyList<AddedEntry>> AddCoreAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, Task? contentWritten, CancellationToken cancellationToken) =>
+        entries.Count == 1
+            ? [await _grouped.AddAsync(user, folder, entries[0], createFolder, cancellationToken, contentWritten).ConfigureAwait(false)]
+            : await _writer.AddAsync(user, folder, entries, createFolder, cancellationToken, contentWritten).ConfigureAwait(false);
 
     /// <summary>
     /// A folder's state (a point read), then its messages (RowKey ranges: the folder's rows only). Not one query

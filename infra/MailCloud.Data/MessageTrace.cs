@@ -65,7 +65,7 @@ public sealed class MessageTraceStore(StorageAccount account)
         // The suffix is a hash of the event: a re-run writing the same event at the same time (acceptance) replaces its row.
         foreach (var (e, i) in events.Take(EventLimit).Select((e, i) => (e, i)))
         {
-            actions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(partition,
+            actions.Add(new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(partition,
                 $"{e.At.UtcDateTime.ToString("yyyyMMddHHmmssfffffff", CultureInfo.InvariantCulture)}-{i:D2}{Hash(e.Stage, e.Text)}")
             {
                 ["Stage"] = e.Stage.ToString().ToLowerInvariant(),
@@ -73,16 +73,33 @@ public sealed class MessageTraceStore(StorageAccount account)
                 ["At"] = e.At,
             }));
         }
-        await _table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+        await AddOrReplaceAsync(actions, cancellationToken).ConfigureAwait(false);
         if (addresses is null || Day(messageId) is not { } day)
             return; // an id without a day (none of ours) is found by id only
         var at = events[0].At;
         var index = AddressPrefix + day;
         var rows = addresses.Where(a => a.Length > 0).Select(a => a.ToLowerInvariant()).Distinct().Take(AddressLimit)
-            .Select(a => new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(index, AddressKey(a) + Separator + TableKeys.Escape(messageId)) { ["At"] = at }))
+            .Select(a => new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(index, AddressKey(a) + Separator + TableKeys.Escape(messageId)) { ["At"] = at }))
             .ToList();
         if (rows.Count > 0)
-            await _table.SubmitTransactionAsync(rows, cancellationToken).ConfigureAwait(false);
+            await AddOrReplaceAsync(rows, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Inserts the rows, and replaces them only when one is there already (a re-run of the stage): an upsert costs the
+    /// service a lookup before its write, and the day's address partition is large (on Azurite each lookup walks it).
+    /// </summary>
+    private async Task AddOrReplaceAsync(List<TableTransactionAction> inserts, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _table.SubmitTransactionAsync(inserts, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TableTransactionFailedException e) when (e.Status == 409)
+        {
+            // Nothing of the transaction was written: all of it again, as replacements.
+            await _table.SubmitTransactionAsync(inserts.Select(a => new TableTransactionAction(TableTransactionActionType.UpsertReplace, a.Entity)), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>A message's events, oldest first; empty when nothing was recorded (or it has expired).</summary>

@@ -110,6 +110,12 @@ public sealed class PublishAndHousekeepingTests(AzuriteFixture azurite)
         await store.RecordAsync(newId, [(now, TraceStage.Accepted, "new")], ["who@example.test"]);
         Assert.Single(await store.EventsAsync(newId));
         Assert.Equal([newId, oldId], (await store.ForAddressAsync("Who@Example.test")).Select(v => v.MessageId));
+        // Rows are inserted, and a collision writes the whole stage again as replacements: a new event beside a
+        // repeated one is kept too.
+        var again = MessageIds.New(now);
+        await store.RecordAsync(again, [(now, TraceStage.Accepted, "again")]);
+        await store.RecordAsync(again, [(now, TraceStage.Accepted, "again"), (now, TraceStage.Filtered, "clean")]);
+        Assert.Equal(["again", "clean"], (await store.EventsAsync(again)).Select(e => e.Text).Order());
 
         var result = await new Housekeeping(account, TimeSpan.FromDays(30), NullLogger.Instance, traceRetention: TimeSpan.FromDays(30)).RunAsync(CancellationToken.None);
         Assert.Equal(3, result.TraceRowsDeleted); // the two old events and the old address row
