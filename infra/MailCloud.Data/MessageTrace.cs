@@ -39,11 +39,11 @@ public sealed record MessageTraceView(string MessageId, IReadOnlyList<TraceEvent
 /// Events live in partition <c>yyyyMMdd|messageId</c> (the day is the one in the time-ordered id, so a message's
 /// events share one partition whatever day a retry runs) and are written one transaction per stage. The addresses of
 /// a message's envelope go into the day's index partition <c>a|yyyyMMdd</c> (row <c>address|messageId</c>), all of
-/// them in one more transaction: a lookup by address is one range query per day kept, and expiry is a key range on
+/// them in one more transaction, shared with the other messages traced meanwhile (<see cref="GroupCommit{TKey, TItem, TResult}"/>): a lookup by address is one range query per day kept, and expiry is a key range on
 /// both kinds of partition, never a scan. Writing a trace is best effort: a stage never fails because its trace could
 /// not be stored (the queue's retry would repeat real work for a diagnostic).
 /// </summary>
-public sealed class MessageTraceStore(StorageAccount account)
+public sealed class MessageTraceStore
 {
     /// <summary>Addresses of one message indexed for lookup; a list expansion's members are not (only its envelope).</summary>
     public const int AddressLimit = 20;
@@ -52,7 +52,7 @@ public sealed class MessageTraceStore(StorageAccount account)
     private const int EventLimit = 99;
 
     private const string AddressPrefix = "a|";
-    private readonly TableClient _table = account.Tables.GetTableClient(StorageNames.TraceTable);
+    private readonly TableClient _table;
 
     /// <summary>Events of one stage of one message, in one request; the addresses (first stage only) each in one more.</summary>
     public async Task RecordAsync(string messageId, IReadOnlyList<(DateTimeOffset At, TraceStage Stage, string Text)> events, IEnumerable<string>? addresses = null,
@@ -82,7 +82,26 @@ public sealed class MessageTraceStore(StorageAccount account)
             .Select(a => new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(index, AddressKey(a) + Separator + TableKeys.Escape(messageId)) { ["At"] = at }))
             .ToList();
         if (rows.Count > 0)
-            await AddOrReplaceAsync(rows, cancellationToken).ConfigureAwait(false);
+            await _addressRows.AddAsync(index, rows, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The day's address rows of messages traced at the same time share a partition, so they are written as a group
+    /// (one transaction per 100 rows instead of one per message; a re-run's collision replaces them).
+    /// </summary>
+    private readonly GroupCommit<string, List<TableTransactionAction>, bool> _addressRows;
+
+    public MessageTraceStore(StorageAccount account)
+    {
+        _table = account.Tables.GetTableClient(StorageNames.TraceTable);
+        _addressRows = new GroupCommit<string, List<TableTransactionAction>, bool>(async (_, groups) =>
+        {
+            // One message's rows twice (the same stage run twice at once) would be the same entity twice in a batch.
+            var rows = groups.SelectMany(g => g).GroupBy(a => a.Entity.RowKey, StringComparer.Ordinal).Select(g => g.Last()).ToList();
+            foreach (var chunk in rows.Chunk(100))
+                await AddOrReplaceAsync([.. chunk], CancellationToken.None).ConfigureAwait(false);
+            return groups.Select(_ => true).ToList();
+        }, maxGroup: 32);
     }
 
     /// <summary>
