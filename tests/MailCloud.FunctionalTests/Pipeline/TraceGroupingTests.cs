@@ -2,6 +2,7 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using MailCloud.Core;
 using MailCloud.Data;
+using MailCloud.FunctionalTests.Storage;
 using MailCloud.Storage;
 
 namespace MailCloud.FunctionalTests.Pipeline;
@@ -14,23 +15,18 @@ namespace MailCloud.FunctionalTests.Pipeline;
 [Collection(AzuriteCollection.Name)]
 public sealed class TraceGroupingTests(AzuriteFixture azurite)
 {
-    private sealed class HoldFirstAddressRows(int eventTransactions) : HttpPipelineTransport
+    private sealed class HoldFirstAddressRows(int eventTransactions) : InterceptingTransport
     {
-        private readonly HttpPipelineTransport _inner = HttpClientTransport.Shared;
         private readonly TaskCompletionSource _eventsDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _held, _events;
 
-        public override Request CreateRequest() => _inner.CreateRequest();
-
-        public override void Process(HttpMessage message) => ProcessAsync(message).AsTask().GetAwaiter().GetResult();
-
         public override async ValueTask ProcessAsync(HttpMessage message)
         {
-            bool batch = message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal);
+            bool batch = IsTransaction(message);
             bool addresses = batch && Body(message).Contains("\"PartitionKey\":\"a|", StringComparison.Ordinal);
             if (addresses && Interlocked.Increment(ref _held) == 1)
                 await _eventsDone.Task;
-            await _inner.ProcessAsync(message);
+            await SendAsync(message);
             if (batch && !addresses && Interlocked.Increment(ref _events) == eventTransactions)
                 _eventsDone.TrySetResult();
         }

@@ -16,9 +16,8 @@ namespace MailCloud.FunctionalTests.Storage;
 public sealed class FoldConflictTests(AzuriteFixture azurite)
 {
     /// <summary>Runs each armed action ahead of the first request it matches, once, in the order armed; keeps those requests' statuses.</summary>
-    private sealed class InterleavingTransport : HttpPipelineTransport
+    private sealed class InterleavingTransport : InterceptingTransport
     {
-        private readonly HttpPipelineTransport _inner = HttpClientTransport.Shared;
         private readonly Queue<(string What, Func<Request, bool> Matches, Func<Task> Before)> _armed = new();
         private readonly object _lock = new();
 
@@ -30,10 +29,6 @@ public sealed class FoldConflictTests(AzuriteFixture azurite)
                 _armed.Enqueue((what, matches, before));
         }
 
-        public override Request CreateRequest() => _inner.CreateRequest();
-
-        public override void Process(HttpMessage message) => ProcessAsync(message).AsTask().GetAwaiter().GetResult();
-
         public override async ValueTask ProcessAsync(HttpMessage message)
         {
             (string What, Func<Request, bool> Matches, Func<Task> Before)? hook = null;
@@ -44,7 +39,7 @@ public sealed class FoldConflictTests(AzuriteFixture azurite)
             }
             if (hook is { } h)
                 await h.Before();
-            await _inner.ProcessAsync(message);
+            await SendAsync(message);
             if (hook is { } done)
             {
                 lock (_lock)

@@ -16,9 +16,8 @@ namespace MailCloud.FunctionalTests.Storage;
 public sealed class GroupedMailboxAddsTests(AzuriteFixture azurite)
 {
     /// <summary>Holds the first entity-group transaction until <see cref="Release"/>; counts the transactions' statuses.</summary>
-    private sealed class HoldFirstTransaction : HttpPipelineTransport
+    private sealed class HoldFirstTransaction : InterceptingTransport
     {
-        private readonly HttpPipelineTransport _inner = HttpClientTransport.Shared;
         private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _seen;
@@ -29,19 +28,15 @@ public sealed class GroupedMailboxAddsTests(AzuriteFixture azurite)
 
         public void Release() => _gate.TrySetResult();
 
-        public override Request CreateRequest() => _inner.CreateRequest();
-
-        public override void Process(HttpMessage message) => ProcessAsync(message).AsTask().GetAwaiter().GetResult();
-
         public override async ValueTask ProcessAsync(HttpMessage message)
         {
-            bool batch = message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal);
+            bool batch = IsTransaction(message);
             if (batch && Interlocked.Increment(ref _seen) == 1)
             {
                 _held.TrySetResult();
                 await _gate.Task;
             }
-            await _inner.ProcessAsync(message);
+            await SendAsync(message);
             if (batch)
             {
                 lock (Statuses)

@@ -109,6 +109,21 @@ public sealed class WebmailFixture : IAsyncLifetime
         return page;
     }
 
+    /// <summary>Waits for a form post to land on a page with <c>notice=</c><paramref name="notice"/>; a timeout says where the page is and the error it shows.</summary>
+    public async Task WaitForNoticeAsync(IPage page, string notice)
+    {
+        try
+        {
+            // A send does a dozen storage requests; on 2 cores beside the load tests one took over the default 20 s.
+            await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("notice=" + notice), new() { Timeout = 60_000 });
+        }
+        catch (TimeoutException e)
+        {
+            var shown = await page.Locator("[role=alert]").AllInnerTextsAsync();
+            throw new TimeoutException($"no notice={notice}: at {page.Url}; the page shows: {string.Join(" | ", shown)}; server log: {string.Join('\n', _recentLog())}", e);
+        }
+    }
+
     public static async Task ScreenshotAsync(IPage page, string name) =>
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
 

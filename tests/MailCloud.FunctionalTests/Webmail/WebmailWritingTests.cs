@@ -274,7 +274,7 @@ public sealed class WebmailWritingTests(WebmailFixture fx)
         await page.Keyboard.TypeAsync("Please read");
         await WebmailFixture.ScreenshotAsync(page, "15-forward-formatted");
         await page.ClickAsync("#send");
-        await page.WaitForURLAsync(new Regex("notice=sent"));
+        await fx.WaitForNoticeAsync(page, "sent"); // a timeout here (seen twice in CI under load) names the page and its error
 
         // As an attachment: the original whole, as message/rfc822.
         await page.GotoAsync(readUrl);
@@ -282,7 +282,7 @@ public sealed class WebmailWritingTests(WebmailFixture fx)
         await page.WaitForURLAsync(new Regex("mode=attach"));
         await page.FillAsync("#to", "judy@example.test");
         await page.ClickAsync("#send");
-        await page.WaitForURLAsync(new Regex("notice=sent"));
+        await fx.WaitForNoticeAsync(page, "sent"); // a timeout here (seen twice in CI under load) names the page and its error
 
         var judy = await fx.ImapAsync("judy@example.test", """
             out = []
