@@ -4,8 +4,8 @@ namespace MailCloud.Data;
 /// Group commit of writes that share one storage row or partition: the first item for a key is committed at once,
 /// alone, and the items that arrive while it is in flight wait and go together in the next commit (up to
 /// <paramref name="maxGroup"/>). No timer: a quiet key adds no wait, a busy one makes one request for many items.
-/// When a group's commit fails, its items are committed again one by one, so one bad item fails only itself (a
-/// commit is one atomic transaction: nothing of the failed one was written).
+/// When a group's commit fails, its items are committed again one by one, so one bad item fails only itself: a commit
+/// must be safe to repeat (an atomic transaction, or writes that a second run replaces).
 /// </summary>
 /// <param name="commit">Writes a group and returns one result per item, in order.</param>
 public sealed class GroupCommit<TKey, TItem, TResult>(Func<TKey, IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> commit, int maxGroup)

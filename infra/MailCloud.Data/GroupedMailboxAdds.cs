@@ -17,6 +17,9 @@ public sealed class GroupedMailboxAdds(MailboxWriter writer)
     /// <summary>A transaction's 99 actions hold 33 messages that carry a resend row; bigger groups wait for the next.</summary>
     public const int MaxGroup = 33;
 
+    /// <summary>The writer the groups go through, for adds of several entries that are one add of their own.</summary>
+    public MailboxWriter Writer { get; } = writer;
+
     private readonly GroupCommit<(MailAddress User, string Folder, bool Create), (MailboxEntry Entry, Task? ContentWritten), AddedEntry> _groups =
         new((key, items) =>
         {

@@ -20,7 +20,7 @@ public sealed partial class MailboxStore
             return false;
         // UIDVALIDITY: never reuse a value a folder of this user has now (a deleted and recreated name gets a new one).
         var parts = name.Split(Separator);
-        var uidValidity = await _writer.ReserveUidValiditiesAsync(partition, parts.Length, cancellationToken, floor: folders.Count == 0 ? 0 : folders.Max(f => f.UidValidity) + 1).ConfigureAwait(false);
+        var uidValidity = await Writer.ReserveUidValiditiesAsync(partition, parts.Length, cancellationToken, floor: folders.Count == 0 ? 0 : folders.Max(f => f.UidValidity) + 1).ConfigureAwait(false);
         for (int i = 1; i <= parts.Length; i++)
         {
             var path = string.Join(Separator, parts[..i]);
@@ -28,7 +28,7 @@ public sealed partial class MailboxStore
                 continue;
             try
             {
-                await mailboxes.AddRowAsync(_writer.NewFolder(partition, path, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0, subscribed: false), cancellationToken).ConfigureAwait(false);
+                await mailboxes.AddRowAsync(Writer.NewFolder(partition, path, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0, subscribed: false), cancellationToken).ConfigureAwait(false);
             }
             catch (RequestFailedException e) when (e.Status == 409)
             {
@@ -101,7 +101,7 @@ public sealed partial class MailboxStore
         var moving = folders.Where(f => f.Name == from || from != "INBOX" && f.Name.StartsWith(from + Separator, StringComparison.Ordinal)).ToList();
         if (!moving.Any(f => f.Name == from))
             throw new FolderNotFoundException(from);
-        var uidValidity = await _writer.ReserveUidValiditiesAsync(partition, moving.Count, cancellationToken, floor: folders.Max(f => f.UidValidity) + 1).ConfigureAwait(false);
+        var uidValidity = await Writer.ReserveUidValiditiesAsync(partition, moving.Count, cancellationToken, floor: folders.Max(f => f.UidValidity) + 1).ConfigureAwait(false);
         // Missing parents of the new name.
         var parent = to.Contains(Separator, StringComparison.Ordinal) ? to[..to.LastIndexOf(Separator)] : null;
         if (parent is not null && !folders.Any(f => f.Name == parent))
@@ -117,7 +117,7 @@ public sealed partial class MailboxStore
         foreach (var source in moving)
         {
             var target = to + source.Name[from.Length..];
-            await mailboxes.AddRowAsync(_writer.NewFolder(partition, target, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0, subscribed: source.Subscribed), cancellationToken).ConfigureAwait(false);
+            await mailboxes.AddRowAsync(Writer.NewFolder(partition, target, uidValidity++, uidNext: 1, modSeq: 0, exists: 0, unseen: 0, subscribed: source.Subscribed), cancellationToken).ConfigureAwait(false);
             await MoveAllAsync(user, partition, source.Name, target, cancellationToken).ConfigureAwait(false);
             if (source.Name != "INBOX")
             {

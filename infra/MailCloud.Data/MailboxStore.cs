@@ -96,8 +96,6 @@ public sealed record FlagUpdateResult(IReadOnlyList<FlagChange> Changed, IReadOn
 public sealed partial class MailboxStore(TableClient mailboxes, TableClient blobRefs, TimeProvider? time = null) : IMailboxStore
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly MailboxWriter _writer = new(mailboxes, blobRefs, time);
-    // A writer of its own (it holds only the clients): a field initializer cannot name another field.
     private readonly GroupedMailboxAdds _grouped = new(new MailboxWriter(mailboxes, blobRefs, time));
 
     private static readonly string[] MessageColumns = ["RowKey", "Uid", "Size", "Blob", "MessageId", "Flags", "ModSeq", "InternalDate"];
@@ -109,7 +107,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     /// <summary>A single folder's state row with its change log (lists of folders leave the log out).</summary>
     private static readonly string[] FolderWithLogColumns = [.. FolderColumns, FolderChangeLog.Column, FlagRuns.Column];
 
-    public MailboxWriter Writer => _writer;
+    public MailboxWriter Writer => _grouped.Writer;
 
     public MailboxStore(StorageAccount account, TimeProvider? time = null)
         : this(account.Tables.GetTableClient(StorageNames.MailboxTable), account.Tables.GetTableClient(StorageNames.BlobRefsTable), time)
@@ -129,7 +127,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     private async Task<IReadOnlyList<AddedEntry>> AddCoreAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, Task? contentWritten, CancellationToken cancellationToken) =>
         entries.Count == 1
             ? [await _grouped.AddAsync(user, folder, entries[0], createFolder, cancellationToken, contentWritten).ConfigureAwait(false)]
-            : await _writer.AddAsync(user, folder, entries, createFolder, cancellationToken, contentWritten).ConfigureAwait(false);
+            : await Writer.AddAsync(user, folder, entries, createFolder, cancellationToken, contentWritten).ConfigureAwait(false);
 
     /// <summary>
     /// A folder's state (a point read), then its messages (RowKey ranges: the folder's rows only). Not one query
@@ -359,7 +357,7 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     {
         var partition = TableMailboxUsage.Partition(user);
         if (await mailboxes.GetRowAsync(partition, MailboxKeys.FolderRow("INBOX"), ["RowKey"], cancellationToken).ConfigureAwait(false) is null)
-            await _writer.EnsureDefaultFoldersAsync(partition, except: null, cancellationToken).ConfigureAwait(false);
+            await Writer.EnsureDefaultFoldersAsync(partition, except: null, cancellationToken).ConfigureAwait(false);
     }
 
     private static FolderInfo ToFolder(TableEntity e) => new(

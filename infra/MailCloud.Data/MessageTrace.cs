@@ -38,9 +38,10 @@ public sealed record MessageTraceView(string MessageId, IReadOnlyList<TraceEvent
 /// The <c>trace</c> table: what each pipeline stage did with a message, bounded in time and cleaned by housekeeping.
 /// Events live in partition <c>yyyyMMdd|messageId</c> (the day is the one in the time-ordered id, so a message's
 /// events share one partition whatever day a retry runs) and are written one transaction per stage. The addresses of
-/// a message's envelope go into the day's index partition <c>a|yyyyMMdd</c> (row <c>address|messageId</c>), all of
-/// them in one more transaction, shared with the other messages traced meanwhile (<see cref="GroupCommit{TKey, TItem, TResult}"/>): a lookup by address is one range query per day kept, and expiry is a key range on
-/// both kinds of partition, never a scan. Writing a trace is best effort: a stage never fails because its trace could
+/// a message's envelope go into the day's index partition <c>a|yyyyMMdd</c> (row <c>address|messageId</c>), in one
+/// more transaction shared with the other messages traced meanwhile (<see cref="GroupCommit{TKey, TItem, TResult}"/>):
+/// a lookup by address is one range query per day kept, and expiry is a key range on both kinds of partition, never
+/// a scan. Writing a trace is best effort: a stage never fails because its trace could
 /// not be stored (the queue's retry would repeat real work for a diagnostic).
 /// </summary>
 public sealed class MessageTraceStore
@@ -54,7 +55,7 @@ public sealed class MessageTraceStore
     private const string AddressPrefix = "a|";
     private readonly TableClient _table;
 
-    /// <summary>Events of one stage of one message, in one request; the addresses (first stage only) each in one more.</summary>
+    /// <summary>Events of one stage of one message, in one request; the addresses (first stage only) in one more, shared with messages traced at the same time.</summary>
     public async Task RecordAsync(string messageId, IReadOnlyList<(DateTimeOffset At, TraceStage Stage, string Text)> events, IEnumerable<string>? addresses = null,
         CancellationToken cancellationToken = default)
     {
