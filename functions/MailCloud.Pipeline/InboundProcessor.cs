@@ -34,6 +34,13 @@ public sealed record InboundOptions
 
     /// <summary>Messages up to this size are read once and kept in memory for the checks (no second blob read per engine).</summary>
     public long KeepRawUpTo { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// A work item's copy of the message is used only while the item is younger than this; an older one (a poisoned
+    /// item replayed late) reads the blob, so a blob housekeeping has removed since fails the item instead of being
+    /// indexed as a pointer to nothing. Well under housekeeping's orphan age (30 days).
+    /// </summary>
+    public TimeSpan InlineContentMaxAge { get; init; } = TimeSpan.FromDays(7);
 }
 
 /// <summary>
@@ -74,12 +81,18 @@ public sealed class InboundProcessor(
     private async Task<InboundResult> ProcessAsync(InboundWorkItem item, Envelope envelope, TraceLog trace, CancellationToken cancellationToken)
     {
 
-        // One download: a message up to KeepRawUpTo stays in memory for the checks (DKIM, the engines), a larger one
-        // is parsed as it streams and the checks that need its bytes read the blob again.
+        // A small message came with its work item; otherwise one download: a message up to KeepRawUpTo stays in
+        // memory for the checks (DKIM, the engines), a larger one is parsed as it streams and the checks that need its
+        // bytes read the blob again.
         MimeEntity message;
         byte[]? raw = null;
         var parse = new MimeParserOptions { KeepRootHeaderUpTo = MessageSummary.MaxStoredHeader };
-        if (item.Size <= _options.KeepRawUpTo)
+        if (item.Content is { } inline && inline.Length == item.Size && DateTimeOffset.UtcNow - envelope.ReceivedAt < _options.InlineContentMaxAge)
+        {
+            raw = inline;
+            message = MimeParser.Parse(raw, parse);
+        }
+        else if (item.Size <= _options.KeepRawUpTo)
         {
             raw = await _messages.ReadAllAsync(item.MessageBlob, cancellationToken).ConfigureAwait(false);
             message = MimeParser.Parse(raw, parse);

@@ -41,7 +41,8 @@ public sealed record Envelope
 
 /// <summary>
 /// The work item on the inbound queue: a pointer to the raw message blob plus the envelope (inline when small,
-/// else in a blob of its own so any number of recipients fits the 64 KiB queue limit).
+/// else in a blob of its own so any number of recipients fits the 64 KiB queue limit), and for a small message a
+/// copy of its bytes, so the inbound stage need not read the blob back.
 /// </summary>
 public sealed record InboundWorkItem
 {
@@ -51,6 +52,12 @@ public sealed record InboundWorkItem
     [JsonPropertyName("size")] public required long Size { get; init; }
     [JsonPropertyName("envelope")] public Envelope? Envelope { get; init; }
     [JsonPropertyName("envelopeBlob")] public string? EnvelopeBlob { get; init; }
+
+    /// <summary>
+    /// The message's bytes as stored in <see cref="MessageBlob"/>, when they fit the queue message beside the rest
+    /// (null otherwise). The blob stays the message's one durable home; this saves the inbound stage its Get Blob.
+    /// </summary>
+    [JsonPropertyName("content")] public byte[]? Content { get; init; }
 
     /// <summary>How often a content engine could not be reached for this message (the item is re-queued with a delay).</summary>
     [JsonPropertyName("filterAttempts")] public int FilterAttempts { get; init; }

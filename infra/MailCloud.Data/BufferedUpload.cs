@@ -32,6 +32,13 @@ internal sealed class BufferedUpload : IDisposable
     /// <summary>What to hand to the upload.</summary>
     public Stream Content { get; }
 
+    /// <summary>The whole message when it fitted the buffer (valid until disposed), else empty with false.</summary>
+    public bool TryGetWhole(out ReadOnlyMemory<byte> whole)
+    {
+        whole = _rest is null ? _buffer.AsMemory(0, _buffered) : default;
+        return _rest is null;
+    }
+
     /// <summary>The message size, once <see cref="Content"/> has been read to its end.</summary>
     public long Size => _buffered + (_rest?.BytesRead ?? 0);
 

@@ -27,6 +27,15 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
     /// <summary>Inline envelopes up to this size; base64 and JSON framing must stay under the queue's 64 KiB.</summary>
     internal const int MaxInlineEnvelopeBytes = 40 * 1024;
 
+    /// <summary>
+    /// Messages up to this size travel in the work item as well (base64 in the JSON, then the queue's base64: about
+    /// 1.8 bytes per byte), so the inbound stage skips its Get Blob; the item must still fit <see cref="MaxWorkItemJson"/>.
+    /// </summary>
+    public const int MaxInlineContentBytes = 24 * 1024;
+
+    /// <summary>The queue takes 64 KiB after its base64 encoding: 48 KiB of JSON, less a margin for the retry fields.</summary>
+    public const int MaxWorkItemJson = 46 * 1024;
+
     private readonly BlobContainerClient _messages = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
     private readonly BlobContainerClient _envelopes = account.Blobs.GetBlobContainerClient(StorageNames.EnvelopesContainer);
     private readonly QueueClient _inbound = account.Queues.GetQueueClient(StorageNames.InboundQueue);
@@ -36,8 +45,11 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
         var blobName = MessageIds.BlobPath(messageId, envelope.ReceivedAt);
         var blob = _messages.GetBlobClient(blobName);
         long size;
+        byte[]? inline = null;
         using (var upload = await BufferedUpload.PrepareAsync(content, account.Options.SingleUploadThreshold, cancellationToken).ConfigureAwait(false))
         {
+            if (upload.TryGetWhole(out var whole) && whole.Length <= MaxInlineContentBytes)
+                inline = whole.ToArray(); // copied: the buffer goes back to the pool
             await blob.UploadAsync(upload.Content, new BlobUploadOptions
             {
                 HttpHeaders = new BlobHttpHeaders { ContentType = "message/rfc822" },
@@ -47,7 +59,7 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
             size = upload.Size;
         }
 
-        return await EnqueueAsync(messageId, blob, size, envelope, cancellationToken).ConfigureAwait(false);
+        return await EnqueueAsync(messageId, blob, size, envelope, inline, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -65,11 +77,11 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
         {
             var blob = _messages.GetBlobClient(MessageIds.BlobPath(messageId, envelope.ReceivedAt));
             var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            return await EnqueueAsync(messageId, blob, properties.Value.ContentLength, envelope, cancellationToken).ConfigureAwait(false);
+            return await EnqueueAsync(messageId, blob, properties.Value.ContentLength, envelope, null, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task<InboundWorkItem> EnqueueAsync(string messageId, BlobClient blob, long size, Envelope envelope, CancellationToken cancellationToken)
+    private async Task<InboundWorkItem> EnqueueAsync(string messageId, BlobClient blob, long size, Envelope envelope, byte[]? inline, CancellationToken cancellationToken)
     {
         var blobName = blob.Name;
         BlobClient? envelopeBlob = null;
@@ -87,7 +99,14 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
                 await envelopeBlob.UploadAsync(BinaryData.FromBytes(envelopeJson), new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" } }, cancellationToken).ConfigureAwait(false);
                 item = new InboundWorkItem { MessageId = messageId, MessageBlob = blobName, Size = size, EnvelopeBlob = envelopeBlob.Name };
             }
-            await _inbound.SendMessageAsync(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options)), timeToLive: WorkQueues.NeverExpires, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var json = JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options);
+            if (inline is not null && item.Envelope is not null)
+            {
+                var withContent = JsonSerializer.SerializeToUtf8Bytes(item with { Content = inline }, WorkItemJson.Options);
+                if (withContent.Length <= MaxWorkItemJson)
+                    json = withContent;
+            }
+            await _inbound.SendMessageAsync(BinaryData.FromBytes(json), timeToLive: WorkQueues.NeverExpires, cancellationToken: cancellationToken).ConfigureAwait(false);
             return item;
         }
         catch

@@ -42,6 +42,27 @@ s.quit()
         return await new StorageMessageSpool(fx.Account).StoreAsync(id, envelope, new MemoryStream(Encoding.UTF8.GetBytes(message)), CancellationToken.None);
     }
 
+    /// <summary>
+    /// A small message comes with its work item, so the inbound stage reads no blob for it (one request fewer per
+    /// message); a larger one is read from its blob once. Both are delivered byte for byte.
+    /// </summary>
+    [Fact]
+    public async Task A_small_message_is_delivered_without_reading_its_blob_and_a_large_one_reads_it_once()
+    {
+        var messages = fx.Account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
+        foreach (var (subject, size, reads) in new[] { ("inline-small", 3000, 0), ("blob-large", StorageMessageSpool.MaxInlineContentBytes + 1000, 1) })
+        {
+            var body = $"Subject: {subject}\r\nMessage-ID: <{subject}@remote.example>\r\n\r\n";
+            body += new string('y', size - body.Length);
+            fx.Account.RequestCounter.Reset();
+            var item = await SpoolAsync("carol@remote.example", ["bob@example.test"], body);
+            var row = await fx.WaitForAsync("bob@example.test", subject);
+            Assert.Equal(reads, fx.Account.RequestCounter.Get("blob", "GetBlob"));
+            Assert.Equal(item.MessageBlob, row.GetString("Blob"));
+            Assert.Equal(Encoding.UTF8.GetBytes(body), (await messages.GetBlobClient(item.MessageBlob).DownloadContentAsync()).Value.Content.ToArray());
+        }
+    }
+
     /// <summary>Without rspamd, the built-in scorer files the obvious into Junk and says why in the served headers.</summary>
     [Fact]
     public async Task The_built_in_scorer_files_a_forged_local_sender_into_junk()

@@ -70,6 +70,46 @@ public sealed class StorageSeamTests(AzuriteFixture azurite)
         await Assert.ThrowsAsync<RequestFailedException>(() => spool.StoreAsync(item.MessageId, Envelope() with { ReceivedAt = item.Envelope!.ReceivedAt }, new MemoryStream(new byte[10]), CancellationToken.None));
     }
 
+    /// <summary>
+    /// A small message travels in its work item too (the inbound stage then skips its Get Blob); one over the limit
+    /// does not, and neither does one whose envelope needs a blob of its own. The queue message stays under 64 KiB.
+    /// </summary>
+    [Fact]
+    public async Task A_small_message_travels_in_its_work_item_and_a_large_one_only_in_its_blob()
+    {
+        var account = azurite.NewAccount();
+        await StorageProvisioner.EnsureCreatedAsync(account);
+        var spool = new StorageMessageSpool(account);
+        var queue = account.Queues.GetQueueClient(StorageNames.InboundQueue);
+        async Task<(InboundWorkItem Item, int QueueBytes)> StoreAndPeekAsync(byte[] bytes, Envelope envelope)
+        {
+            var stored = await spool.StoreAsync(MessageIds.New(DateTimeOffset.UtcNow), envelope, new ForwardOnly(bytes), CancellationToken.None);
+            var queued = (await queue.PeekMessagesAsync(32)).Value.Single(m => m.Body.ToString().Contains(stored.MessageId, StringComparison.Ordinal));
+            var blob = (await account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer).GetBlobClient(stored.MessageBlob).DownloadContentAsync()).Value.Content.ToArray();
+            Assert.Equal(bytes, blob);
+            return ((await spool.ReadWorkItemAsync(queued.Body)).Item, Convert.ToBase64String(queued.Body.ToArray()).Length);
+        }
+
+        var small = System.Text.Encoding.ASCII.GetBytes("Subject: small\r\n\r\n" + new string('x', 4000) + "\r\n");
+        var (item, _) = await StoreAndPeekAsync(small, Envelope());
+        Assert.Equal(small, item.Content);
+
+        var limit = new byte[StorageMessageSpool.MaxInlineContentBytes];
+        Random.Shared.NextBytes(limit); // incompressible, and base64 twice over: the largest queue message the spool sends
+        var (atLimit, queueBytes) = await StoreAndPeekAsync(limit, Envelope());
+        Assert.Equal(limit, atLimit.Content);
+        Assert.True(queueBytes <= 64 * 1024, $"{queueBytes} bytes on the queue");
+
+        var (large, _) = await StoreAndPeekAsync(new byte[StorageMessageSpool.MaxInlineContentBytes + 1], Envelope());
+        Assert.Null(large.Content);
+
+        // 2,000 recipients: the envelope goes to a blob of its own, the message stays in its blob.
+        var many = Envelope() with { Recipients = [.. Enumerable.Range(0, 2000).Select(i => new EnvelopeRecipient($"user{i}@example.test"))] };
+        var (crowded, _) = await StoreAndPeekAsync(small, many);
+        Assert.NotNull(crowded.EnvelopeBlob);
+        Assert.Null(crowded.Content);
+    }
+
     internal static Envelope Envelope() => new()
     {
         Sender = "alice@example.test",
