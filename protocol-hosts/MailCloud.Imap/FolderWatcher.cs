@@ -41,11 +41,20 @@ public sealed class FolderWatcher : IAsyncDisposable
     public long Polls => Interlocked.Read(ref _polls);
     private long _polls;
 
+    /// <summary>
+    /// The \Recent claims this process has seen, kept after a folder's last session leaves it (its entry goes), so the
+    /// next SELECT needs no read of the claim row when nothing arrived since. Claims only grow within a UIDVALIDITY, so
+    /// a remembered claim that covers a folder's largest UID is still true whatever other hosts did; a smaller one
+    /// sends the claim to storage as before. A cache: cleared whole when it grows past <see cref="MaxRememberedClaims"/>.
+    /// </summary>
+    private readonly ConcurrentDictionary<(string User, string Folder), (long UidValidity, long Uid)> _claims = new();
+    private const int MaxRememberedClaims = 100_000;
+
     public Subscription Watch(MailAddress user, string folder)
     {
         lock (_gate)
         {
-            var entry = _entries.GetOrAdd((user.Address, folder), _ => new Entry(user, folder));
+            var entry = _entries.GetOrAdd((user.Address, folder), key => new Entry(user, folder) { RecentClaim = _claims.GetValueOrDefault(key) });
             entry.Subscribers++;
             return new Subscription(this, entry);
         }
@@ -78,6 +87,13 @@ public sealed class FolderWatcher : IAsyncDisposable
         if (await _store.ReadChangeLogAsync(entry.User, folder, since, ct).ConfigureAwait(false) is { } log)
             return new FolderChanges(folder, log.Changed, log.Expunged);
         return new FolderChanges(folder, await _store.ChangedSinceAsync(entry.User, entry.Folder, since, ct).ConfigureAwait(false));
+    }
+
+    private void RememberClaim(Entry entry)
+    {
+        if (_claims.Count >= MaxRememberedClaims)
+            _claims.Clear();
+        _claims[(entry.User.Address, entry.Folder)] = entry.RecentClaim;
     }
 
     private void Release(Entry entry)
@@ -233,6 +249,7 @@ public sealed class FolderWatcher : IAsyncDisposable
                 {
                     if (_entry.RecentClaim.UidValidity != uidValidity || _entry.RecentClaim.Uid < now)
                         _entry.RecentClaim = (uidValidity, now);
+                    _owner.RememberClaim(_entry);
                 }
                 return previous;
             }

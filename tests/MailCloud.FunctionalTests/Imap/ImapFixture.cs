@@ -32,11 +32,11 @@ public class ImapFixture : PipelineFixture
         }
     }
 
-    /// <summary>Each test works in its own mailbox (u1..u16@example.test), so tests stay independent.</summary>
+    /// <summary>Each test works in its own mailbox (u1..u18@example.test), so tests stay independent.</summary>
     protected override async Task SeedAsync()
     {
         await base.SeedAsync();
-        for (int i = 1; i <= 17; i++)
+        for (int i = 1; i <= 18; i++)
             await Directory.AddUserAsync(Core.MailAddress.Parse($"u{i}@example.test"), Password, quotaBytes: i == 16 ? 2000 : null);
     }
 

@@ -196,6 +196,52 @@ raw.cmd("LOGOUT")
         Assert.True(withStore - baseline == 3, string.Join(" | ", detail));
     }
 
+    /// <summary>
+    /// The host remembers \Recent claims after a folder's last session leaves it: selecting again when nothing
+    /// arrived reads the folder row only (not the claim row as well), and a message that arrives afterwards is still
+    /// recent for exactly one session.
+    /// </summary>
+    [Fact]
+    public async Task Selecting_again_when_nothing_arrived_reads_only_the_folder_row_and_recent_stays_exact()
+    {
+        await fx.PythonAsync("""
+m = login("u18@example.test")
+m.append("INBOX", None, None, b"Subject: first\r\n\r\nx\r\n")
+""");
+        var counter = fx.Account.RequestCounter;
+        var detail = new List<string>();
+        async Task<long> TableRequestsAsync(bool select)
+        {
+            var before = counter.Snapshot();
+            var r = await fx.PythonAsync($"SELECT = {(select ? "True" : "False")}\n" + """
+raw = Raw(); raw.login("u18@example.test")
+if SELECT: out(k="select", v=raw.cmd("SELECT INBOX"))
+raw.cmd("LOGOUT")
+""");
+            var after = counter.Snapshot();
+            var table = after.Where(kv => kv.Key.StartsWith("table.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key));
+            detail.Add(string.Join(", ", table.Where(kv => kv.Value != 0).Select(kv => $"{kv.Key} +{kv.Value}")));
+            if (select)
+                detail.Add(string.Join(" ", One(r, "select").GetProperty("v").EnumerateArray().Select(x => x.GetString()).Where(l => l!.EndsWith("RECENT", StringComparison.Ordinal))));
+            return table.Values.Sum();
+        }
+        await TableRequestsAsync(select: true); // claims the first message, and warms the caches
+        var baseline = await TableRequestsAsync(select: false);
+        var again = await TableRequestsAsync(select: true);
+        Assert.True(again - baseline == 1, string.Join(" | ", detail));
+        Assert.Equal("* 0 RECENT", detail[^1]);
+
+        // A new message: recent for the next session only.
+        await fx.PythonAsync("""
+m = login("u18@example.test")
+m.append("INBOX", None, None, b"Subject: second\r\n\r\nx\r\n")
+""");
+        await TableRequestsAsync(select: true);
+        Assert.Equal("* 1 RECENT", detail[^1]);
+        await TableRequestsAsync(select: true);
+        Assert.Equal("* 0 RECENT", detail[^1]);
+    }
+
     [Fact]
     public async Task Store_on_the_whole_folder_is_one_write_and_every_session_sees_the_flags()
     {
