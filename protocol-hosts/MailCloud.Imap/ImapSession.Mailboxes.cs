@@ -16,17 +16,32 @@ public sealed partial class ImapSession
             return $"BAD Syntax: {c.Name} mailbox [(CONDSTORE)]";
         if (a.Count == 2 && a[1].Items.Any(t => t.IsAtom("CONDSTORE")))
             _condStore = true;
-        if (_selected is not null)
-        {
-            Unselect();
-            Write(output, "* OK [CLOSED] Previous mailbox closed");
-        }
         var name = Normalize(a[0].Text);
-        var snapshot = await store.OpenAsync(User!, name, ct);
+        // Watched before the previous folder is let go: selecting the same folder again keeps the watcher's entry (the
+        // blob names and claims its sessions share) instead of building it anew.
+        var watch = watcher.Watch(User!, name);
+        FolderSnapshot snapshot;
+        try
+        {
+            if (_selected is not null)
+            {
+                Unselect();
+                Write(output, "* OK [CLOSED] Previous mailbox closed");
+            }
+            snapshot = await store.OpenAsync(User!, name, ct);
+        }
+        catch
+        {
+            watch.Dispose();
+            throw;
+        }
         if (snapshot.Folder is not { } folder)
+        {
+            watch.Dispose();
             return "NO [NONEXISTENT] No such mailbox";
+        }
         bool readOnly = c.Name == "EXAMINE";
-        _selected = new SelectedFolder(name, readOnly, folder.UidValidity, folder.HighestModSeq, folder.UidNext, [.. snapshot.Messages.Select(ViewMessage.From)], watcher.Watch(User!, name));
+        _selected = new SelectedFolder(name, readOnly, folder.UidValidity, folder.HighestModSeq, folder.UidNext, [.. snapshot.Messages.Select(ViewMessage.From)], watch);
         State = ImapState.Selected;
         _selected.Watch.RememberBlobs(snapshot.Messages);
         _selected.Keywords.UnionWith(snapshot.Messages.SelectMany(m => MessageFlags.Parse(m.Flags)).Where(f => !f.StartsWith('\\')));
