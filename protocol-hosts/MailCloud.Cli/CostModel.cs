@@ -83,7 +83,10 @@ internal static class CostModel
         Add("Blob storage", $"{d.StoredGb:0.#} GB of messages, Hot LRS", d.StoredGb * AzurePrices.BlobGbMonth);
         double blobWrites = inMonth + 2 * outMonth; // accepted messages, and the Sent copy of outgoing ones
         Add("Blob writes", $"{blobWrites:N0} Put Blob", blobWrites / 10_000 * AzurePrices.BlobWritePer10K);
-        double blobReads = 2 * inMonth + 2 * outMonth; // inbound stage + IMAP read; inbound stage + delivery
+        // IMAP read of incoming, delivery of outgoing; the inbound stage reads the blob back only for messages larger
+        // than the work item carries (at an average size at or under that limit, most messages need no read).
+        bool inboundReads = d.AverageKib * 1024 > MailCloud.Data.StorageMessageSpool.MaxInlineContentBytes;
+        double blobReads = (inboundReads ? 2 : 1) * (inMonth + outMonth);
         Add("Blob reads", $"{blobReads:N0} Get Blob", blobReads / 10_000 * AzurePrices.BlobReadPer10K);
 
         // Housekeeping lists every blob daily (5,000 per page) and checks each old one's references (1 table query).
