@@ -7,28 +7,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work="$(mktemp -d /tmp/mailcloud-load.XXXXXX)"
 ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"   # 10,000 IDLE connections need 10,000 descriptors on each side
-# Ports below the ephemeral range (32768+), which the load's own outgoing connections use up; COUNT consecutive ones
-# for Azurite (blob, queue, table). Each call remembers what it handed out so two calls never pick the same port.
-taken="$(mktemp)"
-free_port() {
-  python3 - "${1:-1}" "$taken" <<'PY'
-import random, socket, sys
-count, taken = int(sys.argv[1]), sys.argv[2]
-used = set(int(p) for p in open(taken).read().split())
-def free(p):
-    try:
-        s = socket.socket(); s.bind(("127.0.0.1", p)); s.close(); return True
-    except OSError:
-        return False
-for _ in range(1000):
-    start = random.randint(20000, 32000 - count)
-    ports = range(start, start + count)
-    if not any(p in used for p in ports) and all(free(p) for p in ports):
-        open(taken, "a").write(" ".join(map(str, ports)) + "\n")
-        print(start); break
-PY
-}
-trap 'kill $(jobs -p) 2>/dev/null || true; sleep 2; rm -rf "$work" "$taken"' EXIT
+source "$repo/tests/bench/lib/ports.sh"
+trap 'kill $(jobs -p) 2>/dev/null || true; sleep 2; rm -rf "$work" "$ports_taken"' EXIT
 
 token_out="$("$repo/mailcloud" admin-token)"
 token="$(sed -n 's/^token (keep it; it is not stored anywhere): //p' <<<"$token_out")"

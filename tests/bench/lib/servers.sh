@@ -3,12 +3,12 @@
 # passwd-file user, maildir), both with the same user. Source it after setting repo and work; it sets imaps (MailCloud's
 # IMAPS port), dport (Dovecot's), user and pass, and stops Dovecot on exit. MAILCLOUD_* and DOVECOT_LMTP_PORT set
 # before sourcing reach the two servers (the end-to-end benchmark uses them).
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$repo/tests/bench/lib/ports.sh"
 user=tester@example.test pass='test password'
-trap 'eval "${bench_cleanup:-}"; kill $(jobs -p) 2>/dev/null || true; [ -f "$work/dovecot/dovecot.conf" ] && dovecot -c "$work/dovecot/dovecot.conf" stop 2>/dev/null || true; sleep 1; rm -rf "$work"' EXIT
+trap 'eval "${bench_cleanup:-}"; kill $(jobs -p) 2>/dev/null || true; [ -f "$work/dovecot/dovecot.conf" ] && dovecot -c "$work/dovecot/dovecot.conf" stop 2>/dev/null || true; sleep 1; rm -rf "$work" "$ports_taken"' EXIT
 
 # MailCloud: every listener on a free port, so a running ./mailcloud up is not disturbed.
-storage=$(free_port); imaps=$(free_port)
+storage=$(free_port 3); imaps=$(free_port)
 export MAILCLOUD_SMTP_PORT=$(free_port) MAILCLOUD_SUBMISSION_PORT=$(free_port) MAILCLOUD_SUBMISSIONS_PORT=$(free_port) \
   MAILCLOUD_IMAP_PORT=$(free_port) MAILCLOUD_IMAPS_PORT=$imaps MAILCLOUD_POP3_PORT=$(free_port) MAILCLOUD_POP3S_PORT=$(free_port) \
   MAILCLOUD_WEB_PORT=$(free_port) MAILCLOUD_MAX_CONNECTIONS_PER_ADDRESS=500
