@@ -99,13 +99,10 @@ public sealed class StorageMessageSpool(StorageAccount account) : IMessageSpool
                 await envelopeBlob.UploadAsync(BinaryData.FromBytes(envelopeJson), new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" } }, cancellationToken).ConfigureAwait(false);
                 item = new InboundWorkItem { MessageId = messageId, MessageBlob = blobName, Size = size, EnvelopeBlob = envelopeBlob.Name };
             }
-            var json = JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options);
-            if (inline is not null && item.Envelope is not null)
-            {
-                var withContent = JsonSerializer.SerializeToUtf8Bytes(item with { Content = inline }, WorkItemJson.Options);
-                if (withContent.Length <= MaxWorkItemJson)
-                    json = withContent;
-            }
+            // With the message when it fits (the common case: serialized once), else without it.
+            byte[]? json = inline is not null && item.Envelope is not null ? JsonSerializer.SerializeToUtf8Bytes(item with { Content = inline }, WorkItemJson.Options) : null;
+            if (json is null || json.Length > MaxWorkItemJson)
+                json = JsonSerializer.SerializeToUtf8Bytes(item, WorkItemJson.Options);
             await _inbound.SendMessageAsync(BinaryData.FromBytes(json), timeToLive: WorkQueues.NeverExpires, cancellationToken: cancellationToken).ConfigureAwait(false);
             return item;
         }
