@@ -34,11 +34,33 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   }
 }
 
-resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for c in ['messages', 'envelopes', 'uploads', 'webkeys', 'backups']: {
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for c in ['messages', 'envelopes', 'uploads', 'webkeys', 'backups', 'folderindex']: {
   parent: blobService
   name: c
   properties: { publicAccess: 'None' }
 }]
+
+// Folder indexes (see StorageNames.FolderIndexContainer) are overwritten as folders change; with versioning on, every
+// overwrite would keep the old bytes for good. They are a cache, so earlier versions go after a day.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'folder-index-old-versions'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: { blobTypes: [ 'blockBlob' ], prefixMatch: [ 'folderindex/' ] }
+            actions: { version: { delete: { daysAfterCreationGreaterThan: 1 } } }
+          }
+        }
+      ]
+    }
+  }
+}
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: account

@@ -53,7 +53,13 @@ public static class StorageNames
     /// <summary>Message trace: what each stage did with a message (partition = day|id), and an index by address; cleaned by housekeeping.</summary>
     public const string TraceTable = "trace";
 
-    public static IReadOnlyList<string> Containers { get; } = [MessagesContainer, EnvelopesContainer, UploadsContainer, WebKeysContainer];
+    /// <summary>
+    /// Large folders' message lists and summaries as IMAP hosts last held them (one blob per user, folder and
+    /// UIDVALIDITY): a host opens such a folder from it instead of reading every row. A cache; not backed up.
+    /// </summary>
+    public const string FolderIndexContainer = "folderindex";
+
+    public static IReadOnlyList<string> Containers { get; } = [MessagesContainer, EnvelopesContainer, UploadsContainer, WebKeysContainer, FolderIndexContainer];
     public static IReadOnlyList<string> Queues { get; } = [InboundQueue, Poison(InboundQueue), IndexQueue, Poison(IndexQueue), OutboundQueue, Poison(OutboundQueue), LearnQueue, Poison(LearnQueue)];
     public static IReadOnlyList<string> Tables { get; } = [DirectoryTable, MailboxTable, BlobRefsTable, DeliveriesTable, QuarantineTable, PreferencesTable, TraceTable];
 }

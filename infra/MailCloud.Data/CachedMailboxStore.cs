@@ -14,7 +14,12 @@ namespace MailCloud.Data;
 /// not part of them), so they are served from memory until evicted. Bounded in bytes (least recently used folders
 /// go first) and folders unused for <see cref="IdleAfter"/> are dropped.
 /// </summary>
-public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = CachedMailboxStore.DefaultBudget, TimeProvider? time = null) : IMailboxStore
+/// <param name="indexes">
+/// Where a large folder's list and summaries are kept between hosts and restarts (<see cref="IFolderIndexSnapshots"/>);
+/// null reads every uncached folder from its rows.
+/// </param>
+public sealed partial class CachedMailboxStore(IMailboxStore inner, long budgetBytes = CachedMailboxStore.DefaultBudget, TimeProvider? time = null,
+    IFolderIndexSnapshots? indexes = null) : IMailboxStore
 {
     public const long DefaultBudget = 256L << 20;
     public static readonly TimeSpan IdleAfter = TimeSpan.FromMinutes(10);
@@ -61,13 +66,14 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
             // A MODSEQ never goes back within one UIDVALIDITY: one that did means the index was replaced (lost and
             // rebuilt, its UIDVALIDITY counter with it), and cached UIDs may now name other messages.
             if (entry.UidValidity != info.UidValidity || info.HighestModSeq < entry.HighestModSeq)
-                return await LoadAsync(key, user, folder, cancellationToken).ConfigureAwait(false);
+                return await LoadAsync(key, user, folder, info, cancellationToken).ConfigureAwait(false);
             await entry.Refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 if (!entry.Dropped)
                 {
                     await CatchUpAsync(user, folder, entry, info, cancellationToken).ConfigureAwait(false);
+                    IndexIfChanged(key, user, entry);
                     Touch(entry);
                     return new FolderSnapshot(info.UidValidity, entry.Snapshot(), info);
                 }
@@ -77,38 +83,61 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
                 entry.Refresh.Release();
             }
         }
-        return await LoadAsync(key, user, folder, cancellationToken).ConfigureAwait(false);
+        return await LoadAsync(key, user, folder, null, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Not cached (or a new UIDVALIDITY): one read of the folder as the store does it, kept for the next session.</summary>
-    private async Task<FolderSnapshot> LoadAsync((string, string) key, MailAddress user, string folder, CancellationToken cancellationToken)
+    /// <summary>
+    /// Not cached (or a new UIDVALIDITY): a large folder from its stored index when there is one, else one read of the
+    /// folder as the store does it; kept for the next session either way. <paramref name="info"/>: the state row, when
+    /// the caller has just read it.
+    /// </summary>
+    private async Task<FolderSnapshot> LoadAsync((string, string) key, MailAddress user, string folder, FolderInfo? info, CancellationToken cancellationToken)
     {
-        var snapshot = await inner.OpenAsync(user, folder, SummariesUpTo, cancellationToken).ConfigureAwait(false);
-        if (snapshot.Folder is null)
-            Drop(key);
-        if (snapshot.Folder is { } opened)
+        if (indexes is null)
+            return Keep(key, await inner.OpenAsync(user, folder, SummariesUpTo, cancellationToken).ConfigureAwait(false)).Snapshot;
+        info ??= await inner.GetFolderAsync(user, folder, cancellationToken).ConfigureAwait(false);
+        if (info is null)
         {
-            var fresh = new Entry(opened.UidValidity, opened.HighestModSeq, snapshot.Messages);
-            if (_folders.TryGetValue(key, out var old))
-                Drop(key, old);
-            if (_folders.TryAdd(key, fresh))
-            {
-                Touch(fresh); // before it counts against the budget, or it would be the first to go
-                Grow(fresh, (long)snapshot.Messages.Count * ListEntryBytes);
-                if (snapshot.Summaries is { } summaries)
-                    Grow(fresh, fresh.Remember(MessageDetail.Summary, summaries));
-            }
+            Drop(key);
+            return new FolderSnapshot(0, [], null);
         }
+        if (info.Exists >= IndexFrom && await FromStoredIndexAsync(key, user, info, cancellationToken).ConfigureAwait(false) is { } restored)
+            return restored;
+        var (snapshot, kept) = Keep(key, await inner.OpenAsync(user, info, SummariesUpTo, cancellationToken).ConfigureAwait(false));
+        if (kept is not null && info.Exists >= IndexFrom)
+            StartIndexWrite(key, user, kept);
         return snapshot;
     }
 
-    /// <summary>Brings a cached list up to <paramref name="info"/>: nothing to read when the MODSEQ and the count agree.</summary>
-    private async Task CatchUpAsync(MailAddress user, string folder, Entry entry, FolderInfo info, CancellationToken cancellationToken)
+    /// <summary>Caches a folder just read from its rows (its entry replaces an older one); null when the folder is gone or another session's entry won.</summary>
+    private (FolderSnapshot Snapshot, Entry? Kept) Keep((string, string) key, FolderSnapshot snapshot)
     {
+        if (snapshot.Folder is not { } opened)
+        {
+            Drop(key);
+            return (snapshot, null);
+        }
+        var fresh = new Entry(opened.UidValidity, opened.HighestModSeq, snapshot.Messages);
+        if (_folders.TryGetValue(key, out var old))
+            Drop(key, old);
+        if (!_folders.TryAdd(key, fresh))
+            return (snapshot, null);
+        Touch(fresh); // before it counts against the budget, or it would be the first to go
+        Grow(fresh, (long)snapshot.Messages.Count * ListEntryBytes);
+        if (snapshot.Summaries is { } summaries)
+            Grow(fresh, fresh.Remember(MessageDetail.Summary, summaries));
+        return (snapshot, fresh);
+    }
+
+    /// <summary>Brings a cached list up to <paramref name="info"/>: nothing to read when the MODSEQ and the count agree.</summary>
+    /// <returns>False when the change log did not reach back and the folder's rows were queried instead.</returns>
+    private async Task<bool> CatchUpAsync(MailAddress user, string folder, Entry entry, FolderInfo info, CancellationToken cancellationToken)
+    {
+        bool fromLog = true;
         if (entry.HighestModSeq == info.HighestModSeq && entry.Count == info.Exists)
         {
             Interlocked.Increment(ref _hits);
-            return;
+            return fromLog;
         }
         if (entry.HighestModSeq != info.HighestModSeq)
         {
@@ -120,14 +149,19 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
                 Grow(entry, entry.Apply(log.Changed) * ListEntryBytes);
             }
             else
+            {
+                fromLog = false;
                 Grow(entry, entry.Apply(await inner.ChangedSinceAsync(user, folder, entry.HighestModSeq, cancellationToken).ConfigureAwait(false)) * ListEntryBytes);
+            }
         }
         if (entry.Count != info.Exists)
         {
+            fromLog = false;
             var present = await inner.ListUidsAsync(user, folder, cancellationToken).ConfigureAwait(false);
             Grow(entry, -entry.Retain(present) * ListEntryBytes);
         }
         entry.HighestModSeq = info.HighestModSeq;
+        return fromLog;
     }
 
     public async IAsyncEnumerable<MessageDetails> QueryMessagesAsync(MailAddress user, string folder, long firstUid, long lastUid, MessageDetail detail,
@@ -197,6 +231,7 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
             {
                 entry.Refresh.Release();
             }
+            IndexIfChanged((user.Address, folder), user, entry);
         }
         return result;
     }
@@ -224,21 +259,32 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
     {
         var removed = await inner.ExpungeAsync(user, folder, messages, cancellationToken).ConfigureAwait(false);
         if (_folders.TryGetValue((user.Address, folder), out var entry))
+        {
             Grow(entry, -entry.Remove(removed) * ListEntryBytes);
+            IndexIfChanged((user.Address, folder), user, entry);
+        }
         return removed;
     }
 
     public async Task<bool> DeleteFolderAsync(MailAddress user, string name, CancellationToken cancellationToken = default)
     {
         Drop((user.Address, name));
-        return await inner.DeleteFolderAsync(user, name, cancellationToken).ConfigureAwait(false);
+        var gone = indexes is null ? null : await inner.GetFolderAsync(user, name, cancellationToken).ConfigureAwait(false);
+        var deleted = await inner.DeleteFolderAsync(user, name, cancellationToken).ConfigureAwait(false);
+        if (deleted && gone is not null)
+            await ForgetIndexesAsync(user, [gone], cancellationToken).ConfigureAwait(false);
+        return deleted;
     }
 
     public async Task RenameFolderAsync(MailAddress user, string from, string to, CancellationToken cancellationToken = default)
     {
-        foreach (var key in _folders.Keys.Where(k => k.User == user.Address && (k.Folder == from || k.Folder.StartsWith(from + MailboxStore.Separator, StringComparison.Ordinal) || k.Folder == to)))
+        static bool Moves(string name, string from) => name == from || from != "INBOX" && name.StartsWith(from + MailboxStore.Separator, StringComparison.Ordinal);
+        foreach (var key in _folders.Keys.Where(k => k.User == user.Address && (Moves(k.Folder, from) || k.Folder == to)))
             Drop(key);
+        // The moved folders' indexes name UIDs that are gone now (INBOX keeps its UIDVALIDITY but is emptied).
+        var moving = indexes is null ? [] : (await inner.ListFoldersAsync(user, cancellationToken).ConfigureAwait(false)).Where(f => Moves(f.Name, from)).ToList();
         await inner.RenameFolderAsync(user, from, to, cancellationToken).ConfigureAwait(false);
+        await ForgetIndexesAsync(user, moving, cancellationToken).ConfigureAwait(false);
     }
 
     // Everything else reads or writes state rows, which the cache does not hold.
@@ -301,180 +347,5 @@ public sealed class CachedMailboxStore(IMailboxStore inner, long budgetBytes = C
             return;
         entry.Dropped = true;
         Interlocked.Add(ref _bytes, -Interlocked.Exchange(ref entry.Bytes, 0));
-    }
-
-    /// <summary>One folder's cached state. The list is guarded by its own lock; summaries are immutable once added.</summary>
-    private sealed class Entry
-    {
-        private readonly Lock _gate = new();
-        private readonly SortedList<long, MailboxMessage> _messages = new();
-        private readonly ConcurrentDictionary<long, MessageDetails> _summaries = new(), _search = new();
-
-        public Entry(long uidValidity, long highestModSeq, IEnumerable<MailboxMessage> messages)
-        {
-            UidValidity = uidValidity;
-            HighestModSeq = highestModSeq;
-            foreach (var m in messages)
-                _messages[m.Uid] = m;
-        }
-
-        public long UidValidity { get; }
-        public long HighestModSeq;
-        public long LastUsed;
-        public long Bytes;
-        public volatile bool Dropped;
-
-        /// <summary>One catch-up at a time: the sessions that open the folder together share it.</summary>
-        public SemaphoreSlim Refresh { get; } = new(1, 1);
-
-        public long LargestUid
-        {
-            get
-            {
-                lock (_gate)
-                    return _messages.Count == 0 ? 0 : _messages.Keys[^1];
-            }
-        }
-
-        public int Count
-        {
-            get
-            {
-                lock (_gate)
-                    return _messages.Count;
-            }
-        }
-
-        public List<MailboxMessage> Snapshot()
-        {
-            lock (_gate)
-                return [.. _messages.Values];
-        }
-
-        /// <summary>Rows read from storage replace older copies (by MODSEQ); returns how many were new.</summary>
-        public int Apply(IEnumerable<MailboxMessage> rows)
-        {
-            int added = 0;
-            lock (_gate)
-            {
-                foreach (var m in rows)
-                {
-                    if (_messages.TryGetValue(m.Uid, out var old))
-                    {
-                        if (m.ModSeq >= old.ModSeq)
-                            _messages[m.Uid] = m;
-                    }
-                    else
-                    {
-                        _messages[m.Uid] = m;
-                        added++;
-                    }
-                }
-            }
-            return added;
-        }
-
-        public void ApplyFlags(IEnumerable<FlagChange> changes)
-        {
-            lock (_gate)
-            {
-                foreach (var c in changes)
-                {
-                    if (_messages.TryGetValue(c.Uid, out var old) && c.ModSeq >= old.ModSeq)
-                        _messages[c.Uid] = old with { Flags = c.Flags, ModSeq = c.ModSeq };
-                }
-            }
-        }
-
-        /// <summary>Keeps only the UIDs still present; returns how many went.</summary>
-        public int Retain(HashSet<long> present)
-        {
-            lock (_gate)
-                return Remove(_messages.Keys.Where(u => !present.Contains(u)).ToList());
-        }
-
-        public int Remove(IEnumerable<long> uids)
-        {
-            int removed = 0;
-            lock (_gate)
-            {
-                foreach (var uid in uids)
-                {
-                    if (_messages.Remove(uid))
-                        removed++;
-                }
-            }
-            return removed;
-        }
-
-        // Only Summary and Search are cached (the store passes Copy, Listing and Content through).
-        private ConcurrentDictionary<long, MessageDetails> Of(MessageDetail detail) => detail == MessageDetail.Summary ? _summaries : _search;
-
-        /// <summary>A cached row for <paramref name="detail"/>: for Search, a summary serves too (its columns are a superset).</summary>
-        private bool TryGet(MessageDetail detail, long uid, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MessageDetails? row) =>
-            Of(detail).TryGetValue(uid, out row) || detail == MessageDetail.Search && _summaries.TryGetValue(uid, out row);
-
-        public MessageDetails? Detail(MessageDetail detail, long uid) => TryGet(detail, uid, out var d) ? d : null;
-
-        /// <summary>The smallest range holding every listed UID in [first, last] without a cached summary (empty: first > last).</summary>
-        public (long First, long Last) Missing(MessageDetail detail, long first, long last)
-        {
-            long lo = long.MaxValue, hi = long.MinValue;
-            lock (_gate)
-            {
-                foreach (var uid in Range(first, last))
-                {
-                    if (!TryGet(detail, uid, out _))
-                    {
-                        lo = Math.Min(lo, uid);
-                        hi = Math.Max(hi, uid);
-                    }
-                }
-            }
-            return (lo, hi);
-        }
-
-        public IEnumerable<MessageDetails> Details(MessageDetail detail, long first, long last)
-        {
-            List<long> uids;
-            lock (_gate)
-                uids = Range(first, last).ToList();
-            foreach (var uid in uids)
-            {
-                if (TryGet(detail, uid, out var d))
-                    yield return d;
-            }
-        }
-
-        /// <summary>Adds summaries; returns the bytes they take.</summary>
-        public long Remember(MessageDetail detail, IEnumerable<MessageDetails> rows)
-        {
-            var cache = Of(detail);
-            long bytes = 0;
-            foreach (var row in rows)
-            {
-                if (cache.TryAdd(row.Uid, row))
-                    bytes += DetailsBytes + 2L * ((row.Envelope?.Length ?? 0) + (row.Body?.Length ?? 0) + (row.BodyStructure?.Length ?? 0) + (row.Parts?.Length ?? 0)
-                        + (row.Subject?.Length ?? 0) + (row.From?.Length ?? 0) + (row.To?.Length ?? 0) + (row.Cc?.Length ?? 0) + row.Blob.Length) + (row.Header?.Length ?? 0);
-            }
-            return bytes;
-        }
-
-        /// <summary>Listed UIDs in [first, last]; caller holds the lock.</summary>
-        private IEnumerable<long> Range(long first, long last)
-        {
-            var keys = _messages.Keys;
-            int lo = 0, hi = keys.Count;
-            while (lo < hi)
-            {
-                int mid = (lo + hi) / 2;
-                if (keys[mid] < first)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            for (int i = lo; i < keys.Count && keys[i] <= last; i++)
-                yield return keys[i];
-        }
     }
 }

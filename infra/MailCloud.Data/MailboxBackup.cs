@@ -107,6 +107,10 @@ public sealed class MailboxBackup(StorageAccount account)
         if (!force && (await account.Tables.GetTableClient(StorageNames.DirectoryTable).QueryFirstPageAsync(null, null, 1, cancellationToken).ConfigureAwait(false)).Count > 0)
             throw new InvalidOperationException("the target storage already has a directory; restore into empty storage (or pass --force to merge)");
 
+        // Stored folder indexes describe the rows being replaced (a restored folder keeps its UIDVALIDITY, and its
+        // MODSEQ may pass an index's again): they go, and hosts read the restored rows.
+        await new BlobFolderIndexSnapshots(account).ClearAsync(cancellationToken).ConfigureAwait(false);
+
         // Messages first: a restored row must never name a message that is not there yet.
         var container = account.Blobs.GetBlobContainerClient(StorageNames.MessagesContainer);
         int blobs = 0;

@@ -144,8 +144,16 @@ public sealed partial class MailboxStore(TableClient mailboxes, TableClient blob
     public async Task<FolderSnapshot> OpenAsync(MailAddress user, string folder, int summariesUpTo, CancellationToken cancellationToken = default)
     {
         var info = await GetFolderAsync(user, folder, cancellationToken).ConfigureAwait(false);
-        if (info is null)
-            return new FolderSnapshot(0, [], null);
+        return info is null ? new FolderSnapshot(0, [], null) : await ReadMessagesAsync(user, info, summariesUpTo, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The messages of a folder whose state row the caller has just read (rows compose with its flag runs).</summary>
+    public Task<FolderSnapshot> OpenAsync(MailAddress user, FolderInfo folder, int summariesUpTo, CancellationToken cancellationToken = default) =>
+        ReadMessagesAsync(user, folder, summariesUpTo, cancellationToken);
+
+    private async Task<FolderSnapshot> ReadMessagesAsync(MailAddress user, FolderInfo info, int summariesUpTo, CancellationToken cancellationToken)
+    {
+        var folder = info.Name;
         var partition = TableMailboxUsage.Partition(user);
         // A large folder is read as ranges of UIDs in parallel, each at most a page (1,000 UIDs, so 1,000 rows) when
         // the folder is dense, and about half a page by its density when it is sparse (long expunged stretches); a

@@ -81,6 +81,13 @@ public interface IMailboxStore
     /// </summary>
     Task<FolderSnapshot> OpenAsync(MailAddress user, string folder, int summariesUpTo, CancellationToken cancellationToken = default) =>
         OpenAsync(user, folder, cancellationToken);
+
+    /// <summary>
+    /// <see cref="OpenAsync(MailAddress, string, int, CancellationToken)"/> for a caller that has just read the folder's
+    /// state row (<paramref name="folder"/>): a store may read only the messages, composed with that row's flag runs.
+    /// </summary>
+    Task<FolderSnapshot> OpenAsync(MailAddress user, FolderInfo folder, int summariesUpTo, CancellationToken cancellationToken = default) =>
+        OpenAsync(user, folder.Name, summariesUpTo, cancellationToken);
     Task<FolderInfo?> GetFolderAsync(MailAddress user, string folder, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<FolderInfo>> ListFoldersAsync(MailAddress user, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<MailboxMessage>> ChangedSinceAsync(MailAddress user, string folder, long modSeq, CancellationToken cancellationToken = default);

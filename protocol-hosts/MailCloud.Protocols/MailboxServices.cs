@@ -15,7 +15,7 @@ public sealed record MailboxServices(IMailDirectory Directory, IMailboxStore Sto
     public static MailboxServices Create(StorageAccount account, TimeSpan directoryCacheTtl, int authMaxFailures, TimeSpan authFailureDelay, int maxConnections, int maxConnectionsPerAddress,
         long cacheBytes = 0) => new(
         new CachingMailDirectory(StorageProvisioner.Directory(account), directoryCacheTtl),
-        cacheBytes > 0 ? new CachedMailboxStore(new MailboxStore(account), cacheBytes) : new MailboxStore(account),
+        cacheBytes > 0 ? new CachedMailboxStore(new MailboxStore(account), cacheBytes, indexes: new BlobFolderIndexSnapshots(account)) : new MailboxStore(account),
         new BlobMessageContent(account),
         new AuthThrottle(authMaxFailures, delayPerFailure: authFailureDelay),
         new ConnectionLimiter(maxConnections, maxConnectionsPerAddress));

@@ -85,6 +85,21 @@ internal static class ScalingBenchmark
             await Row(account, store, size, "fallback: rows changed since (scan)", async () => await store.ChangedSinceAsync(user, "INBOX", folder.HighestModSeq - 1), runs: 5);
             await Row(account, store, size, "quota usage (sum of folder rows)", async () => await store.GetUsageAsync(user));
             await Row(account, store, size, "SELECT's read (whole folder)", async () => await store.OpenAsync(user, "INBOX"), runs: 3);
+            // A host that has not got the folder in memory (started, scaled out, evicted it): from the rows with their
+            // summaries, as without stored indexes, and from the index an earlier host wrote.
+            await Row(account, store, size, "cold SELECT, new host, from the rows", async () => await new CachedMailboxStore(new MailboxStore(account)).OpenAsync(user, "INBOX"), runs: 3);
+            var indexes = new BlobFolderIndexSnapshots(account);
+            var writer = new CachedMailboxStore(new MailboxStore(account), indexes: indexes) { IndexFrom = 1 };
+            await writer.OpenAsync(user, "INBOX");
+            await writer.FlushIndexWritesAsync();
+            await Row(account, store, size, "cold SELECT, new host, from its index", async () =>
+                await new CachedMailboxStore(new MailboxStore(account), indexes: indexes) { IndexFrom = 1 }.OpenAsync(user, "INBOX"), runs: 5);
+            var blob = account.Blobs.GetBlobContainerClient(StorageNames.FolderIndexContainer).GetBlobClient(BlobFolderIndexSnapshots.BlobName(user, "INBOX", folder.UidValidity));
+            var stored = (await blob.DownloadContentAsync()).Value.Content.ToArray();
+            var parse = Stopwatch.StartNew();
+            for (int i = 0; i < 5; i++)
+                _ = FolderIndexFormat.TryRead(stored, out _);
+            Console.WriteLine($"  {size,9} {"  (the index: " + stored.Length / 1024 + " KiB, parsed in " + (parse.Elapsed.TotalMilliseconds / 5).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " ms)",-38}");
         }
     }
 

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The IMAP rows of issue #14's table against MailCloud (./mailcloud up on Azurite) and Dovecot from Debian in one run,
 # with the same python imaplib client (tests/bench/lib/imap_rows.py): APPEND, SELECT first/second, FETCH ENVELOPE,
-# SEARCH, body fetches, STORE 1:*. Prints each row for both servers and the ratio (Dovecot / MailCloud for times).
+# SEARCH, body fetches, STORE 1:*, then SELECT and FETCH ENVELOPE after restarting each server. Prints each row for both servers and the ratio (Dovecot / MailCloud for times).
 #   tests/bench/imap-side-by-side.sh [MESSAGES]      (default 10000)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 count="${1:-10000}"
 work="$(mktemp -d)"
 source "$repo/tests/bench/lib/servers.sh"
-python3 "$repo/tests/bench/lib/imap_rows.py" MailCloud "$imaps" "$user" "$pass" "$count" > "$work/mailcloud.tsv"
-python3 "$repo/tests/bench/lib/imap_rows.py" Dovecot "$dport" "$user" "$pass" "$count" > "$work/dovecot.tsv"
+python3 "$repo/tests/bench/lib/imap_rows.py" MailCloud "$imaps" "$user" "$pass" "$count" "$work/restart-mailcloud" > "$work/mailcloud.tsv"
+python3 "$repo/tests/bench/lib/imap_rows.py" Dovecot "$dport" "$user" "$pass" "$count" "$work/restart-dovecot" > "$work/dovecot.tsv"
 python3 - "$work/mailcloud.tsv" "$work/dovecot.tsv" <<'PY'
 import sys
 mc = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]

@@ -50,7 +50,7 @@ public sealed record WebmailServices(
 
     public static WebmailServices Create(StorageAccount account, IMailDirectory directory, AuthThrottle throttle, MailboxChangeHub changes, WebmailOptions options, bool learnSpam = false) => new(
         directory,
-        new CachedMailboxStore(new MailboxStore(account), 64L << 20),
+        new CachedMailboxStore(new MailboxStore(account), 64L << 20, indexes: new BlobFolderIndexSnapshots(account)),
         new BlobMessageContent(account),
         new StorageMessageSpool(account),
         throttle,

@@ -1,10 +1,12 @@
 """The IMAP rows of issue #14's table, one server at a time, over TLS with python's imaplib:
 APPEND N messages (about 2.3 KiB each), then on a new connection SELECT INBOX twice, FETCH 1:* (ENVELOPE),
-UID SEARCH SUBJECT / FROM, 100 x UID FETCH n BODY.PEEK[], STORE 1:* +FLAGS.SILENT (\\Seen).
-Usage: imap_rows.py NAME PORT USER PASS MESSAGES  -> one line per row: name, row, milliseconds (or msgs/s)."""
-import imaplib, random, ssl, sys, time
+UID SEARCH SUBJECT / FROM, 100 x UID FETCH n BODY.PEEK[], STORE 1:* +FLAGS.SILENT (\\Seen); with RESTART (a command
+that restarts the server on the same data), SELECT and FETCH ENVELOPE again after it.
+Usage: imap_rows.py NAME PORT USER PASS MESSAGES [RESTART]  -> one line per row: name, row, milliseconds (or msgs/s)."""
+import imaplib, random, ssl, subprocess, sys, time
 
 name, port, user, password, count = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+restart = sys.argv[6] if len(sys.argv) > 6 else None
 ctx = ssl._create_unverified_context()  # both servers use throwaway self-signed certificates
 
 
@@ -52,3 +54,13 @@ row("100 x UID FETCH n BODY.PEEK[]", (time.perf_counter() - t) * 1000)
 timed("STORE 1:* +FLAGS.SILENT (\\Seen)", lambda: m.store("1:*", "+FLAGS.SILENT", "(\\Seen)"))
 timed("SELECT INBOX (after the STORE)", lambda: m.select("INBOX"))
 m.logout()
+
+if restart:
+    # Both servers write in the background (Azurite saves its tables every 5 s, MailCloud writes its folder index after
+    # the STORE): give them that time, then restart and open the folder as the first client after it.
+    time.sleep(6)
+    subprocess.run([restart], check=True, stdout=sys.stderr)
+    m = connect()
+    timed("SELECT INBOX (after a server restart)", lambda: m.select("INBOX"))
+    timed("FETCH 1:* (ENVELOPE) after the restart", lambda: m.fetch("1:*", "(ENVELOPE)"))
+    m.logout()

@@ -1,11 +1,12 @@
 # Shared by the side-by-side IMAP benchmarks: MailCloud (./mailcloud up on Azurite, every listener on a free port so a
 # running ./mailcloud up is not disturbed) and a throwaway Dovecot from Debian (dovecot-imapd, installed when missing,
 # passwd-file user, maildir), both with the same user. Source it after setting repo and work; it sets imaps (MailCloud's
-# IMAPS port), dport (Dovecot's), user and pass, and stops Dovecot on exit. MAILCLOUD_* and DOVECOT_LMTP_PORT set
+# IMAPS port), dport (Dovecot's), user and pass, and stops Dovecot on exit. $work/restart-mailcloud and
+# $work/restart-dovecot stop a server and start it again on the same data and ports (for rows after a restart). MAILCLOUD_* and DOVECOT_LMTP_PORT set
 # before sourcing reach the two servers (the end-to-end benchmark uses them).
 source "$repo/tests/bench/lib/ports.sh"
 user=tester@example.test pass='test password'
-trap 'eval "${bench_cleanup:-}"; kill $(jobs -p) 2>/dev/null || true; [ -f "$work/dovecot/dovecot.conf" ] && dovecot -c "$work/dovecot/dovecot.conf" stop 2>/dev/null || true; sleep 1; rm -rf "$work" "$ports_taken"' EXIT
+trap 'eval "${bench_cleanup:-}"; kill $(jobs -p) 2>/dev/null || true; pkill -TERM -f "mailcloud.dll up --data $work/mailcloud" 2>/dev/null || true; [ -f "$work/dovecot/dovecot.conf" ] && dovecot -c "$work/dovecot/dovecot.conf" stop 2>/dev/null || true; sleep 1; rm -rf "$work" "$ports_taken"' EXIT
 
 # MailCloud: every listener on a free port, so a running ./mailcloud up is not disturbed.
 storage=$(free_port 3); imaps=$(free_port)
@@ -72,3 +73,27 @@ CONF
 dovecot -c "$work/dovecot/dovecot.conf"
 for _ in $(seq 1 30); do (echo > /dev/tcp/127.0.0.1/$dport) 2>/dev/null && break; sleep 0.5; done
 
+# Restarts, on the same data, ports and settings. MailCloud: the whole './mailcloud up' (front ends, functions and
+# Azurite, which reloads its data from disk), so nothing of the host's memory is left; started again without
+# MAILCLOUD_STORAGE (set above for the CLI), which would make 'up' use that storage instead of starting Azurite.
+cat > "$work/restart-mailcloud" <<SH
+#!/usr/bin/env bash
+set -euo pipefail
+pkill -TERM -f "mailcloud.dll up --data $work/mailcloud" || true
+for _ in \$(seq 1 120); do pgrep -f "mailcloud.dll up --data $work/mailcloud" >/dev/null || break; sleep 0.5; done
+unset MAILCLOUD_STORAGE
+setsid "$repo/mailcloud" up --data "$work/mailcloud" --storage-port "$storage" > "$work/up-again.log" 2>&1 < /dev/null &
+for _ in \$(seq 1 240); do grep -q "MailCloud is up" "$work/up-again.log" && exit 0; sleep 0.5; done
+cat "$work/up-again.log" >&2
+exit 1
+SH
+cat > "$work/restart-dovecot" <<SH
+#!/usr/bin/env bash
+set -euo pipefail
+dovecot -c "$work/dovecot/dovecot.conf" stop
+for _ in \$(seq 1 60); do (echo > /dev/tcp/127.0.0.1/$dport) 2>/dev/null || break; sleep 0.5; done
+dovecot -c "$work/dovecot/dovecot.conf"
+for _ in \$(seq 1 60); do (echo > /dev/tcp/127.0.0.1/$dport) 2>/dev/null && exit 0; sleep 0.5; done
+exit 1
+SH
+chmod +x "$work/restart-mailcloud" "$work/restart-dovecot"
