@@ -18,6 +18,12 @@ public sealed partial class CachedMailboxStore
     /// </summary>
     public int IndexFrom { get; init; } = 500;
 
+    /// <summary>
+    /// How long an index write waits before it starts: serializing a large folder and uploading it would otherwise
+    /// compete with the commands a client sends right after its SELECT (FETCH of envelopes, SEARCH).
+    /// </summary>
+    public TimeSpan IndexWriteDelay { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>An index this many MODSEQs behind the folder is written again after the open that caught up from it.</summary>
     public const int RewriteIndexAfter = 32;
 
@@ -104,6 +110,8 @@ public sealed partial class CachedMailboxStore
         {
             try
             {
+                if (IndexWriteDelay > TimeSpan.Zero)
+                    await Task.Delay(IndexWriteDelay, _time).ConfigureAwait(false);
                 await OneIndexWrite.WaitAsync().ConfigureAwait(false);
                 try
                 {

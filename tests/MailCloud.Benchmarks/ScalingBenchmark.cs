@@ -89,7 +89,7 @@ internal static class ScalingBenchmark
             // summaries, as without stored indexes, and from the index an earlier host wrote.
             await Row(account, store, size, "cold SELECT, new host, from the rows", async () => await new CachedMailboxStore(new MailboxStore(account)).OpenAsync(user, "INBOX"), runs: 3);
             var indexes = new BlobFolderIndexSnapshots(account);
-            var writer = new CachedMailboxStore(new MailboxStore(account), indexes: indexes) { IndexFrom = 1 };
+            var writer = new CachedMailboxStore(new MailboxStore(account), indexes: indexes) { IndexFrom = 1, IndexWriteDelay = TimeSpan.Zero };
             await writer.OpenAsync(user, "INBOX");
             await writer.FlushIndexWritesAsync();
             await Row(account, store, size, "cold SELECT, new host, from its index", async () =>

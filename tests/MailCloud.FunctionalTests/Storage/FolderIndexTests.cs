@@ -28,9 +28,9 @@ public sealed class FolderIndexTests(AzuriteFixture azurite)
         return (store, account, user);
     }
 
-    /// <summary>A host's cache as the IMAP front end makes it, with indexes from 100 messages (the default is 500).</summary>
+    /// <summary>A host's cache as the IMAP front end makes it, with indexes from 100 messages (the default is 500) written at once (not 5 s later).</summary>
     private static CachedMailboxStore Host(StorageAccount account) =>
-        new(new MailboxStore(account), indexes: new BlobFolderIndexSnapshots(account)) { IndexFrom = 100 };
+        new(new MailboxStore(account), indexes: new BlobFolderIndexSnapshots(account)) { IndexFrom = 100, IndexWriteDelay = TimeSpan.Zero };
 
     private static async Task<CachedMailboxStore> HostThatWroteTheIndexAsync(StorageAccount account, MailAddress user)
     {

@@ -56,9 +56,9 @@ timed("SELECT INBOX (after the STORE)", lambda: m.select("INBOX"))
 m.logout()
 
 if restart:
-    # Both servers write in the background (Azurite saves its tables every 5 s, MailCloud writes its folder index after
-    # the STORE): give them that time, then restart and open the folder as the first client after it.
-    time.sleep(6)
+    # Both servers write in the background (Azurite saves its tables every 5 s, MailCloud writes its folder index 5 s
+    # after the STORE): give them that time, then restart and open the folder as the first client after it.
+    time.sleep(15)
     subprocess.run([restart], check=True, stdout=sys.stderr)
     m = connect()
     timed("SELECT INBOX (after a server restart)", lambda: m.select("INBOX"))
