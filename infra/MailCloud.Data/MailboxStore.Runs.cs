@@ -84,7 +84,7 @@ public sealed partial class MailboxStore
             try
             {
                 var etag = await mailboxes.UpdateRowAsync(written, state.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
-                state = Followed(state, written, etag);
+                state = TableRows.Followed(state, written, etag);
             }
             catch (RequestFailedException e) when (e.Status is 404 or 412 && WriteConflicts.CanRetry(attempt))
             {
@@ -243,16 +243,4 @@ public sealed partial class MailboxStore
     /// <summary>A row older than <paramref name="run"/> whose flags the run changes: what a fold must write.</summary>
     private static bool Unfolded(FlagRun run, TableEntity row) =>
         (row.ReadInt64("ModSeq") ?? 0) < run.ModSeq && run.Edit.Apply(row.ReadString("Flags") ?? string.Empty) != (row.ReadString("Flags") ?? string.Empty);
-
-    /// <summary>A row as a conditional update just left it: its columns before, the ones written, and the new ETag.</summary>
-    private static TableEntity Followed(TableEntity before, TableEntity written, ETag etag)
-    {
-        var after = new TableEntity(before.PartitionKey, before.RowKey);
-        foreach (var (k, v) in before.Columns())
-            after[k] = v;
-        foreach (var (k, v) in written.Columns())
-            after[k] = v;
-        after.ETag = etag;
-        return after;
-    }
 }

@@ -237,7 +237,7 @@ public sealed partial class MailboxStore
     {
         if (response.Headers.ETag is not { } etag)
             return await mailboxes.GetRowAsync(before.PartitionKey, before.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return Followed(before, written, etag);
+        return TableRows.Followed(before, written, etag);
     }
 
     /// <summary>Largest gap between two named UIDs that one range read still covers (the rows in between are read too).</summary>

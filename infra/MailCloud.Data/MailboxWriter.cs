@@ -73,6 +73,17 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
+    /// <summary>The folder rows this writer's last adds left, to commit the next add on their ETag without a read.</summary>
+    private readonly KnownFolderRows _known = new(time ?? TimeProvider.System);
+
+    /// <summary>Adds that committed on a remembered folder row without reading it, and those whose guess was stale (a failed transaction, then the read).</summary>
+    public long KnownRowHits => Interlocked.Read(ref _knownHits);
+
+    /// <inheritdoc cref="KnownRowHits"/>
+    public long KnownRowMisses => Interlocked.Read(ref _knownMisses);
+
+    private long _knownHits, _knownMisses;
+
     /// <param name="contentWritten">The entries' blobs, when they are still being written (APPEND): nothing is committed before it completes, and when it fails nothing is added.</param>
     public async Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken, Task? contentWritten = null)
     {
@@ -85,9 +96,12 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         var partition = TableMailboxUsage.Partition(user);
         // The references, the folder's state row and the content still being written, all at once: the transaction
         // waits one round trip, not three one after another. The state row read this early may be stale by the
-        // transaction; its ETag guards it, and a conflict reads it again.
+        // transaction; its ETag guards it, and a conflict reads it again. A row this writer wrote a moment ago is
+        // not read at all (KnownFolderRows).
         var references = WriteReferencesAsync(user, partition, folder, entries, cancellationToken);
-        var state = mailboxes.GetRowAsync(partition, MailboxKeys.FolderRow(folder), cancellationToken: cancellationToken);
+        var state = _known.Get(partition, MailboxKeys.FolderRow(folder)) is null
+            ? mailboxes.GetRowAsync(partition, MailboxKeys.FolderRow(folder), cancellationToken: cancellationToken)
+            : null;
         try
         {
             await references.ConfigureAwait(false);
@@ -96,7 +110,8 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         }
         catch
         {
-            await Observe(state).ConfigureAwait(false);
+            if (state is not null)
+                await Observe(state).ConfigureAwait(false);
             if (contentWritten is not null)
                 await Observe(contentWritten).ConfigureAwait(false);
             if (contentWritten is { IsCompletedSuccessfully: false })
@@ -110,7 +125,7 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         var results = new List<AddedEntry>(entries.Count);
         try
         {
-            var prefetched = state; // for the first chunk only: each later one reads the row its predecessor changed
+            var prefetched = state; // for the first chunk only: each later one starts from the row its predecessor left
             foreach (var chunk in Chunks(entries))
             {
                 results.AddRange(await AddChunkAsync(user, partition, folder, chunk, createFolder, prefetched, cancellationToken).ConfigureAwait(false));
@@ -162,20 +177,23 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         }
     }
 
-    /// <param name="prefetched">The folder's state row read already, for the first attempt.</param>
+    /// <param name="prefetched">The folder's state row read already, for the first attempt; null to start from the row this writer remembers, if any.</param>
     private async Task<IReadOnlyList<AddedEntry>> AddChunkAsync(MailAddress user, string partition, string folder, MailboxEntry[] chunk, bool createFolder, Task<TableEntity?>? prefetched, CancellationToken cancellationToken)
     {
         var folderRow = MailboxKeys.FolderRow(folder);
         // De-duplication rows known to exist. A new message needs no read of its own: its de-duplication row is added
         // in the transaction, and only when that insert collides (409: a repeated work item) are they read.
         var existing = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+        bool mayGuess = prefetched is null;
         for (int attempt = 0; ; attempt++)
         {
             // The folder's state row, by a point read: the cost of a delivery does not grow with the mailbox. (The
             // quota usage is the sum of the folder rows' counters, so no per-user row is read or written here.)
-            var state = attempt == 0 && prefetched is not null
-                ? await prefetched.ConfigureAwait(false)
-                : await mailboxes.GetRowAsync(partition, folderRow, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var guess = attempt == 0 && mayGuess ? _known.Get(partition, folderRow) : null;
+            var state = guess
+                ?? (attempt == 0 && prefetched is not null
+                    ? await prefetched.ConfigureAwait(false)
+                    : await mailboxes.GetRowAsync(partition, folderRow, cancellationToken: cancellationToken).ConfigureAwait(false));
             if (state is null && !createFolder)
                 throw new FolderNotFoundException(folder);
             if (state is null)
@@ -219,16 +237,17 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             if (added == 0)
                 return results;
             var log = FolderChangeLog.Append(state?.ReadString(FolderChangeLog.Column), modSeq, results.Where(r => !r.AlreadyThere).Select(r => r.Uid), []);
+            TableEntity written;
             if (state is null)
             {
-                var created = NewFolder(partition, folder, uidValidity, uid, modSeq, added, unseen);
-                created["Bytes"] = bytes;
-                created[FolderChangeLog.Column] = log;
-                actions.Insert(0, new(TableTransactionActionType.Add, created));
+                written = NewFolder(partition, folder, uidValidity, uid, modSeq, added, unseen);
+                written["Bytes"] = bytes;
+                written[FolderChangeLog.Column] = log;
+                actions.Insert(0, new(TableTransactionActionType.Add, written));
             }
             else
             {
-                actions.Insert(0, new(TableTransactionActionType.UpdateMerge, new TableEntity(partition, folderRow)
+                written = new TableEntity(partition, folderRow)
                 {
                     ["UidNext"] = uid,
                     ["HighestModSeq"] = modSeq,
@@ -236,12 +255,26 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
                     ["Unseen"] = (state.ReadInt32("Unseen") ?? 0) + unseen,
                     ["Bytes"] = (state.ReadInt64("Bytes") ?? 0) + bytes,
                     [FolderChangeLog.Column] = log,
-                }, state.ETag));
+                };
+                actions.Insert(0, new(TableTransactionActionType.UpdateMerge, written, state.ETag));
             }
             try
             {
-                await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                var response = await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                if (guess is not null)
+                    Interlocked.Increment(ref _knownHits);
+                if (response.Value.Count > 0 && response.Value[0].Headers.ETag is { } etag)
+                    _known.Remember(state is null ? TableRows.Followed(written, written, etag) : TableRows.Followed(state, written, etag));
                 return results;
+            }
+            catch (TableTransactionFailedException e) when (guess is not null && e.Status is 404 or 412)
+            {
+                // The remembered row is not the folder's any more (someone changed it, or it went): read it, as an
+                // add without a remembered row would have. No pause: this is not a race lost, and no attempt is spent.
+                Interlocked.Increment(ref _knownMisses);
+                _known.Forget(partition, folderRow);
+                mayGuess = false;
+                attempt--;
             }
             catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && WriteConflicts.CanRetry(attempt))
             {

@@ -146,4 +146,16 @@ public static class TableRows
         BinaryData d => d.ToArray(),
         _ => null,
     } : null;
+
+    /// <summary>A row as a conditional update just left it: its columns before, the ones written (a merge), and the new ETag.</summary>
+    internal static TableEntity Followed(TableEntity before, TableEntity written, ETag etag)
+    {
+        var after = new TableEntity(before.PartitionKey, before.RowKey);
+        foreach (var (k, v) in before.Columns())
+            after[k] = v;
+        foreach (var (k, v) in written.Columns())
+            after[k] = v;
+        after.ETag = etag;
+        return after;
+    }
 }
