@@ -15,6 +15,13 @@ public interface IMessageContent
     /// <summary>A forward-only stream of the whole message (or of <paramref name="length"/> bytes from <paramref name="offset"/>).</summary>
     Task<Stream> OpenReadAsync(string blob, long offset = 0, long? length = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// As <see cref="OpenReadAsync"/>, with the whole blob's length when the store says it (a ranged read's
+    /// Content-Range): a cache learns from it that a read from offset 0 was the whole message.
+    /// </summary>
+    async Task<(Stream Content, long? BlobLength)> OpenRangeAsync(string blob, long offset, long? length, CancellationToken cancellationToken = default) =>
+        (await OpenReadAsync(blob, offset, length, cancellationToken).ConfigureAwait(false), null);
+
     Task<byte[]> ReadAllAsync(string blob, CancellationToken cancellationToken = default);
 
     /// <summary>Stores a new message under <paramref name="blob"/>; never overwrites one (ids are unique).</summary>
@@ -28,11 +35,19 @@ public sealed class BlobMessageContent(BlobContainerClient container) : IMessage
     {
     }
 
-    public async Task<Stream> OpenReadAsync(string blob, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    public async Task<Stream> OpenReadAsync(string blob, long offset = 0, long? length = null, CancellationToken cancellationToken = default) =>
+        (await OpenRangeAsync(blob, offset, length, cancellationToken).ConfigureAwait(false)).Content;
+
+    public async Task<(Stream Content, long? BlobLength)> OpenRangeAsync(string blob, long offset, long? length, CancellationToken cancellationToken = default)
     {
         var options = offset == 0 && length is null ? null : new BlobDownloadOptions { Range = new HttpRange(offset, length) };
         var response = await container.GetBlobClient(blob).DownloadStreamingAsync(options, cancellationToken).ConfigureAwait(false);
-        return response.Value.Content;
+        var details = response.Value.Details;
+        // "bytes 0-99/1234" names the blob's length; a read of the whole blob has no range and its length is the content's.
+        long? total = options is null ? details.ContentLength
+            : details.ContentRange is { } range && range.LastIndexOf('/') is var slash and >= 0 && long.TryParse(range.AsSpan(slash + 1), out var n) ? n
+            : null;
+        return (response.Value.Content, total);
     }
 
     public async Task<byte[]> ReadAllAsync(string blob, CancellationToken cancellationToken = default)

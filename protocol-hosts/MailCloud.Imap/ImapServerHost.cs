@@ -30,6 +30,8 @@ public static class ImapServerHost
             options.PollInterval = Durations.Parse(poll);
         if (environment("MAILCLOUD_IMAP_CACHE") is { Length: > 0 } cache)
             options.CacheBytes = cache.Trim() is "off" or "0" ? 0 : ByteSize.TryParse(cache, out var bytes) ? bytes : throw new FormatException($"MAILCLOUD_IMAP_CACHE='{cache}' is not a size (256M, 1G, off)");
+        if (environment("MAILCLOUD_IMAP_BODY_CACHE") is { Length: > 0 } bodies)
+            options.BodyCacheBytes = bodies.Trim() is "off" or "0" ? 0 : ByteSize.TryParse(bodies, out var bytes) ? bytes : throw new FormatException($"MAILCLOUD_IMAP_BODY_CACHE='{bodies}' is not a size (32M, 128M, off)");
         foreach (var (name, endPoint, implicitTls) in MailboxServices.Listeners(settings, certificate is not null, "imap", "imaps"))
             options.Listeners.Add(new ImapListener(name, endPoint, implicitTls));
         return options;
@@ -39,7 +41,7 @@ public static class ImapServerHost
     /// <param name="throttle">The login throttle shared with the other protocols of the process (a new one when null).</param>
     public static WebApplication Build(ImapServerOptions options, StorageAccount account, Action<ILoggingBuilder>? logging = null, MailboxChangeHub? changes = null, AuthThrottle? throttle = null)
     {
-        var services = MailboxServices.Create(account, options.DirectoryCacheTtl, options.AuthMaxFailures, options.AuthFailureDelay, options.MaxConnections, options.MaxConnectionsPerAddress, options.CacheBytes)
+        var services = MailboxServices.Create(account, options.DirectoryCacheTtl, options.AuthMaxFailures, options.AuthFailureDelay, options.MaxConnections, options.MaxConnectionsPerAddress, options.CacheBytes, options.BodyCacheBytes)
             with { Training = options.LearnSpam ? new QueueSpamTraining(account) : NoSpamTraining.Instance };
         if (throttle is not null)
             services = services with { Throttle = throttle };

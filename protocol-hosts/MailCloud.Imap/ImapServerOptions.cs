@@ -28,6 +28,12 @@ public sealed class ImapServerOptions
     public long CacheBytes { get; set; } = CachedMailboxStore.DefaultBudget;
 
     /// <summary>
+    /// Memory for the cache of small raw messages (up to 256 KiB each) this host wrote or read whole
+    /// (MAILCLOUD_IMAP_BODY_CACHE, default 32 MiB, <c>off</c>): a message fetched again, or in parts, costs no blob read.
+    /// </summary>
+    public long BodyCacheBytes { get; set; } = CachedMessageContent.DefaultBudget;
+
+    /// <summary>
     /// Report moves into and out of Junk to the learn queue (on when MAILCLOUD_RSPAMD_URL is set: only rspamd learns).
     /// </summary>
     public bool LearnSpam { get; set; }

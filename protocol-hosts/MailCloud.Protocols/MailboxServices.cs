@@ -12,11 +12,12 @@ public sealed record MailboxServices(IMailDirectory Directory, IMailboxStore Sto
     public ISpamTraining Training { get; init; } = NoSpamTraining.Instance;
 
     /// <param name="cacheBytes">Memory for the per-host folder cache (<see cref="CachedMailboxStore"/>); 0 reads every folder from storage.</param>
+    /// <param name="bodyCacheBytes">Memory for the per-host cache of small raw messages (<see cref="CachedMessageContent"/>); 0 reads every body from storage.</param>
     public static MailboxServices Create(StorageAccount account, TimeSpan directoryCacheTtl, int authMaxFailures, TimeSpan authFailureDelay, int maxConnections, int maxConnectionsPerAddress,
-        long cacheBytes = 0) => new(
+        long cacheBytes = 0, long bodyCacheBytes = 0) => new(
         new CachingMailDirectory(StorageProvisioner.Directory(account), directoryCacheTtl),
         cacheBytes > 0 ? new CachedMailboxStore(new MailboxStore(account), cacheBytes, indexes: new BlobFolderIndexSnapshots(account)) : new MailboxStore(account),
-        new BlobMessageContent(account),
+        bodyCacheBytes > 0 ? new CachedMessageContent(new BlobMessageContent(account), bodyCacheBytes) : new BlobMessageContent(account),
         new AuthThrottle(authMaxFailures, delayPerFailure: authFailureDelay),
         new ConnectionLimiter(maxConnections, maxConnectionsPerAddress));
 
