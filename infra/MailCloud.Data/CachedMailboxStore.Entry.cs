@@ -125,6 +125,42 @@ public sealed partial class CachedMailboxStore
             return removed;
         }
 
+        private PackedSummaries? _packed;
+
+        private readonly Lock _unpacking = new();
+
+        /// <summary>Keeps a stored index's summaries compressed until they are first needed; returns the bytes they take meanwhile.</summary>
+        public long Pack(PackedSummaries packed)
+        {
+            Volatile.Write(ref _packed, packed);
+            return packed.Length;
+        }
+
+        /// <summary>
+        /// Inflates the packed summaries, once (sessions asking meanwhile wait for it rather than read rows), keeping
+        /// those of messages still listed; returns the change in bytes, null when there was nothing to inflate.
+        /// </summary>
+        public long? Unpack()
+        {
+            if (Volatile.Read(ref _packed) is null)
+                return null;
+            lock (_unpacking)
+            {
+                if (_packed is not { } packed)
+                    return null;
+                long bytes = -packed.Length;
+                if (packed.TryRead(out var summaries))
+                {
+                    List<MessageDetails> listed;
+                    lock (_gate)
+                        listed = [.. summaries.Where(s => _messages.ContainsKey(s.Uid))];
+                    bytes += Remember(MessageDetail.Summary, listed);
+                }
+                Volatile.Write(ref _packed, null);
+                return bytes;
+            }
+        }
+
         // Only Summary and Search are cached (the store passes Copy, Listing and Content through).
         private ConcurrentDictionary<long, MessageDetails> Of(MessageDetail detail) => detail == MessageDetail.Summary ? _summaries : _search;
 

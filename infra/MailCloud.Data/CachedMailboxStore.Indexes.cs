@@ -45,6 +45,20 @@ public sealed partial class CachedMailboxStore
     private SemaphoreSlim OneIndexWrite { get; } = new(1, 1);
     private long _indexOpens, _indexesWritten, _indexFailures;
 
+    private long _summariesInflated;
+
+    /// <summary>Folders opened from an index whose packed summaries a FETCH or SEARCH then inflated (a SELECT alone does not).</summary>
+    public long IndexSummariesInflated => Interlocked.Read(ref _summariesInflated);
+
+    private void Unpack(Entry entry)
+    {
+        if (entry.Unpack() is { } bytes)
+        {
+            Grow(entry, bytes);
+            Interlocked.Increment(ref _summariesInflated);
+        }
+    }
+
     /// <summary>Opens served from a stored index (for tests and the benchmark).</summary>
     public long IndexOpens => Interlocked.Read(ref _indexOpens);
 
@@ -77,6 +91,8 @@ public sealed partial class CachedMailboxStore
             Touch(fresh);
             Grow(fresh, (long)stored.Messages.Count * ListEntryBytes);
             Grow(fresh, fresh.Remember(MessageDetail.Summary, stored.Summaries));
+            if (stored.Packed is { } packed)
+                Grow(fresh, fresh.Pack(packed)); // inflated by the first FETCH or SEARCH that needs them, not by this SELECT
             var fromLog = await CatchUpAsync(user, info.Name, fresh, info, cancellationToken).ConfigureAwait(false);
             if (fresh.Count != info.Exists)
             {
@@ -115,6 +131,7 @@ public sealed partial class CachedMailboxStore
                 await OneIndexWrite.WaitAsync().ConfigureAwait(false);
                 try
                 {
+                    Unpack(entry); // an index written without them would lose the summaries it was opened with
                     StoredFolderIndex index;
                     // The list and the MODSEQ it is complete at, taken together (a catch-up moves both under this lock).
                     await entry.Refresh.WaitAsync().ConfigureAwait(false);

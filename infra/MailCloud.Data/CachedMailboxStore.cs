@@ -174,6 +174,7 @@ public sealed partial class CachedMailboxStore(IMailboxStore inner, long budgetB
             yield break;
         }
         Touch(entry);
+        Unpack(entry);
         // Listed messages without a cached summary, and anything above the largest listed UID (arrived since the
         // list was read; UIDs only grow, so nothing unknown can hide lower down).
         var (missingFirst, missingLast) = entry.Missing(detail, firstUid, lastUid);
@@ -200,6 +201,7 @@ public sealed partial class CachedMailboxStore(IMailboxStore inner, long budgetB
         if (detail is MessageDetail.Copy or MessageDetail.Listing or MessageDetail.Content || !_folders.TryGetValue((user.Address, folder), out var entry))
             return await inner.GetMessageAsync(user, folder, uid, detail, cancellationToken).ConfigureAwait(false);
         Touch(entry);
+        Unpack(entry);
         if (entry.Detail(detail, uid) is { } cached)
             return cached;
         var row = await inner.GetMessageAsync(user, folder, uid, detail, cancellationToken).ConfigureAwait(false);

@@ -13,7 +13,11 @@ namespace MailCloud.Data;
 /// session's SELECT needs, so a host that has not got the folder in memory (started, scaled out, evicted it) opens
 /// it with one blob read and a catch-up from <see cref="HighestModSeq"/>, instead of reading every message row.
 /// </summary>
-public sealed record StoredFolderIndex(long UidValidity, long HighestModSeq, long UidNext, IReadOnlyList<MailboxMessage> Messages, IReadOnlyList<MessageDetails> Summaries);
+public sealed record StoredFolderIndex(long UidValidity, long HighestModSeq, long UidNext, IReadOnlyList<MailboxMessage> Messages, IReadOnlyList<MessageDetails> Summaries)
+{
+    /// <summary>An index read back: its summaries, not yet inflated (<see cref="Summaries"/> is then empty).</summary>
+    public PackedSummaries? Packed { get; init; }
+}
 
 /// <summary>Where hosts keep <see cref="StoredFolderIndex"/>es. A cache of the table: losing one only costs a slower open.</summary>
 public interface IFolderIndexSnapshots

@@ -97,9 +97,16 @@ internal static class ScalingBenchmark
             var blob = account.Blobs.GetBlobContainerClient(StorageNames.FolderIndexContainer).GetBlobClient(BlobFolderIndexSnapshots.BlobName(user, "INBOX", folder.UidValidity));
             var stored = (await blob.DownloadContentAsync()).Value.Content.ToArray();
             var parse = Stopwatch.StartNew();
+            StoredFolderIndex? read = null;
             for (int i = 0; i < 5; i++)
-                _ = FolderIndexFormat.TryRead(stored, out _);
-            Console.WriteLine($"  {size,9} {"  (the index: " + stored.Length / 1024 + " KiB, parsed in " + (parse.Elapsed.TotalMilliseconds / 5).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " ms)",-38}");
+                _ = FolderIndexFormat.TryRead(stored, out read);
+            var listMs = parse.Elapsed.TotalMilliseconds / 5;
+            parse.Restart();
+            for (int i = 0; i < 5; i++)
+                _ = read!.Packed!.TryRead(out _);
+            var summariesMs = parse.Elapsed.TotalMilliseconds / 5;
+            var f = System.Globalization.CultureInfo.InvariantCulture;
+            Console.WriteLine($"  {size,9}   (the index: {stored.Length / 1024} KiB; the list parsed in {listMs.ToString("F1", f)} ms at SELECT, the summaries in {summariesMs.ToString("F1", f)} ms at the first FETCH)");
         }
     }
 

@@ -22,7 +22,11 @@ public sealed class FolderIndexFormatTests
         Assert.True(FolderIndexFormat.TryRead(FolderIndexFormat.Write(index), out var read));
         Assert.Equal((index.UidValidity, index.HighestModSeq, index.UidNext), (read.UidValidity, read.HighestModSeq, read.UidNext));
         Assert.Equal(index.Messages, read.Messages);
-        var (s, r) = (index.Summaries[0], read.Summaries[0]);
+        // The summaries come back packed (a SELECT parses only the list) and parse when asked for.
+        Assert.Empty(read.Summaries);
+        Assert.NotNull(read.Packed);
+        Assert.True(read.Packed.TryRead(out var summaries));
+        var (s, r) = (index.Summaries[0], Assert.Single(summaries));
         Assert.Equal((s.Uid, s.Blob, s.Size, s.InternalDate, s.MessageId, s.Envelope, s.Body, s.BodyStructure, s.Parts), (r.Uid, r.Blob, r.Size, r.InternalDate, r.MessageId, r.Envelope, r.Body, r.BodyStructure, r.Parts));
         Assert.Equal(s.Header, r.Header);
         Assert.Null(r.Prefix);
@@ -43,5 +47,22 @@ public sealed class FolderIndexFormatTests
         var flipped = (byte[])bytes.Clone();
         flipped[bytes.Length / 2] ^= 0x20; // inside the compressed data: the hash no longer agrees
         Assert.False(FolderIndexFormat.TryRead(flipped, out _));
+        var version1 = (byte[])bytes.Clone();
+        version1[4] = 1; // the one-section format of before: read as no index, so the rows are read and a new one written
+        Assert.False(FolderIndexFormat.TryRead(version1, out _));
+    }
+
+    [Fact]
+    public void Summaries_that_do_not_parse_leave_the_list_usable()
+    {
+        // Written by a faulty writer with a valid hash: the list is still the folder's, the summaries are read from rows.
+        var bytes = FolderIndexFormat.Write(Sample());
+        int listLength = BitConverter.ToInt32(bytes, 5);
+        var garbage = "definitely not gzip"u8.ToArray();
+        var forged = bytes.AsSpan(0, 9 + listLength).ToArray().Concat(garbage).ToArray();
+        forged = [.. forged, .. System.Security.Cryptography.SHA256.HashData(forged.AsSpan(5))];
+        Assert.True(FolderIndexFormat.TryRead(forged, out var read));
+        Assert.Equal(Sample().Messages, read.Messages);
+        Assert.False(read.Packed!.TryRead(out _));
     }
 }

@@ -78,10 +78,16 @@ public sealed class FolderIndexTests(AzuriteFixture azurite)
         SameAsTheTable(await store.OpenAsync(user, "INBOX"), opened);
         Assert.Equal(MessageFlags.Seen, opened.Messages.Single(m => m.Uid == 7).Flags);
 
-        // The summaries came with it: FETCH ENVELOPE and SEARCH read nothing more.
+        // The summaries came with it, still compressed: the SELECT did not inflate them, the first FETCH ENVELOPE
+        // does, from memory, and neither it nor a SEARCH after it reads anything more.
+        Assert.Equal(0, second.IndexSummariesInflated);
         account.RequestCounter.Reset();
         var summaries = await SummariesAsync(second, user, opened);
         Assert.Equal(0, account.RequestCounter.Total);
+        Assert.Equal(1, second.IndexSummariesInflated);
+        Assert.Equal(5, (await second.GetMessageAsync(user, "INBOX", 5, MessageDetail.Search))!.Uid);
+        Assert.Equal(0, account.RequestCounter.Total);
+        Assert.Equal(1, second.IndexSummariesInflated);
         Assert.Equal(Enumerable.Range(1, Messages).Select(i => $"m{i}"), summaries.Select(s => s.Subject));
         Assert.Equal("(NIL \"m5\" NIL NIL NIL NIL NIL NIL NIL NIL)", summaries[4].Envelope);
         Assert.Equal("Subject: m5\r\n\r\n"u8.ToArray(), summaries[4].Header);
@@ -130,8 +136,15 @@ public sealed class FolderIndexTests(AzuriteFixture azurite)
         var third = Host(account);
         var expected = await store.OpenAsync(user, "INBOX");
         account.RequestCounter.Reset();
-        SameAsTheTable(expected, await third.OpenAsync(user, "INBOX"));
+        var opened = await third.OpenAsync(user, "INBOX");
+        SameAsTheTable(expected, opened);
         Assert.Equal("GetBlob=1 GetEntity=1", Requests(account)); // the rewritten index is current
+
+        // The second host wrote it from an entry whose summaries were still packed: they went into it all the same.
+        account.RequestCounter.Reset();
+        var summaries = await SummariesAsync(third, user, opened);
+        Assert.Equal(0, account.RequestCounter.Total);
+        Assert.Equal(Enumerable.Range(1, Messages).Where(i => i != 100).Select(i => $"m{i}"), summaries.Select(s => s.Subject));
     }
 
     [Fact]
