@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the deployable Functions app (isolated worker, framework-dependent for the dotnet-isolated 10.0 runtime):
+# Builds the deployable Functions app (isolated worker, framework-dependent for the dotnet-isolated 10.0 runtime,
+# linux-x64 and ReadyToRun):
 # MailCloud.Functions.dll with the SDK's functions.metadata, extensions.json and worker.config.json, host.json, and
 # the binding extensions under .azurefunctions; then zips it for deployment.
 #   functions/publish.sh [OUTPUT_DIR]     (default: artifacts/functionapp; the zip is OUTPUT_DIR.zip)
@@ -9,7 +10,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${1:-$repo/artifacts/functionapp}"
 rm -rf "$out" "$out.zip"
 mkdir -p "$out"
-dotnet publish "$repo/functions/MailCloud.Functions/MailCloud.Functions.csproj" -c Release -o "$out" --nologo -v q "-clp:ErrorsOnly;NoSummary"
+# For linux-x64 (Flex Consumption's): the project makes that ReadyToRun, framework-dependent.
+dotnet publish "$repo/functions/MailCloud.Functions/MailCloud.Functions.csproj" -c Release -r linux-x64 -o "$out" --nologo -v q "-clp:ErrorsOnly;NoSummary"
 for f in host.json functions.metadata extensions.json worker.config.json MailCloud.Functions.dll; do
   [ -f "$out/$f" ] || { echo "publish.sh: $f missing from $out" >&2; exit 1; }
 done

@@ -24,6 +24,13 @@ public sealed class PublishAndHousekeepingTests(AzuriteFixture azurite)
             Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
             Assert.Equal(await File.ReadAllTextAsync(Path.Combine(repo, "host.json")), await File.ReadAllTextAsync(Path.Combine(output, "host.json")));
             Assert.True(File.Exists(output + ".zip"));
+            // Precompiled for linux-x64 (ReadyToRun: a managed native header beside the IL), still framework-dependent.
+            foreach (var precompiled in new[] { "MailCloud.Functions.dll", "MailCloud.Pipeline.dll", "MailCloud.Data.dll" })
+            {
+                using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(Path.Combine(output, precompiled)));
+                Assert.True(pe.PEHeaders.CorHeader is { ManagedNativeHeaderDirectory.Size: > 0 }, $"{precompiled} is not ReadyToRun");
+            }
+            Assert.False(File.Exists(Path.Combine(output, "System.Private.CoreLib.dll"))); // the platform's runtime, not a copy
 
             // The SDK's generated metadata is what the Functions host reads: every function, its trigger and queue.
             using var metadata = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "functions.metadata")));
