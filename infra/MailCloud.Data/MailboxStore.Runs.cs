@@ -189,6 +189,18 @@ public sealed partial class MailboxStore
     /// </summary>
     private async Task FoldAsync(string partition, string folder, FlagRun run, CancellationToken cancellationToken)
     {
+        try
+        {
+            await FoldCoreAsync(partition, folder, run, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Writer.ForgetFolderRow(partition, folder); // the run's removal changed the folder row
+        }
+    }
+
+    private async Task FoldCoreAsync(string partition, string folder, FlagRun run, CancellationToken cancellationToken)
+    {
         var filter = UidRange(partition, folder, run.FirstUid, run.LastUid);
         var stale = new List<TableEntity>();
         await foreach (var e in mailboxes.QueryRowsAsync(filter, FlagColumns, cancellationToken: cancellationToken).ConfigureAwait(false))

@@ -41,6 +41,18 @@ public sealed partial class MailboxStore
 
     private async Task<FlagUpdateResult> UpdateFlagsAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, long? unchangedSince, FolderKnowledge? known, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await UpdateFlagsCoreAsync(user, folder, uids, edit, unchangedSince, known, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Writer.ForgetFolderRow(user, folder); // its new ETag would fail the writer's next guess: read the row instead
+        }
+    }
+
+    private async Task<FlagUpdateResult> UpdateFlagsCoreAsync(MailAddress user, string folder, IReadOnlyList<long> uids, FlagEdit edit, long? unchangedSince, FolderKnowledge? known, CancellationToken cancellationToken)
+    {
         var partition = TableMailboxUsage.Partition(user);
         var folderKey = MailboxKeys.FolderRow(folder);
         var sorted = uids.Distinct().Order().ToList();
@@ -159,6 +171,18 @@ public sealed partial class MailboxStore
 
     /// <summary>Removes messages from a folder: counters, quota usage and de-duplication rows change with them. Returns the UIDs removed (rows already gone are skipped).</summary>
     public async Task<IReadOnlyList<long>> ExpungeAsync(MailAddress user, string folder, IReadOnlyList<MailboxMessage> messages, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await ExpungeCoreAsync(user, folder, messages, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Writer.ForgetFolderRow(user, folder);
+        }
+    }
+
+    private async Task<IReadOnlyList<long>> ExpungeCoreAsync(MailAddress user, string folder, IReadOnlyList<MailboxMessage> messages, CancellationToken cancellationToken)
     {
         var partition = TableMailboxUsage.Partition(user);
         var folderKey = MailboxKeys.FolderRow(folder);

@@ -84,6 +84,14 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
 
     private long _knownHits, _knownMisses;
 
+    /// <summary>
+    /// Drops the folder row this writer remembers: the caller (the same process's flag change or expunge) has just
+    /// written it, so the next add reads it rather than fail a transaction on the old ETag first.
+    /// </summary>
+    public void ForgetFolderRow(MailAddress user, string folder) => ForgetFolderRow(TableMailboxUsage.Partition(user), folder);
+
+    internal void ForgetFolderRow(string partition, string folder) => _known.Forget(partition, MailboxKeys.FolderRow(folder));
+
     /// <param name="contentWritten">The entries' blobs, when they are still being written (APPEND): nothing is committed before it completes, and when it fails nothing is added.</param>
     public async Task<IReadOnlyList<AddedEntry>> AddAsync(MailAddress user, string folder, IReadOnlyList<MailboxEntry> entries, bool createFolder, CancellationToken cancellationToken, Task? contentWritten = null)
     {

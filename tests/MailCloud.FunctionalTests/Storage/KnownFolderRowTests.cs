@@ -103,6 +103,31 @@ public sealed class KnownFolderRowTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_flag_change_or_expunge_through_the_same_store_makes_the_next_add_read_the_row_without_a_failed_guess()
+    {
+        var (account, user) = await NewAsync();
+        var store = new MailboxStore(account);
+        await store.AddAsync(user, "INBOX", [Entry("a"), Entry("b")], createFolder: false);
+
+        foreach (var change in new Func<Task>[]
+        {
+            () => store.UpdateFlagsAsync(user, "INBOX", [1], FlagEdit.Add(MessageFlags.Seen)),
+            () => store.ExpungeAsync(user, "INBOX", [new MailboxMessage(2, 10, "test/b", "b", string.Empty)]),
+        })
+        {
+            await change();
+            account.RequestCounter.Reset();
+            await store.AddAsync(user, "INBOX", [Entry(AzuriteFixture.UniqueName("n"))], createFolder: false);
+            Assert.Equal(1, Requests(account).GetValueOrDefault("table.GetEntity")); // the row, read: the store forgot the one it had
+            Assert.Equal(1, Requests(account).GetValueOrDefault("table.EntityGroupTransaction")); // and no failed guess first
+        }
+        Assert.Equal(0, store.Writer.KnownRowMisses);
+        var (folder, uids) = await ReadBackAsync(account, user, "INBOX");
+        Assert.Equal([1L, 3L, 4L], uids);
+        Assert.Equal((3, 2), (folder.Exists, folder.Unseen));
+    }
+
+    [Fact]
     public async Task A_folder_deleted_meanwhile_is_not_added_to_and_one_made_again_gets_the_add_with_its_own_uids()
     {
         var (account, user) = await NewAsync();
