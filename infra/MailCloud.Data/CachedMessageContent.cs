@@ -108,27 +108,16 @@ public sealed class CachedMessageContent(IMessageContent inner, long budgetBytes
         }
     }
 
-    /// <summary>Passes a download through and hands its bytes to the cache once exactly the whole message went by.</summary>
-    private sealed class FillingStream(Stream inner, int expected, Action<byte[]> filled) : Stream
+    /// <summary>Passes a download through and hands its bytes to the cache once the whole message went by.</summary>
+    private sealed class FillingStream(Stream inner, int expected, Action<byte[]> filled) : ReadThroughStream(inner, ownsInner: true)
     {
         private readonly MemoryStream _copy = new(expected);
         private bool _done;
 
-        public override int Read(byte[] buffer, int offset, int count) => Took(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            int n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-            return Took(buffer.Span[..n]);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        private int Took(ReadOnlySpan<byte> read)
+        protected override void Took(ReadOnlySpan<byte> read)
         {
             if (_done || read.Length == 0)
-                return read.Length;
+                return;
             _copy.Write(read);
             if (_copy.Length >= expected)
             {
@@ -137,30 +126,6 @@ public sealed class CachedMessageContent(IMessageContent inner, long budgetBytes
                 if (_copy.Length == expected)
                     filled(_copy.ToArray());
             }
-            return read.Length;
         }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-                inner.Dispose();
-            base.Dispose(disposing);
-        }
-
-        public override async ValueTask DisposeAsync()
-        {
-            await inner.DisposeAsync().ConfigureAwait(false);
-            await base.DisposeAsync().ConfigureAwait(false);
-        }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
