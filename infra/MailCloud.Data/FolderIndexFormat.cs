@@ -102,7 +102,7 @@ public static class FolderIndexFormat
             return false;
         try
         {
-            using var r = Inflate(sections[..listLength]);
+            using var r = Inflate(sections[..listLength].ToArray());
             long uidValidity = r.ReadInt64(), highestModSeq = r.ReadInt64(), uidNext = r.ReadInt64();
             var messages = new MailboxMessage[Count(r)];
             for (int i = 0; i < messages.Length; i++)
@@ -174,10 +174,10 @@ public static class FolderIndexFormat
     }
 
     /// <summary>Inflated whole first: BinaryReader's small reads straight from a GZipStream cost several times the parse.</summary>
-    private static BinaryReader Inflate(ReadOnlySpan<byte> compressed)
+    private static BinaryReader Inflate(byte[] compressed)
     {
         var plain = new MemoryStream();
-        using (var gzip = new GZipStream(new MemoryStream(compressed.ToArray()), CompressionMode.Decompress))
+        using (var gzip = new GZipStream(new MemoryStream(compressed, writable: false), CompressionMode.Decompress))
             gzip.CopyTo(plain);
         plain.Position = 0;
         return new BinaryReader(plain, Encoding.UTF8);

@@ -107,9 +107,9 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         // transaction; its ETag guards it, and a conflict reads it again. A row this writer wrote a moment ago is
         // not read at all (KnownFolderRows).
         var references = WriteReferencesAsync(user, partition, folder, entries, cancellationToken);
-        var state = _known.Get(partition, MailboxKeys.FolderRow(folder)) is null
-            ? mailboxes.GetRowAsync(partition, MailboxKeys.FolderRow(folder), cancellationToken: cancellationToken)
-            : null;
+        var folderRow = MailboxKeys.FolderRow(folder);
+        var guess = _known.Get(partition, folderRow);
+        var state = guess is null ? mailboxes.GetRowAsync(partition, folderRow, cancellationToken: cancellationToken) : null;
         try
         {
             await references.ConfigureAwait(false);
@@ -136,8 +136,9 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             var prefetched = state; // for the first chunk only: each later one starts from the row its predecessor left
             foreach (var chunk in Chunks(entries))
             {
-                results.AddRange(await AddChunkAsync(user, partition, folder, chunk, createFolder, prefetched, cancellationToken).ConfigureAwait(false));
+                results.AddRange(await AddChunkAsync(user, partition, folder, chunk, createFolder, guess, prefetched, cancellationToken).ConfigureAwait(false));
                 prefetched = null;
+                guess = _known.Get(partition, folderRow);
             }
         }
         catch (FolderNotFoundException) when (results.Count == 0)
@@ -185,23 +186,23 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
         }
     }
 
-    /// <param name="prefetched">The folder's state row read already, for the first attempt; null to start from the row this writer remembers, if any.</param>
-    private async Task<IReadOnlyList<AddedEntry>> AddChunkAsync(MailAddress user, string partition, string folder, MailboxEntry[] chunk, bool createFolder, Task<TableEntity?>? prefetched, CancellationToken cancellationToken)
+    /// <param name="guess">The folder row as this writer last left it, to commit the first attempt on without a read.</param>
+    /// <param name="prefetched">Otherwise the folder's state row being read already, for the first attempt.</param>
+    private async Task<IReadOnlyList<AddedEntry>> AddChunkAsync(MailAddress user, string partition, string folder, MailboxEntry[] chunk, bool createFolder,
+        TableEntity? guess, Task<TableEntity?>? prefetched, CancellationToken cancellationToken)
     {
         var folderRow = MailboxKeys.FolderRow(folder);
         // De-duplication rows known to exist. A new message needs no read of its own: its de-duplication row is added
         // in the transaction, and only when that insert collides (409: a repeated work item) are they read.
         var existing = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
-        bool mayGuess = prefetched is null;
         for (int attempt = 0; ; attempt++)
         {
             // The folder's state row, by a point read: the cost of a delivery does not grow with the mailbox. (The
             // quota usage is the sum of the folder rows' counters, so no per-user row is read or written here.)
-            var guess = attempt == 0 && mayGuess ? _known.Get(partition, folderRow) : null;
-            var state = guess
-                ?? (attempt == 0 && prefetched is not null
-                    ? await prefetched.ConfigureAwait(false)
-                    : await mailboxes.GetRowAsync(partition, folderRow, cancellationToken: cancellationToken).ConfigureAwait(false));
+            bool guessed = attempt == 0 && guess is not null;
+            var state = guessed ? guess
+                : attempt == 0 && prefetched is not null ? await prefetched.ConfigureAwait(false)
+                : await mailboxes.GetRowAsync(partition, folderRow, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (state is null && !createFolder)
                 throw new FolderNotFoundException(folder);
             if (state is null)
@@ -269,19 +270,19 @@ public sealed class MailboxWriter(TableClient mailboxes, TableClient blobRefs, T
             try
             {
                 var response = await mailboxes.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
-                if (guess is not null)
+                if (guessed)
                     Interlocked.Increment(ref _knownHits);
                 if (response.Value.Count > 0 && response.Value[0].Headers.ETag is { } etag)
-                    _known.Remember(state is null ? TableRows.Followed(written, written, etag) : TableRows.Followed(state, written, etag));
+                    _known.Remember(TableRows.Followed(state ?? written, written, etag)); // a new folder row is all written
                 return results;
             }
-            catch (TableTransactionFailedException e) when (guess is not null && e.Status is 404 or 412)
+            catch (TableTransactionFailedException e) when (guessed && e.Status is 404 or 412)
             {
                 // The remembered row is not the folder's any more (someone changed it, or it went): read it, as an
                 // add without a remembered row would have. No pause: this is not a race lost, and no attempt is spent.
                 Interlocked.Increment(ref _knownMisses);
                 _known.Forget(partition, folderRow);
-                mayGuess = false;
+                guess = null;
                 attempt--;
             }
             catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && WriteConflicts.CanRetry(attempt))
